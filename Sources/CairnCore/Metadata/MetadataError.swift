@@ -1,0 +1,16 @@
+/// A metadata operation refused because of the state of the store, named so the S3 layer can map it to S3's codes.
+public enum MetadataError: Error, Sendable, Equatable {
+    case noSuchBucket(String)
+    case bucketAlreadyExists(String)
+    case bucketNotEmpty(String)
+    case noSuchKey(bucket: String, key: String)
+    case noSuchUpload(String)
+    /// A conditional write found the key present (`If-None-Match: *`) or with another ETag (`If-Match`).
+    case preconditionFailed
+    /// CompleteMultipartUpload named a part that was never uploaded, or with another ETag.
+    case invalidPart(Int)
+    /// CompleteMultipartUpload listed parts out of ascending order.
+    case invalidPartOrder
+    /// A part other than the last is smaller than the minimum part size.
+    case entityTooSmall(partNumber: Int)
+}

@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+
+extension MetadataStore {
+    static func keyData(_ key: String) -> Data { Data(key.utf8) }
+
+    static func json(_ headers: ObjectHeaders) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(headers), as: UTF8.self)
+    }
+
+    static func headers(_ text: String) throws -> ObjectHeaders {
+        try JSONDecoder().decode(ObjectHeaders.self, from: Data(text.utf8))
+    }
+
+    static func bucketExists(_ db: Database, _ name: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?)", arguments: [name]) ?? false
+    }
+
+    static func checksum(_ row: Row) -> StoredChecksum? {
+        guard let name: String = row["checksum_algorithm"], let algorithm = ChecksumAlgorithm(rawValue: name),
+            let value: String = row["checksum_value"]
+        else { return nil }
+        return StoredChecksum(algorithm: algorithm, value: value)
+    }
+
+    static func fetchObject(_ db: Database, bucket: String, key: String) throws -> ObjectInfo? {
+        let keyData = keyData(key)
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, keyData]
+            )
+        else { return nil }
+        let segments = try Row.fetchAll(
+            db, sql: "SELECT digest, size FROM object_segments WHERE bucket = ? AND key = ? ORDER BY seq",
+            arguments: [bucket, keyData]
+        ).map { BlobSegment(digest: BlobDigest(hex: $0["digest"] as String)!, size: $0["size"]) }
+        return ObjectInfo(
+            bucket: bucket, key: key, size: row["size"], etag: row["etag"], headers: try headers(row["headers"]),
+            checksum: checksum(row), partCount: row["part_count"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), segments: segments
+        )
+    }
+
+    static func insert(_ object: ObjectInfo, db: Database) throws {
+        let keyData = keyData(object.key)
+        try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [object.bucket, keyData])
+        let time = object.createdAt.timeIntervalSince1970
+        try db.execute(
+            sql: """
+                INSERT INTO objects (bucket, key, size, etag, headers, checksum_algorithm, checksum_value, part_count,
+                                     created_at, accessed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                object.bucket, keyData, object.size, object.etag, try json(object.headers),
+                object.checksum?.algorithm.rawValue, object.checksum?.value, object.partCount, time, time,
+            ]
+        )
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO object_segments (bucket, key, seq, digest, size) VALUES (?, ?, ?, ?, ?)"
+        )
+        for (index, segment) in object.segments.enumerated() {
+            try statement.execute(arguments: [object.bucket, keyData, index, segment.digest.hex, segment.size])
+            try registerBlob(segment, db: db, at: object.createdAt)
+        }
+    }
+
+    static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date) throws {
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO blobs (digest, size, created_at) VALUES (?, ?, ?)",
+            arguments: [segment.digest.hex, segment.size, date.timeIntervalSince1970]
+        )
+    }
+
+    static func check(_ condition: WriteCondition, db: Database, bucket: String, key: String) throws {
+        switch condition {
+        case .none:
+            return
+        case .keyAbsent:
+            let exists = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key = ?)",
+                arguments: [bucket, keyData(key)]
+            ) ?? false
+            if exists { throw MetadataError.preconditionFailed }
+        case .etagMatches(let etag):
+            let current = try String.fetchOne(
+                db, sql: "SELECT etag FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, keyData(key)]
+            )
+            guard let current else { throw MetadataError.noSuchKey(bucket: bucket, key: key) }
+            if etag != "*" && current != etag { throw MetadataError.preconditionFailed }
+        }
+    }
+
+    static func fetchUpload(_ db: Database, _ uploadID: String) throws -> UploadInfo? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+        else { return nil }
+        let algorithm: String? = row["checksum_algorithm"]
+        return UploadInfo(
+            uploadID: uploadID, bucket: row["bucket"], key: String(decoding: row["key"] as Data, as: UTF8.self),
+            headers: try headers(row["headers"]), checksumAlgorithm: algorithm.flatMap { ChecksumAlgorithm(rawValue: $0) },
+            createdAt: Date(timeIntervalSince1970: row["created_at"])
+        )
+    }
+
+    static func fetchParts(_ db: Database, uploadID: String, after marker: Int, limit: Int) throws -> [PartInfo] {
+        try Row.fetchAll(
+            db,
+            sql: "SELECT * FROM upload_parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
+            arguments: [uploadID, marker, limit]
+        ).map {
+            PartInfo(
+                partNumber: $0["part_number"],
+                segment: BlobSegment(digest: BlobDigest(hex: $0["digest"] as String)!, size: $0["size"]),
+                etag: $0["etag"], checksum: checksum($0), createdAt: Date(timeIntervalSince1970: $0["created_at"])
+            )
+        }
+    }
+
+    /// The smallest byte string greater than every string that starts with `prefix`; nil when there is none.
+    static func successorOfPrefix(_ prefix: [UInt8]) -> [UInt8]? {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xff {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return nil
+    }
+
+    static func rangeArguments(_ bucket: String, _ lower: [UInt8], _ upper: [UInt8]?) -> StatementArguments {
+        var arguments: StatementArguments = [bucket, Data(lower)]
+        if let upper { arguments += [Data(upper)] }
+        return arguments
+    }
+
+    static func firstRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Range<Int>? {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        var index = haystack.startIndex
+        while index <= haystack.endIndex - needle.count {
+            if haystack[index..<index + needle.count].elementsEqual(needle) { return index..<index + needle.count }
+            index += 1
+        }
+        return nil
+    }
+}

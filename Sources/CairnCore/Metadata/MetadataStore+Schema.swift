@@ -1,0 +1,68 @@
+import GRDB
+
+extension MetadataStore {
+    /// The schema, one migration per change; never edit a migration that has shipped, add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: buckets, objects, uploads, blobs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE buckets (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE objects (
+                        bucket TEXT NOT NULL REFERENCES buckets(name),
+                        key BLOB NOT NULL,
+                        size INTEGER NOT NULL,
+                        etag TEXT NOT NULL,
+                        headers TEXT NOT NULL,
+                        checksum_algorithm TEXT,
+                        checksum_value TEXT,
+                        part_count INTEGER,
+                        created_at REAL NOT NULL,
+                        accessed_at REAL NOT NULL,
+                        PRIMARY KEY (bucket, key)
+                    );
+                    CREATE TABLE object_segments (
+                        bucket TEXT NOT NULL,
+                        key BLOB NOT NULL,
+                        seq INTEGER NOT NULL,
+                        digest TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        PRIMARY KEY (bucket, key, seq),
+                        FOREIGN KEY (bucket, key) REFERENCES objects(bucket, key) ON DELETE CASCADE
+                    );
+                    CREATE INDEX object_segments_digest ON object_segments(digest);
+                    CREATE TABLE uploads (
+                        upload_id TEXT PRIMARY KEY NOT NULL,
+                        bucket TEXT NOT NULL REFERENCES buckets(name),
+                        key BLOB NOT NULL,
+                        headers TEXT NOT NULL,
+                        checksum_algorithm TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX uploads_bucket_key ON uploads(bucket, key, created_at);
+                    CREATE TABLE upload_parts (
+                        upload_id TEXT NOT NULL REFERENCES uploads(upload_id) ON DELETE CASCADE,
+                        part_number INTEGER NOT NULL,
+                        digest TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        etag TEXT NOT NULL,
+                        checksum_algorithm TEXT,
+                        checksum_value TEXT,
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (upload_id, part_number)
+                    );
+                    CREATE INDEX upload_parts_digest ON upload_parts(digest);
+                    CREATE TABLE blobs (
+                        digest TEXT PRIMARY KEY NOT NULL,
+                        size INTEGER NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+
+/// A stretch of an object's content held in one blob.
+public struct BlobSegment: Sendable, Hashable, Codable {
+    /// The blob.
+    public var digest: BlobDigest
+    /// The blob's size in bytes.
+    public var size: Int64
+
+    public init(digest: BlobDigest, size: Int64) {
+        self.digest = digest
+        self.size = size
+    }
+}
+
+/// A checksum an S3 client declared (and the server verified) for an object or a part.
+public struct StoredChecksum: Sendable, Hashable, Codable {
+    /// The algorithm.
+    public var algorithm: ChecksumAlgorithm
+    /// The base64 value; for a multipart object, S3's composite form `<base64>-<parts>`.
+    public var value: String
+
+    public init(algorithm: ChecksumAlgorithm, value: String) {
+        self.algorithm = algorithm
+        self.value = value
+    }
+}
+
+/// The HTTP headers S3 keeps with an object and returns on GET and HEAD.
+public struct ObjectHeaders: Sendable, Hashable, Codable {
+    public var contentType: String?
+    public var contentEncoding: String?
+    public var cacheControl: String?
+    public var contentDisposition: String?
+    public var contentLanguage: String?
+    public var expires: String?
+    /// `x-amz-meta-*` values by lowercase name without the prefix.
+    public var userMetadata: [String: String]
+
+    public init(
+        contentType: String? = nil, contentEncoding: String? = nil, cacheControl: String? = nil,
+        contentDisposition: String? = nil, contentLanguage: String? = nil, expires: String? = nil,
+        userMetadata: [String: String] = [:]
+    ) {
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+        self.cacheControl = cacheControl
+        self.contentDisposition = contentDisposition
+        self.contentLanguage = contentLanguage
+        self.expires = expires
+        self.userMetadata = userMetadata
+    }
+}
+
+/// An S3 object: a key in a bucket naming the blobs that hold its bytes, in order.
+public struct ObjectInfo: Sendable, Hashable {
+    public var bucket: String
+    public var key: String
+    public var size: Int64
+    /// The ETag without quotes: the MD5 hex, or `<md5 of md5s>-<parts>` for a multipart object.
+    public var etag: String
+    public var headers: ObjectHeaders
+    public var checksum: StoredChecksum?
+    /// The number of parts of a multipart object; nil for a single PUT.
+    public var partCount: Int?
+    public var createdAt: Date
+    /// The blobs, in order; their sizes add up to `size`.
+    public var segments: [BlobSegment]
+
+    public init(
+        bucket: String, key: String, size: Int64, etag: String, headers: ObjectHeaders, checksum: StoredChecksum?,
+        partCount: Int?, createdAt: Date, segments: [BlobSegment]
+    ) {
+        self.bucket = bucket
+        self.key = key
+        self.size = size
+        self.etag = etag
+        self.headers = headers
+        self.checksum = checksum
+        self.partCount = partCount
+        self.createdAt = createdAt
+        self.segments = segments
+    }
+}
+
+/// A bucket.
+public struct BucketInfo: Sendable, Hashable {
+    public var name: String
+    public var createdAt: Date
+    public var region: String
+
+    public init(name: String, createdAt: Date, region: String) {
+        self.name = name
+        self.createdAt = createdAt
+        self.region = region
+    }
+}
+
+/// A multipart upload in progress.
+public struct UploadInfo: Sendable, Hashable {
+    public var uploadID: String
+    public var bucket: String
+    public var key: String
+    public var headers: ObjectHeaders
+    public var checksumAlgorithm: ChecksumAlgorithm?
+    public var createdAt: Date
+
+    public init(
+        uploadID: String, bucket: String, key: String, headers: ObjectHeaders, checksumAlgorithm: ChecksumAlgorithm?,
+        createdAt: Date
+    ) {
+        self.uploadID = uploadID
+        self.bucket = bucket
+        self.key = key
+        self.headers = headers
+        self.checksumAlgorithm = checksumAlgorithm
+        self.createdAt = createdAt
+    }
+}
+
+/// One uploaded part of a multipart upload.
+public struct PartInfo: Sendable, Hashable {
+    public var partNumber: Int
+    public var segment: BlobSegment
+    /// The part's MD5 hex, without quotes.
+    public var etag: String
+    public var checksum: StoredChecksum?
+    public var createdAt: Date
+
+    public init(partNumber: Int, segment: BlobSegment, etag: String, checksum: StoredChecksum?, createdAt: Date) {
+        self.partNumber = partNumber
+        self.segment = segment
+        self.etag = etag
+        self.checksum = checksum
+        self.createdAt = createdAt
+    }
+}
+
+/// One page of a listing: objects and common prefixes in key order.
+public struct ObjectListing: Sendable {
+    public enum Entry: Sendable {
+        case object(ObjectInfo)
+        case commonPrefix(String)
+    }
+
+    public var entries: [Entry]
+    public var isTruncated: Bool
+    /// Where the next page starts (inclusive), as raw key bytes; set when truncated.
+    public var resumeAt: [UInt8]?
+    /// The last key or prefix on this page (S3's NextMarker).
+    public var lastName: String?
+
+    public init(entries: [Entry], isTruncated: Bool, resumeAt: [UInt8]?, lastName: String?) {
+        self.entries = entries
+        self.isTruncated = isTruncated
+        self.resumeAt = resumeAt
+        self.lastName = lastName
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import _NIOFileSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Immutable content named by its SHA-256, stored once in `blobs/sha256/ab/cd/<digest>` under a data directory.
+///
+/// New content streams into a temp file in `tmp/` while it is hashed (see ``BlobWriter``), is fsynced and renamed
+/// into place, and the directory is fsynced. Nothing here looks at object keys: file names are digests only.
+public struct BlobStore: Sendable {
+    /// The data directory's `blobs/sha256` folder.
+    public let blobDirectory: String
+    /// Where uploads in flight write; emptied at start-up.
+    public let temporaryDirectory: String
+    let threadPool: NIOThreadPool
+
+    /// Opens (and creates, when missing) the blob folders of a data directory.
+    public init(dataDirectory: String, threadPool: NIOThreadPool = .singleton) throws {
+        self.blobDirectory = dataDirectory + "/blobs/sha256"
+        self.temporaryDirectory = dataDirectory + "/tmp"
+        self.threadPool = threadPool
+        for directory in [blobDirectory, temporaryDirectory] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+    }
+
+    /// The path of a blob's file.
+    public func path(for digest: BlobDigest) -> String {
+        let hex = digest.hex
+        return "\(blobDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
+    }
+
+    /// Whether the blob is on disk.
+    public func contains(_ digest: BlobDigest) -> Bool {
+        access(path(for: digest), F_OK) == 0
+    }
+
+    /// Starts a new blob; the caller writes it, then commits or discards it.
+    ///
+    /// - Parameter checksum: an additional checksum to compute while the bytes stream.
+    public func makeWriter(checksum: ChecksumAlgorithm? = nil) throws -> BlobWriter {
+        try BlobWriter(store: self, checksum: checksum)
+    }
+
+    /// Removes every file left in `tmp/` by uploads that never finished (a crash, a kill).
+    ///
+    /// Only safe before the server accepts requests. Returns how many files were removed.
+    @discardableResult
+    public func removeTemporaryFiles() throws -> Int {
+        let names = try FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)
+        for name in names { unlink("\(temporaryDirectory)/\(name)") }
+        return names.count
+    }
+
+    /// Calls `body` with consecutive chunks of a blob's bytes in `range` (offsets within the blob).
+    public func readChunks(
+        of digest: BlobDigest,
+        range: Range<Int64>,
+        chunkSize: Int = 256 * 1024,
+        _ body: (ByteBuffer) async throws -> Void
+    ) async throws {
+        guard !range.isEmpty else { return }
+        let path = self.path(for: digest)
+        do {
+            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(chunkSize))) {
+                    try await body(chunk)
+                }
+            }
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)")
+        }
+    }
+
+    /// Removes a blob's file (retention only: metadata must no longer name it).
+    public func remove(_ digest: BlobDigest) async throws {
+        let path = self.path(for: digest)
+        try await threadPool.runIfActive {
+            if unlink(path) != 0 && errno != ENOENT {
+                throw BlobStoreError.system("remove", path: path, errno: errno)
+            }
+        }
+    }
+}

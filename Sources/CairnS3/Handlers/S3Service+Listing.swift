@@ -1,0 +1,92 @@
+import CairnCore
+import Foundation
+import Hummingbird
+
+extension S3Service {
+    /// ListObjectsV2 (`list-type=2`) and ListObjects (v1), keys in UTF-8 binary order.
+    func listObjects(_ s3: S3Request, bucket: String, version2: Bool) async throws -> Response {
+        let prefix = s3.query("prefix") ?? ""
+        let delimiter = s3.query("delimiter").flatMap { $0.isEmpty ? nil : $0 }
+        let maxKeys = try s3.intQuery("max-keys", default: 1000, range: 0...1000)
+        let urlEncoding: Bool
+        switch s3.query("encoding-type") {
+        case nil: urlEncoding = false
+        case "url": urlEncoding = true
+        case let other?: throw S3Error.invalidArgument("Invalid Encoding Method specified in Request: \(other)")
+        }
+        var lowerBound: [UInt8]?
+        if version2 {
+            if let token = s3.query("continuation-token") {
+                guard let bytes = Data(base64Encoded: token) else {
+                    throw S3Error.invalidArgument("The continuation token provided is incorrect")
+                }
+                lowerBound = Array(bytes)
+            } else if let startAfter = s3.query("start-after") {
+                lowerBound = Array(startAfter.utf8) + [0]
+            }
+        } else if let marker = s3.query("marker") {
+            lowerBound = Array(marker.utf8) + [0]
+        }
+        let listing: ObjectListing
+        if maxKeys == 0 {
+            guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
+            listing = ObjectListing(entries: [], isTruncated: false, resumeAt: nil, lastName: nil)
+        } else {
+            listing = try await metadata.listObjects(
+                bucket: bucket, prefix: prefix, delimiter: delimiter, from: lowerBound, maxKeys: maxKeys
+            )
+        }
+        let encode: (String) -> String = { urlEncoding ? SigV4.uriEncode($0, keepSlash: true) : $0 }
+        let fetchOwner = !version2 || s3.query("fetch-owner") == "true"
+        let xml = XMLWriter()
+        xml.element("ListBucketResult", namespace: true) {
+            xml.element("Name", bucket)
+            xml.element("Prefix", encode(prefix))
+            if version2 {
+                if let token = s3.query("continuation-token") { xml.element("ContinuationToken", token) }
+                if let startAfter = s3.query("start-after") { xml.element("StartAfter", encode(startAfter)) }
+                xml.element("KeyCount", String(listing.entries.count))
+            } else {
+                xml.element("Marker", encode(s3.query("marker") ?? ""))
+            }
+            xml.element("MaxKeys", String(maxKeys))
+            if let delimiter { xml.element("Delimiter", encode(delimiter)) }
+            if urlEncoding { xml.element("EncodingType", "url") }
+            xml.element("IsTruncated", listing.isTruncated ? "true" : "false")
+            if listing.isTruncated {
+                if version2, let resume = listing.resumeAt {
+                    xml.element("NextContinuationToken", Data(resume).base64EncodedString())
+                } else if !version2, delimiter != nil, let last = listing.lastName {
+                    xml.element("NextMarker", encode(last))
+                }
+            }
+            for entry in listing.entries {
+                switch entry {
+                case .object(let object):
+                    xml.element("Contents") {
+                        xml.element("Key", encode(object.key))
+                        xml.element("LastModified", S3Format.iso8601(object.createdAt))
+                        xml.element("ETag", S3Format.quoted(object.etag))
+                        xml.element("Size", String(object.size))
+                        xml.element("StorageClass", "STANDARD")
+                        if let checksum = object.checksum { xml.element("ChecksumAlgorithm", checksum.algorithm.rawValue) }
+                        if fetchOwner {
+                            xml.element("Owner") {
+                                xml.element("ID", Self.ownerID)
+                                xml.element("DisplayName", Self.ownerID)
+                            }
+                        }
+                    }
+                case .commonPrefix:
+                    break
+                }
+            }
+            for entry in listing.entries {
+                if case .commonPrefix(let name) = entry {
+                    xml.element("CommonPrefixes") { xml.element("Prefix", encode(name)) }
+                }
+            }
+        }
+        return xmlResponse(xml)
+    }
+}

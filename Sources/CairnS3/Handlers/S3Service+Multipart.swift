@@ -1,0 +1,241 @@
+import CairnCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension S3Service {
+    func createMultipartUpload(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        var algorithm: ChecksumAlgorithm?
+        if let name = s3.header("x-amz-checksum-algorithm") {
+            guard let parsed = ChecksumAlgorithm(rawValue: name.uppercased()) else {
+                throw S3Error.invalidRequest("Checksum algorithm \(name) is not supported")
+            }
+            algorithm = parsed
+        }
+        let upload = UploadInfo(
+            uploadID: SecureRandom.bytes(24).hexString, bucket: bucket, key: key, headers: objectHeaders(from: s3),
+            checksumAlgorithm: algorithm, createdAt: Date()
+        )
+        try await metadata.createUpload(upload)
+        let xml = XMLWriter()
+        xml.element("InitiateMultipartUploadResult", namespace: true) {
+            xml.element("Bucket", bucket)
+            xml.element("Key", key)
+            xml.element("UploadId", upload.uploadID)
+        }
+        var headers = HTTPFields()
+        if let algorithm { headers[HTTPField.Name("x-amz-checksum-algorithm")!] = algorithm.rawValue }
+        return xmlResponse(xml, headers: headers)
+    }
+
+    private func upload(_ s3: S3Request, bucket: String, key: String) async throws -> UploadInfo {
+        guard let id = s3.query("uploadId"), let upload = try await metadata.upload(id), upload.bucket == bucket,
+            upload.key == key
+        else { throw S3Error.noSuchUpload(s3.query("uploadId") ?? "") }
+        return upload
+    }
+
+    private func partNumber(_ s3: S3Request) throws -> Int {
+        guard let text = s3.query("partNumber"), let number = Int(text), (1...10_000).contains(number) else {
+            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+        }
+        return number
+    }
+
+    func uploadPart(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let upload = try await upload(s3, bucket: bucket, key: key)
+        let number = try partNumber(s3)
+        let received = try await receiver.receive(s3)
+        let digest = try await received.writer.commit()
+        let part = PartInfo(
+            partNumber: number, segment: BlobSegment(digest: digest, size: received.summary.size),
+            etag: received.summary.md5.hexString, checksum: received.checksum, createdAt: Date()
+        )
+        try await metadata.putPart(uploadID: upload.uploadID, part: part)
+        var headers = HTTPFields()
+        headers[.eTag] = S3Format.quoted(part.etag)
+        if let checksum = part.checksum { headers[HTTPField.Name(checksum.algorithm.headerName)!] = checksum.value }
+        return emptyResponse(headers: headers)
+    }
+
+    /// UploadPartCopy: a whole single-blob source becomes the part without copying; a range is copied into a new blob.
+    func uploadPartCopy(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let upload = try await upload(s3, bucket: bucket, key: key)
+        let number = try partNumber(s3)
+        let source = try await copySource(s3)
+        var range: Range<Int64> = 0..<source.size
+        if let text = s3.header("x-amz-copy-source-range") {
+            guard let parsed = try? ByteRange.parse(text, size: source.size), text.contains("-"),
+                !text.hasPrefix("bytes=-"), !text.hasSuffix("-")
+            else {
+                throw S3Error.invalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+            }
+            guard parsed.upperBound <= source.size else { throw S3Error("InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable) }
+            range = parsed
+        }
+        let segment: BlobSegment
+        let etag: String
+        if range == 0..<source.size, source.segments.count == 1, source.partCount == nil {
+            segment = source.segments[0]
+            etag = source.etag
+        } else {
+            let writer = try blobs.makeWriter()
+            do {
+                var offset: Int64 = 0
+                for piece in source.segments {
+                    let pieceRange = offset..<(offset + piece.size)
+                    offset += piece.size
+                    let overlap = pieceRange.clamped(to: range)
+                    guard !overlap.isEmpty else { continue }
+                    let local = (overlap.lowerBound - pieceRange.lowerBound)..<(overlap.upperBound - pieceRange.lowerBound)
+                    try await blobs.readChunks(of: piece.digest, range: local) { try await writer.write($0) }
+                }
+                let summary = try await writer.finish()
+                segment = BlobSegment(digest: try await writer.commit(), size: summary.size)
+                etag = summary.md5.hexString
+            } catch {
+                await writer.discard()
+                throw error
+            }
+        }
+        let part = PartInfo(partNumber: number, segment: segment, etag: etag, checksum: nil, createdAt: Date())
+        try await metadata.putPart(uploadID: upload.uploadID, part: part)
+        let xml = XMLWriter()
+        xml.element("CopyPartResult", namespace: true) {
+            xml.element("LastModified", S3Format.iso8601(part.createdAt))
+            xml.element("ETag", S3Format.quoted(etag))
+        }
+        return xmlResponse(xml)
+    }
+
+    func completeMultipartUpload(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let upload = try await upload(s3, bucket: bucket, key: key)
+        let root = try XMLNode.parse(try await receiver.receiveSmall(s3))
+        guard root.name == "CompleteMultipartUpload" else {
+            throw S3Error.malformedXML("expected CompleteMultipartUpload, found \(root.name)")
+        }
+        var requested: [(partNumber: Int, etag: String)] = []
+        for part in root.children("Part") {
+            guard let numberText = part.child("PartNumber")?.text, let number = Int(numberText.trimmingCharacters(in: .whitespacesAndNewlines)),
+                let etag = part.child("ETag")?.text
+            else { throw S3Error.malformedXML("every Part needs a PartNumber and an ETag") }
+            requested.append((number, S3Format.unquoted(etag)))
+        }
+        guard !requested.isEmpty else {
+            throw S3Error.malformedXML("You must specify at least one part")
+        }
+        let object = try await metadata.completeUpload(
+            upload.uploadID, requested: requested, minimumPartSize: configuration.minimumPartSize,
+            condition: try writeCondition(s3)
+        ) { upload, parts in
+            let md5s = parts.flatMap { [UInt8](hex: $0.etag) ?? [] }
+            let etag = MessageDigest.hash(.md5, md5s).hexString + "-\(parts.count)"
+            var checksum: StoredChecksum?
+            let raw = parts.compactMap { $0.checksum?.value }.compactMap { Data(base64Encoded: $0) }
+            if let algorithm = upload.checksumAlgorithm, raw.count == parts.count {
+                let combined = algorithm.checksum(of: raw.flatMap { Array($0) })
+                checksum = StoredChecksum(algorithm: algorithm, value: "\(combined)-\(parts.count)")
+            }
+            return ObjectInfo(
+                bucket: upload.bucket, key: upload.key, size: parts.reduce(0) { $0 + $1.segment.size }, etag: etag,
+                headers: upload.headers, checksum: checksum, partCount: parts.count, createdAt: Date(),
+                segments: parts.map(\.segment)
+            )
+        }
+        let xml = XMLWriter()
+        xml.element("CompleteMultipartUploadResult", namespace: true) {
+            xml.element("Location", "/\(bucket)/\(SigV4.uriEncode(key, keepSlash: true))")
+            xml.element("Bucket", bucket)
+            xml.element("Key", key)
+            xml.element("ETag", S3Format.quoted(object.etag))
+            if let checksum = object.checksum { xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value) }
+        }
+        return xmlResponse(xml)
+    }
+
+    func abortMultipartUpload(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let upload = try await upload(s3, bucket: bucket, key: key)
+        try await metadata.abortUpload(upload.uploadID)
+        return emptyResponse(.noContent)
+    }
+
+    func listParts(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let upload = try await upload(s3, bucket: bucket, key: key)
+        let maxParts = try s3.intQuery("max-parts", default: 1000, range: 0...1000)
+        let marker = try s3.intQuery("part-number-marker", default: 0, range: 0...10_000)
+        let parts = try await metadata.parts(uploadID: upload.uploadID, after: marker, limit: maxParts + 1)
+        let page = Array(parts.prefix(maxParts))
+        let xml = XMLWriter()
+        xml.element("ListPartsResult", namespace: true) {
+            xml.element("Bucket", bucket)
+            xml.element("Key", key)
+            xml.element("UploadId", upload.uploadID)
+            xml.element("Initiator") {
+                xml.element("ID", Self.ownerID)
+                xml.element("DisplayName", Self.ownerID)
+            }
+            xml.element("Owner") {
+                xml.element("ID", Self.ownerID)
+                xml.element("DisplayName", Self.ownerID)
+            }
+            xml.element("StorageClass", "STANDARD")
+            xml.element("PartNumberMarker", String(marker))
+            if let last = page.last { xml.element("NextPartNumberMarker", String(last.partNumber)) }
+            xml.element("MaxParts", String(maxParts))
+            xml.element("IsTruncated", parts.count > maxParts ? "true" : "false")
+            if let algorithm = upload.checksumAlgorithm { xml.element("ChecksumAlgorithm", algorithm.rawValue) }
+            for part in page {
+                xml.element("Part") {
+                    xml.element("PartNumber", String(part.partNumber))
+                    xml.element("LastModified", S3Format.iso8601(part.createdAt))
+                    xml.element("ETag", S3Format.quoted(part.etag))
+                    xml.element("Size", String(part.segment.size))
+                    if let checksum = part.checksum { xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value) }
+                }
+            }
+        }
+        return xmlResponse(xml)
+    }
+
+    func listMultipartUploads(_ s3: S3Request, bucket: String) async throws -> Response {
+        let maxUploads = try s3.intQuery("max-uploads", default: 1000, range: 0...1000)
+        let prefix = s3.query("prefix") ?? ""
+        let keyMarker = s3.query("key-marker").flatMap { $0.isEmpty ? nil : $0 }
+        let uploadIDMarker = s3.query("upload-id-marker").flatMap { $0.isEmpty ? nil : $0 }
+        let uploads = try await metadata.uploads(
+            bucket: bucket, prefix: prefix, keyMarker: keyMarker, uploadIDMarker: uploadIDMarker, limit: maxUploads + 1
+        )
+        let page = Array(uploads.prefix(maxUploads))
+        let xml = XMLWriter()
+        xml.element("ListMultipartUploadsResult", namespace: true) {
+            xml.element("Bucket", bucket)
+            xml.element("KeyMarker", keyMarker ?? "")
+            xml.element("UploadIdMarker", uploadIDMarker ?? "")
+            if uploads.count > maxUploads, let last = page.last {
+                xml.element("NextKeyMarker", last.key)
+                xml.element("NextUploadIdMarker", last.uploadID)
+            }
+            xml.element("Prefix", prefix)
+            xml.element("MaxUploads", String(maxUploads))
+            xml.element("IsTruncated", uploads.count > maxUploads ? "true" : "false")
+            for upload in page {
+                xml.element("Upload") {
+                    xml.element("Key", upload.key)
+                    xml.element("UploadId", upload.uploadID)
+                    xml.element("Initiator") {
+                        xml.element("ID", Self.ownerID)
+                        xml.element("DisplayName", Self.ownerID)
+                    }
+                    xml.element("Owner") {
+                        xml.element("ID", Self.ownerID)
+                        xml.element("DisplayName", Self.ownerID)
+                    }
+                    xml.element("StorageClass", "STANDARD")
+                    xml.element("Initiated", S3Format.iso8601(upload.createdAt))
+                    if let algorithm = upload.checksumAlgorithm { xml.element("ChecksumAlgorithm", algorithm.rawValue) }
+                }
+            }
+        }
+        return xmlResponse(xml)
+    }
+}

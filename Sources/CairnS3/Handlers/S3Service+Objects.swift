@@ -1,0 +1,308 @@
+import CairnCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension S3Service {
+    /// The headers S3 keeps with an object, read from a PUT, copy or CreateMultipartUpload request.
+    func objectHeaders(from s3: S3Request) -> ObjectHeaders {
+        var userMetadata: [String: String] = [:]
+        for field in s3.request.headers {
+            let name = field.name.canonicalName
+            if name.hasPrefix("x-amz-meta-") {
+                let short = String(name.dropFirst("x-amz-meta-".count))
+                userMetadata[short] = userMetadata[short].map { "\($0),\(field.value)" } ?? field.value
+            }
+        }
+        // aws-chunked is a transfer detail of the request, not an encoding of the stored content.
+        let encoding = s3.header("content-encoding")?.split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.lowercased() != "aws-chunked" && !$0.isEmpty }
+            .joined(separator: ",")
+        return ObjectHeaders(
+            contentType: s3.header("content-type"),
+            contentEncoding: encoding?.isEmpty == false ? encoding : nil,
+            cacheControl: s3.header("cache-control"),
+            contentDisposition: s3.header("content-disposition"),
+            contentLanguage: s3.header("content-language"),
+            expires: s3.header("expires"),
+            userMetadata: userMetadata
+        )
+    }
+
+    /// The write precondition of a PUT: `If-None-Match: *` or `If-Match: <etag>`.
+    func writeCondition(_ s3: S3Request) throws -> MetadataStore.WriteCondition {
+        if let value = s3.header("if-none-match") {
+            guard value.trimmingCharacters(in: .whitespaces) == "*" else {
+                throw S3Error("NotImplemented", "If-None-Match on a write accepts only *", status: .init(code: 501))
+            }
+            return .keyAbsent
+        }
+        if let value = s3.header("if-match") { return .etagMatches(S3Format.unquoted(value)) }
+        return .none
+    }
+
+    func putObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
+        let condition = try writeCondition(s3)
+        // Refuse early when the precondition already fails; the write transaction checks again.
+        if case .keyAbsent = condition, try await metadata.object(bucket: bucket, key: key) != nil {
+            throw S3Error.preconditionFailed
+        }
+        let received = try await receiver.receive(s3)
+        let digest = try await received.writer.commit()
+        let object = ObjectInfo(
+            bucket: bucket, key: key, size: received.summary.size, etag: received.summary.md5.hexString,
+            headers: objectHeaders(from: s3), checksum: received.checksum, partCount: nil, createdAt: Date(),
+            segments: [BlobSegment(digest: digest, size: received.summary.size)]
+        )
+        try await metadata.putObject(object, condition: condition)
+        var headers = HTTPFields()
+        headers[.eTag] = S3Format.quoted(object.etag)
+        if let checksum = object.checksum { headers[HTTPField.Name(checksum.algorithm.headerName)!] = checksum.value }
+        return emptyResponse(headers: headers)
+    }
+
+    func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) async throws -> Response {
+        guard let object = try await metadata.object(bucket: bucket, key: key) else {
+            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
+            throw S3Error.noSuchKey(key)
+        }
+        var headers = responseHeaders(for: object, s3: s3)
+        if let status = try evaluateReadConditions(s3, object: object) {
+            var notModified = HTTPFields()
+            notModified[.eTag] = headers[.eTag]
+            notModified[.lastModified] = headers[.lastModified]
+            if status == .notModified { return Response(status: .notModified, headers: notModified) }
+            throw S3Error.preconditionFailed
+        }
+        var range: Range<Int64> = 0..<object.size
+        var status = HTTPResponse.Status.ok
+        if let rangeHeader = s3.header("range"), let requested = try ByteRange.parse(rangeHeader, size: object.size) {
+            range = requested
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)"
+        }
+        headers[.contentLength] = String(range.count)
+        if let accessLog { await accessLog.record(bucket: bucket, key: key) }
+        if head { return Response(status: status, headers: headers) }
+        let blobs = self.blobs
+        let segments = object.segments
+        let selected = range
+        let body = ResponseBody(contentLength: range.count) { writer in
+            var offset: Int64 = 0
+            for segment in segments {
+                let segmentRange = offset..<(offset + segment.size)
+                offset += segment.size
+                let overlap = segmentRange.clamped(to: selected)
+                guard !overlap.isEmpty else { continue }
+                let local = (overlap.lowerBound - segmentRange.lowerBound)..<(overlap.upperBound - segmentRange.lowerBound)
+                try await blobs.readChunks(of: segment.digest, range: local) { try await writer.write($0) }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    func responseHeaders(for object: ObjectInfo, s3: S3Request) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.eTag] = S3Format.quoted(object.etag)
+        headers[.lastModified] = S3Format.httpDate(object.createdAt)
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = s3.query("response-content-type") ?? object.headers.contentType ?? "binary/octet-stream"
+        let optional: [(HTTPField.Name, String?, String)] = [
+            (.contentEncoding, object.headers.contentEncoding, "response-content-encoding"),
+            (.cacheControl, object.headers.cacheControl, "response-cache-control"),
+            (.contentDisposition, object.headers.contentDisposition, "response-content-disposition"),
+            (.contentLanguage, object.headers.contentLanguage, "response-content-language"),
+            (.expires, object.headers.expires, "response-expires"),
+        ]
+        for (name, stored, override) in optional {
+            if let value = s3.query(override) ?? stored { headers[name] = value }
+        }
+        for (name, value) in object.headers.userMetadata.sorted(by: { $0.key < $1.key }) {
+            if let fieldName = HTTPField.Name("x-amz-meta-\(name)") { headers[fieldName] = value }
+        }
+        if let partCount = object.partCount { headers[HTTPField.Name("x-amz-mp-parts-count")!] = String(partCount) }
+        if s3.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", let checksum = object.checksum {
+            headers[HTTPField.Name(checksum.algorithm.headerName)!] = checksum.value
+            headers[HTTPField.Name("x-amz-checksum-type")!] = checksum.value.contains("-") ? "COMPOSITE" : "FULL_OBJECT"
+        }
+        return headers
+    }
+
+    /// RFC 7232 preconditions as S3 evaluates them: nil to proceed, 304 or 412 otherwise.
+    func evaluateReadConditions(_ s3: S3Request, object: ObjectInfo) throws -> HTTPResponse.Status? {
+        let lastModified = object.createdAt.timeIntervalSince1970.rounded(.down)
+        let ifMatch = s3.header("if-match")
+        if let ifMatch {
+            let tags = ifMatch.split(separator: ",").map { S3Format.unquoted(String($0)) }
+            if !tags.contains("*") && !tags.contains(object.etag) { return .preconditionFailed }
+        } else if let text = s3.header("if-unmodified-since"), let date = S3Format.parseHTTPDate(text),
+            lastModified > date.timeIntervalSince1970
+        {
+            return .preconditionFailed
+        }
+        if let ifNoneMatch = s3.header("if-none-match") {
+            let tags = ifNoneMatch.split(separator: ",").map { S3Format.unquoted(String($0)) }
+            if tags.contains("*") || tags.contains(object.etag) { return .notModified }
+        } else if let text = s3.header("if-modified-since"), let date = S3Format.parseHTTPDate(text),
+            lastModified <= date.timeIntervalSince1970
+        {
+            return .notModified
+        }
+        return nil
+    }
+
+    func deleteObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        try await metadata.deleteObject(bucket: bucket, key: key)
+        return emptyResponse(.noContent)
+    }
+
+    func deleteObjects(_ s3: S3Request, bucket: String) async throws -> Response {
+        guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
+        let root = try XMLNode.parse(try await receiver.receiveSmall(s3))
+        guard root.name == "Delete" else { throw S3Error.malformedXML("expected Delete, found \(root.name)") }
+        let quiet = root.child("Quiet")?.text.lowercased() == "true"
+        let keys = root.children("Object").map { $0.child("Key")?.text }
+        guard keys.count <= 1000 else { throw S3Error.malformedXML("at most 1000 keys may be deleted at once") }
+        guard !keys.isEmpty else { throw S3Error.malformedXML("no Object to delete") }
+        var deleted: [String] = []
+        var failed: [(String, S3Error)] = []
+        for key in keys {
+            guard let key, !key.isEmpty else {
+                failed.append(("", S3Error.invalidArgument("An Object has no Key")))
+                continue
+            }
+            do {
+                try await metadata.deleteObject(bucket: bucket, key: key)
+                deleted.append(key)
+            } catch {
+                failed.append((key, Self.s3Error(for: error)))
+            }
+        }
+        let xml = XMLWriter()
+        xml.element("DeleteResult", namespace: true) {
+            if !quiet {
+                for key in deleted { xml.element("Deleted") { xml.element("Key", key) } }
+            }
+            for (key, error) in failed {
+                xml.element("Error") {
+                    xml.element("Key", key)
+                    xml.element("Code", error.code)
+                    xml.element("Message", error.message)
+                }
+            }
+        }
+        return xmlResponse(xml)
+    }
+
+    /// The source named by `x-amz-copy-source` (`bucket/key` or `/bucket/key`, URL-encoded).
+    func copySource(_ s3: S3Request) async throws -> ObjectInfo {
+        guard var text = s3.header("x-amz-copy-source") else { throw S3Error.invalidArgument("x-amz-copy-source is missing") }
+        if let question = text.firstIndex(of: "?") {
+            let versionQuery = text[text.index(after: question)...]
+            guard versionQuery.hasPrefix("versionId=null") || versionQuery.isEmpty else {
+                throw S3Error.invalidArgument("Cairn keeps no object versions; x-amz-copy-source may not name a versionId")
+            }
+            text = String(text[..<question])
+        }
+        guard let decoded = SigV4.percentDecode(text) else { throw S3Error.invalidArgument("x-amz-copy-source is not valid URL-encoded UTF-8") }
+        let path = decoded.hasPrefix("/") ? String(decoded.dropFirst()) : decoded
+        guard let slash = path.firstIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex else {
+            throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+        }
+        let bucket = String(path[..<slash])
+        let key = String(path[path.index(after: slash)...])
+        guard let object = try await metadata.object(bucket: bucket, key: key) else {
+            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
+            throw S3Error.noSuchKey(key)
+        }
+        try checkCopySourceConditions(s3, object: object)
+        return object
+    }
+
+    private func checkCopySourceConditions(_ s3: S3Request, object: ObjectInfo) throws {
+        let lastModified = object.createdAt.timeIntervalSince1970.rounded(.down)
+        if let value = s3.header("x-amz-copy-source-if-match"), S3Format.unquoted(value) != object.etag {
+            throw S3Error.preconditionFailed
+        }
+        if let value = s3.header("x-amz-copy-source-if-none-match"), S3Format.unquoted(value) == object.etag {
+            throw S3Error.preconditionFailed
+        }
+        if let text = s3.header("x-amz-copy-source-if-unmodified-since"), let date = S3Format.parseHTTPDate(text),
+            lastModified > date.timeIntervalSince1970
+        {
+            throw S3Error.preconditionFailed
+        }
+        if let text = s3.header("x-amz-copy-source-if-modified-since"), let date = S3Format.parseHTTPDate(text),
+            lastModified <= date.timeIntervalSince1970
+        {
+            throw S3Error.preconditionFailed
+        }
+    }
+
+    /// CopyObject: the new key names the same blobs; no bytes are copied.
+    func copyObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let source = try await copySource(s3)
+        let replace = s3.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
+        if source.bucket == bucket && source.key == key && !replace {
+            throw S3Error.invalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            )
+        }
+        var object = source
+        object.bucket = bucket
+        object.key = key
+        object.createdAt = Date()
+        if replace { object.headers = objectHeaders(from: s3) }
+        try await metadata.putObject(object, condition: try writeCondition(s3))
+        let xml = XMLWriter()
+        xml.element("CopyObjectResult", namespace: true) {
+            xml.element("LastModified", S3Format.iso8601(object.createdAt))
+            xml.element("ETag", S3Format.quoted(object.etag))
+            if let checksum = object.checksum, !checksum.value.contains("-") {
+                xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value)
+            }
+        }
+        return xmlResponse(xml)
+    }
+}
+
+/// A single HTTP byte range, as S3 accepts it.
+enum ByteRange {
+    /// The range within `size`, or nil when the header should be ignored (S3 ignores what it cannot parse).
+    /// Throws InvalidRange (416) when the range lies wholly past the end.
+    static func parse(_ header: String, size: Int64) throws -> Range<Int64>? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("bytes="), !text.contains(",") else { return nil }
+        let spec = text.dropFirst("bytes=".count)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        let unsatisfiable = S3Error("InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable)
+        if parts[0].isEmpty {
+            guard let suffix = Int64(parts[1]), suffix >= 0 else { return nil }
+            guard suffix > 0, size > 0 else { throw unsatisfiable.withContentRange(size) }
+            return max(0, size - suffix)..<size
+        }
+        guard let start = Int64(parts[0]), start >= 0 else { return nil }
+        let end: Int64
+        if parts[1].isEmpty {
+            end = size - 1
+        } else {
+            guard let last = Int64(parts[1]), last >= start else { return nil }
+            end = min(last, size - 1)
+        }
+        guard start < size else { throw unsatisfiable.withContentRange(size) }
+        return start..<(end + 1)
+    }
+}
+
+extension S3Error {
+    fileprivate func withContentRange(_ size: Int64) -> S3Error {
+        var error = self
+        error.headers.append((.contentRange, "bytes */\(size)"))
+        return error
+    }
+}

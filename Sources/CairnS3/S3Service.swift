@@ -1,0 +1,215 @@
+import CairnCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The S3 API over Cairn's store: addressing, authentication and the operations, as one HTTP responder.
+public struct S3Service: Sendable {
+    /// Settings of the S3 front end.
+    public struct Configuration: Sendable {
+        /// The region reported by GetBucketLocation and HeadBucket.
+        public var region: String
+        /// With a domain such as `s3.example.test`, `bucket.s3.example.test` addresses `bucket` (virtual-host style).
+        public var virtualHostDomain: String?
+        /// The smallest part, other than the last, that CompleteMultipartUpload accepts (S3: 5 MiB).
+        public var minimumPartSize: Int64
+
+        public init(region: String = "us-east-1", virtualHostDomain: String? = nil, minimumPartSize: Int64 = 5 * 1024 * 1024) {
+            self.region = region
+            self.virtualHostDomain = virtualHostDomain
+            self.minimumPartSize = minimumPartSize
+        }
+    }
+
+    let blobs: BlobStore
+    let metadata: MetadataStore
+    let verifier: SigV4Verifier
+    let configuration: Configuration
+    let accessLog: AccessLog?
+    let logger: Logger
+
+    public init(
+        blobs: BlobStore, metadata: MetadataStore, verifier: SigV4Verifier, configuration: Configuration,
+        accessLog: AccessLog? = nil, logger: Logger
+    ) {
+        self.blobs = blobs
+        self.metadata = metadata
+        self.verifier = verifier
+        self.configuration = configuration
+        self.accessLog = accessLog
+        self.logger = logger
+    }
+
+    var receiver: BodyReceiver { BodyReceiver(blobs: blobs) }
+
+    /// Answers one S3 request; errors become S3 error responses, never thrown.
+    public func respond(to request: Request, requestID: String) async -> Response {
+        do {
+            let s3 = try authenticate(request, requestID: requestID)
+            return try await dispatch(s3)
+        } catch {
+            let s3Error = Self.s3Error(for: error)
+            if s3Error.status.code >= 500 {
+                logger.error("S3 request failed", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
+            } else {
+                logger.debug("S3 request refused", metadata: ["request.id": "\(requestID)", "s3.code": "\(s3Error.code)"])
+            }
+            return s3Error.response(requestID: requestID, method: request.method)
+        }
+    }
+
+    private func authenticate(_ request: Request, requestID: String) throws -> S3Request {
+        let rawPath = request.uri.path
+        guard let path = SigV4.percentDecode(rawPath) else {
+            throw S3Error.invalidArgument("The request path is not valid percent-encoded UTF-8")
+        }
+        guard let query = SigV4.parseQuery(request.uri.query) else {
+            throw S3Error.invalidArgument("The query string is not valid percent-encoded UTF-8")
+        }
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0),\(field.value)" } ?? field.value
+        }
+        let host = request.head.authority ?? headers["host"] ?? ""
+        headers["host"] = host
+        let signed = SignedRequest(method: request.method.rawValue, path: path, query: query, headers: headers)
+        let authentication = try verifier.verify(signed)
+
+        var bucket: String?
+        var key: String?
+        let hostName = host.split(separator: ":").first.map(String.init)?.lowercased() ?? ""
+        if let domain = configuration.virtualHostDomain?.lowercased(), hostName.hasSuffix("." + domain) {
+            bucket = String(hostName.dropLast(domain.count + 1))
+            let rest = String(path.dropFirst())
+            key = rest.isEmpty ? nil : rest
+        } else {
+            let rest = path.dropFirst()
+            if let slash = rest.firstIndex(of: "/") {
+                bucket = String(rest[..<slash])
+                let keyText = String(rest[rest.index(after: slash)...])
+                key = keyText.isEmpty ? nil : keyText
+            } else {
+                bucket = rest.isEmpty ? nil : String(rest)
+            }
+        }
+        if let key, key.utf8.count > 1024 {
+            throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
+        }
+        return S3Request(
+            request: request, requestID: requestID, bucket: bucket, key: key, query: query, authentication: authentication
+        )
+    }
+
+    private func dispatch(_ s3: S3Request) async throws -> Response {
+        guard let bucket = s3.bucket else {
+            guard s3.method == .get else { throw S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed) }
+            return try await listBuckets(s3)
+        }
+        if let key = s3.key {
+            switch s3.method {
+            case .put:
+                if s3.has("uploadId") {
+                    return s3.header("x-amz-copy-source") != nil
+                        ? try await uploadPartCopy(s3, bucket: bucket, key: key) : try await uploadPart(s3, bucket: bucket, key: key)
+                }
+                if s3.header("x-amz-copy-source") != nil { return try await copyObject(s3, bucket: bucket, key: key) }
+                try rejectUnsupportedSubresource(s3)
+                return try await putObject(s3, bucket: bucket, key: key)
+            case .get:
+                if s3.has("uploadId") { return try await listParts(s3, bucket: bucket, key: key) }
+                try rejectUnsupportedSubresource(s3)
+                return try await getObject(s3, bucket: bucket, key: key, head: false)
+            case .head:
+                return try await getObject(s3, bucket: bucket, key: key, head: true)
+            case .delete:
+                if s3.has("uploadId") { return try await abortMultipartUpload(s3, bucket: bucket, key: key) }
+                try rejectUnsupportedSubresource(s3)
+                return try await deleteObject(s3, bucket: bucket, key: key)
+            case .post:
+                if s3.has("uploads") { return try await createMultipartUpload(s3, bucket: bucket, key: key) }
+                if s3.has("uploadId") { return try await completeMultipartUpload(s3, bucket: bucket, key: key) }
+            default:
+                break
+            }
+            throw S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
+        }
+        switch s3.method {
+        case .put:
+            try rejectUnsupportedSubresource(s3)
+            return try await createBucket(s3, bucket: bucket)
+        case .head:
+            return try await headBucket(s3, bucket: bucket)
+        case .delete:
+            try rejectUnsupportedSubresource(s3)
+            return try await deleteBucket(s3, bucket: bucket)
+        case .get:
+            if s3.has("location") { return try await getBucketLocation(s3, bucket: bucket) }
+            if s3.has("versioning") { return try await getBucketVersioning(s3, bucket: bucket) }
+            if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
+            try rejectUnsupportedSubresource(s3)
+            return try await listObjects(s3, bucket: bucket, version2: s3.query("list-type") == "2")
+        case .post:
+            if s3.has("delete") { return try await deleteObjects(s3, bucket: bucket) }
+        default:
+            break
+        }
+        throw S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
+    }
+
+    /// Sub-resources Cairn does not implement are refused, never mistaken for a plain object or bucket request.
+    private func rejectUnsupportedSubresource(_ s3: S3Request) throws {
+        let unsupported = [
+            "acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
+            "encryption", "object-lock", "retention", "legal-hold", "versions", "accelerate", "requestPayment",
+            "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls", "publicAccessBlock",
+            "torrent", "restore", "select", "attributes", "policyStatus",
+        ]
+        if let name = unsupported.first(where: { s3.has($0) }) {
+            throw S3Error.notImplemented("The ?\(name) sub-resource")
+        }
+    }
+
+    /// Maps store errors to S3's codes; anything unexpected is an InternalError.
+    static func s3Error(for error: any Error) -> S3Error {
+        switch error {
+        case let error as S3Error:
+            return error
+        case let error as MetadataError:
+            switch error {
+            case .noSuchBucket(let name): return .noSuchBucket(name)
+            case .bucketAlreadyExists(let name):
+                return S3Error(
+                    "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.",
+                    status: .conflict, resource: name
+                )
+            case .bucketNotEmpty(let name):
+                return S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", status: .conflict, resource: name)
+            case .noSuchKey(_, let key): return .noSuchKey(key)
+            case .noSuchUpload(let id): return .noSuchUpload(id)
+            case .preconditionFailed: return .preconditionFailed
+            case .invalidPart(let number):
+                return S3Error(
+                    "InvalidPart",
+                    "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part \(number))",
+                    status: .badRequest
+                )
+            case .invalidPartOrder:
+                return S3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", status: .badRequest)
+            case .entityTooSmall(let number):
+                return S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size. (part \(number))", status: .badRequest)
+            }
+        case let error as BlobStoreError where error.code == .diskFull:
+            return S3Error(
+                "InsufficientStorage", "The server has no space left to store this upload; nothing was stored.",
+                status: .init(code: 507)
+            )
+        case let error as BlobStoreError where error.code == .missingBlob:
+            return .internalError("The object's data is missing from the store: \(error.message)")
+        default:
+            return .internalError("We encountered an internal error. Please try again.")
+        }
+    }
+}

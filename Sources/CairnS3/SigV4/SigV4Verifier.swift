@@ -1,0 +1,231 @@
+import CairnCore
+import Foundation
+
+/// Verifies AWS Signature Version 4 on S3 requests: the `Authorization` header or a presigned URL.
+public struct SigV4Verifier: Sendable {
+    /// Looks up the secret for an access key id; nil when the id is unknown.
+    public let secretForAccessKey: @Sendable (String) -> String?
+    /// The clock; injectable for tests.
+    public let now: @Sendable () -> Date
+    /// The largest accepted difference between the request's time and ours (S3: 15 minutes).
+    public let maximumSkew: TimeInterval
+
+    public init(
+        maximumSkew: TimeInterval = 15 * 60,
+        now: @escaping @Sendable () -> Date = { Date() },
+        secretForAccessKey: @escaping @Sendable (String) -> String?
+    ) {
+        self.secretForAccessKey = secretForAccessKey
+        self.now = now
+        self.maximumSkew = maximumSkew
+    }
+
+    /// Checks the request's signature and returns who signed it and how its body must be verified.
+    public func verify(_ request: SignedRequest) throws -> Authentication {
+        if let header = request.headers["authorization"] {
+            return try verifyHeader(header, request)
+        }
+        if request.query.contains(where: { $0.name == "X-Amz-Signature" }) {
+            return try verifyPresigned(request)
+        }
+        if request.query.contains(where: { $0.name == "Signature" || $0.name == "AWSAccessKeyId" }) {
+            throw S3Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
+        }
+        throw S3Error.accessDenied("Anonymous access is not allowed; sign requests with AWS Signature Version 4")
+    }
+
+    private struct Credential {
+        let accessKeyID: String
+        let date: String
+        let region: String
+        let service: String
+        var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+    }
+
+    private func parseCredential(_ text: String) throws -> Credential {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8 else {
+            throw S3Error(
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
+                status: .badRequest
+            )
+        }
+        guard parts[3] == "s3" else {
+            throw S3Error(
+                "AuthorizationHeaderMalformed", "The authorization header is malformed; incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".",
+                status: .badRequest
+            )
+        }
+        return Credential(accessKeyID: parts[0], date: parts[1], region: parts[2], service: parts[3])
+    }
+
+    private func secret(for accessKeyID: String) throws -> String {
+        guard let secret = secretForAccessKey(accessKeyID) else {
+            throw S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", status: .forbidden)
+        }
+        return secret
+    }
+
+    private static let amzDateFormat: Date.ISO8601FormatStyle = .iso8601
+        .year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)
+        .dateSeparator(.omitted).timeSeparator(.omitted)
+
+    static func parseAmzDate(_ text: String) -> Date? {
+        try? Date(text, strategy: amzDateFormat)
+    }
+
+    private func checkTime(_ amzDate: String) throws -> Date {
+        guard let date = Self.parseAmzDate(amzDate) else {
+            throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        }
+        if abs(date.timeIntervalSince(now())) > maximumSkew {
+            throw S3Error(
+                "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.",
+                status: .forbidden
+            )
+        }
+        return date
+    }
+
+    private func verifyHeader(_ header: String, _ request: SignedRequest) throws -> Authentication {
+        guard header.hasPrefix(SigV4.algorithm + " ") else {
+            if header.hasPrefix("AWS ") {
+                throw S3Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
+            }
+            throw S3Error("AuthorizationHeaderMalformed", "Unsupported authorization type", status: .badRequest)
+        }
+        var fields: [String: String] = [:]
+        for part in header.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
+        }
+        guard let credentialText = fields["Credential"], let signedHeadersText = fields["SignedHeaders"],
+            let signature = fields["Signature"]
+        else {
+            throw S3Error(
+                "AuthorizationHeaderMalformed", "The authorization header is malformed; it needs Credential, SignedHeaders and Signature.",
+                status: .badRequest
+            )
+        }
+        let credential = try parseCredential(credentialText)
+        let secret = try secret(for: credential.accessKeyID)
+        guard let amzDate = request.headers["x-amz-date"] else {
+            throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        }
+        _ = try checkTime(amzDate)
+        guard amzDate.hasPrefix(credential.date) else {
+            throw S3Error(
+                "AuthorizationHeaderMalformed", "The authorization header is malformed; the credential date does not match x-amz-date.",
+                status: .badRequest
+            )
+        }
+        guard let payloadHash = request.headers["x-amz-content-sha256"] else {
+            throw S3Error.invalidRequest("Missing required header for this request: x-amz-content-sha256")
+        }
+        _ = try payloadExpectation(payloadHash, context: nil)
+        let signedHeaders = signedHeaderNames(signedHeadersText)
+        guard signedHeaders.contains("host") else {
+            throw S3Error.accessDenied("The host header must be signed")
+        }
+        let canonical = SigV4.canonicalRequest(
+            method: request.method,
+            canonicalURI: SigV4.uriEncode(request.path, keepSlash: true),
+            canonicalQuery: SigV4.canonicalQuery(request.query),
+            headers: signedHeaders.map { ($0, request.headers[$0] ?? "") },
+            payloadHash: payloadHash
+        )
+        let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+        let key = SigV4.signingKey(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let expected = SigV4.signature(of: stringToSign, key: key)
+        guard constantTimeEqual(expected, signature) else {
+            throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
+        }
+        let context = ChunkSigningContext(signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature)
+        return Authentication(accessKeyID: credential.accessKeyID, payload: try payloadExpectation(payloadHash, context: context))
+    }
+
+    private func verifyPresigned(_ request: SignedRequest) throws -> Authentication {
+        func value(_ name: String) -> String? { request.query.first { $0.name == name }?.value }
+        guard value("X-Amz-Algorithm") == SigV4.algorithm else {
+            throw S3Error.invalidArgument("X-Amz-Algorithm only supports \"\(SigV4.algorithm)\"")
+        }
+        guard let credentialText = value("X-Amz-Credential"), let amzDate = value("X-Amz-Date"),
+            let expiresText = value("X-Amz-Expires"), let signedHeadersText = value("X-Amz-SignedHeaders"),
+            let signature = value("X-Amz-Signature")
+        else {
+            throw S3Error.accessDenied("Query-string authentication requires the X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters")
+        }
+        let credential = try parseCredential(credentialText)
+        let secret = try secret(for: credential.accessKeyID)
+        guard let expires = Int(expiresText), expires >= 0, expires <= 604_800 else {
+            throw S3Error.accessDenied("X-Amz-Expires must be a number of seconds between 0 and 604800")
+        }
+        guard let signedAt = Self.parseAmzDate(amzDate), amzDate.hasPrefix(credential.date) else {
+            throw S3Error.accessDenied("X-Amz-Date must be a valid date matching the credential scope")
+        }
+        let current = now()
+        if current > signedAt.addingTimeInterval(TimeInterval(expires)) {
+            throw S3Error.accessDenied("Request has expired")
+        }
+        if signedAt.timeIntervalSince(current) > maximumSkew {
+            throw S3Error.accessDenied("Request is not valid yet")
+        }
+        let signedHeaders = signedHeaderNames(signedHeadersText)
+        let payloadHash = value("X-Amz-Content-Sha256") ?? "UNSIGNED-PAYLOAD"
+        let canonical = SigV4.canonicalRequest(
+            method: request.method,
+            canonicalURI: SigV4.uriEncode(request.path, keepSlash: true),
+            canonicalQuery: SigV4.canonicalQuery(request.query.filter { $0.name != "X-Amz-Signature" }),
+            headers: signedHeaders.map { ($0, request.headers[$0] ?? "") },
+            payloadHash: payloadHash
+        )
+        let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+        let key = SigV4.signingKey(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        guard constantTimeEqual(SigV4.signature(of: stringToSign, key: key), signature) else {
+            throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
+        }
+        return Authentication(accessKeyID: credential.accessKeyID, payload: .unsigned)
+    }
+
+    private func signedHeaderNames(_ text: String) -> [String] {
+        text.split(separator: ";").map { $0.lowercased() }
+    }
+
+    private func payloadExpectation(_ value: String, context: ChunkSigningContext?) throws -> PayloadExpectation {
+        switch value {
+        case "UNSIGNED-PAYLOAD": return .unsigned
+        case "STREAMING-UNSIGNED-PAYLOAD-TRAILER": return .streaming(signing: nil, trailer: true)
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": return .streaming(signing: context, trailer: false)
+        case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": return .streaming(signing: context, trailer: true)
+        default:
+            guard value.utf8.count == 64, let bytes = [UInt8](hex: value) else {
+                throw S3Error(
+                    "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value, or a SHA-256 hex digest",
+                    status: .badRequest
+                )
+            }
+            return .sha256(bytes)
+        }
+    }
+
+    private func mismatch(accessKeyID: String, stringToSign: String, canonical: String) -> S3Error {
+        var error = S3Error(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+            status: .forbidden
+        )
+        error.details = [
+            ("AWSAccessKeyId", accessKeyID), ("StringToSign", stringToSign), ("CanonicalRequest", canonical),
+        ]
+        return error
+    }
+
+    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,100 @@
+import CairnCore
+import CairnS3
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+
+/// Builds and runs the Cairn server from resolved settings.
+public enum CairnServer {
+    /// Opens the data directory (lock, blob store, metadata), clears temp files left by a crash, and returns the
+    /// application ready to run. `onListening` receives the URL once the socket is bound (port 0 resolved).
+    public static func buildApplication(
+        settings: ServerSettings,
+        logger: Logger,
+        onListening: @escaping @Sendable (String) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
+        try settings.validate()
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
+        let blobs = try BlobStore(dataDirectory: settings.dataDirectory)
+        let removed = try blobs.removeTemporaryFiles()
+        if removed > 0 {
+            logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
+        }
+        let metadata = try MetadataStore(dataDirectory: settings.dataDirectory, region: settings.region)
+        let (credentials, generated) = try RootCredentials.resolve(settings: settings)
+        if generated {
+            let notice = """
+                Generated root credentials (stored in \(settings.dataDirectory)/credentials.json, shown only once):
+                  AWS_ACCESS_KEY_ID=\(credentials.accessKeyID)
+                  AWS_SECRET_ACCESS_KEY=\(credentials.secretAccessKey)
+
+                """
+            FileHandle.standardOutput.write(Data(notice.utf8))
+        }
+        let verifier = SigV4Verifier(maximumSkew: settings.maximumClockSkew) { id in
+            id == credentials.accessKeyID ? credentials.secretAccessKey : nil
+        }
+        let accessLog = AccessLog(metadata: metadata)
+        let s3 = S3Service(
+            blobs: blobs, metadata: metadata, verifier: verifier,
+            configuration: .init(region: settings.region, virtualHostDomain: settings.virtualHostDomain),
+            accessLog: accessLog, logger: logger
+        )
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/_cairn/health") { _, _ -> Response in
+            _ = try await metadata.bucket("-health-check-")
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
+        }
+        let responder = CairnResponder(s3: s3, routes: router.buildResponder())
+
+        let (host, port) = try settings.hostAndPort()
+        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()]))
+        let server: HTTPServerBuilder
+        let scheme: String
+        if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            )
+            server = try .tls(http1, tlsConfiguration: tls)
+            scheme = "https"
+        } else {
+            server = http1
+            scheme = "http"
+        }
+        let flusher = AccessLogService(
+            accessLog: accessLog, interval: .milliseconds(Int64(settings.accessFlushInterval * 1000)), logger: logger
+        )
+        return Application(
+            responder: responder,
+            server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
+            services: [flusher, LockHolder(lock: lock)],
+            onServerRunning: { channel in
+                let boundPort = channel.localAddress?.port ?? port
+                let shownHost = host.contains(":") ? "[\(host)]" : host
+                await onListening("\(scheme)://\(shownHost):\(boundPort)")
+            },
+            logger: logger
+        )
+    }
+}
+
+/// Keeps the data-directory lock alive for as long as the service group runs.
+private struct LockHolder: Service {
+    let lock: DataDirectoryLock
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        withExtendedLifetime(lock) {}
+    }
+}
