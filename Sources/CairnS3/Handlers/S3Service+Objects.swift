@@ -83,6 +83,9 @@ extension S3Service {
             range = requested
             status = .partialContent
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)"
+            // A whole-object checksum does not describe a range; S3 leaves it out and clients would reject it.
+            for algorithm in ChecksumAlgorithm.allCases { headers[HTTPField.Name(algorithm.headerName)!] = nil }
+            headers[HTTPField.Name("x-amz-checksum-type")!] = nil
         }
         headers[.contentLength] = String(range.count)
         if let accessLog { await accessLog.record(bucket: bucket, key: key) }

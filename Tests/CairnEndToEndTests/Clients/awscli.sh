@@ -9,7 +9,7 @@
 #   CAIRN_BUCKET_PREFIX   every bucket created here starts with this
 #
 # Exits 0 on success; on the first failure prints "FAIL: ..." and exits non-zero.
-set -euo pipefail
+set -Eeuo pipefail
 
 # ----------------------------------------------------------------------------
 # helpers
@@ -26,6 +26,15 @@ export AWS_PAGER=""
 step() { printf '\n==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
 fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
+# Any unexpected command failure (set -e) names the command and the script line.
+on_err() {
+    local status=$1 cmd=$2 where="line $3" i
+    for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do   # called from inside helper functions
+        [[ "${FUNCNAME[i]}" == main ]] || where+=" in ${FUNCNAME[i]}, called from line ${BASH_LINENO[i]}"
+    done
+    printf '\nFAIL: command exited with status %s (%s): %s\n' "$status" "$where" "$cmd" >&2
+}
+trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
 
 # Path-style addressing, SigV4 everywhere and no retries, via a private CLI config file.
 # (Without s3.signature_version = s3v4, AWS CLI v1 `s3 presign` emits legacy SigV2
@@ -95,6 +104,7 @@ CREATED_BUCKETS=()
 cleanup() {
     local rc=$?
     set +e
+    trap - ERR
     for b in "${CREATED_BUCKETS[@]}"; do
         if awsc s3api head-bucket --bucket "$b" >/dev/null 2>&1; then
             echo "cleanup: removing bucket $b"

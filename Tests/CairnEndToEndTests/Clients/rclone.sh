@@ -9,7 +9,7 @@
 #   CAIRN_BUCKET_PREFIX   every bucket created here starts with this
 #
 # Exits 0 on success; on the first failure prints "FAIL: ..." and exits non-zero.
-set -euo pipefail
+set -Eeuo pipefail
 
 # ----------------------------------------------------------------------------
 # helpers
@@ -25,6 +25,15 @@ export LC_ALL=C.UTF-8
 step() { printf '\n==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
 fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
+# Any unexpected command failure (set -e) names the command and the script line.
+on_err() {
+    local status=$1 cmd=$2 where="line $3" i
+    for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do   # called from inside helper functions
+        [[ "${FUNCNAME[i]}" == main ]] || where+=" in ${FUNCNAME[i]}, called from line ${BASH_LINENO[i]}"
+    done
+    printf '\nFAIL: command exited with status %s (%s): %s\n' "$status" "$where" "$cmd" >&2
+}
+trap 'on_err $? "$BASH_COMMAND" $LINENO' ERR
 
 command -v rclone >/dev/null 2>&1 || fail "rclone is not installed"
 
@@ -63,7 +72,7 @@ fi
 
 # rclone's AWS SDK refuses to start when AWS_CA_BUNDLE is set together with its own
 # HTTP transport, so it is removed from rclone's environment (TLS trust goes via --ca-cert).
-rc() {
+rcl() {
     printf '    $ rclone %s\n' "$*" >&2
     env -u AWS_CA_BUNDLE rclone "${RCLONE_FLAGS[@]}" "$@"
 }
@@ -86,6 +95,7 @@ compare_listing() { # description expected_file actual_file
 cleanup() {
     local rc_=$?
     set +e
+    trap - ERR
     if env -u AWS_CA_BUNDLE rclone "${RCLONE_FLAGS[@]}" lsf "cairn:" 2>/dev/null | grep -Fxq "$BUCKET/"; then
         echo "cleanup: purging $REMOTE"
         env -u AWS_CA_BUNDLE rclone "${RCLONE_FLAGS[@]}" purge "$REMOTE" || echo "cleanup: purge failed" >&2
@@ -125,35 +135,35 @@ info "local tree: $(local_files "$SRC" | wc -l) files, $(find "$SRC" -type f -pr
 # tests
 # ----------------------------------------------------------------------------
 step "rclone mkdir $REMOTE"
-rc mkdir "$REMOTE"
-rc lsf "cairn:" > "$W/buckets.txt"
+rcl mkdir "$REMOTE"
+rcl lsf "cairn:" > "$W/buckets.txt"
 grep -Fxq "$BUCKET/" "$W/buckets.txt" || fail "bucket $BUCKET not listed by 'rclone lsf cairn:'"
 info "ok: bucket listed"
 
 step "rclone copy the tree up (large files use multipart upload)"
-rc copy -v "$SRC" "$REMOTE/tree"
+rcl copy -v "$SRC" "$REMOTE/tree"
 
 step "rclone check (hashes) and rclone check --download (bytes)"
-rc check "$SRC" "$REMOTE/tree"
-rc check --download "$SRC" "$REMOTE/tree"
+rcl check "$SRC" "$REMOTE/tree"
+rcl check --download "$SRC" "$REMOTE/tree"
 info "ok: remote matches local"
 
 step "rclone lsf -R"
 local_files "$SRC" > "$W/expected-files.txt"
-rc lsf -R --files-only "$REMOTE/tree" | LC_ALL=C sort > "$W/remote-files.txt"
+rcl lsf -R --files-only "$REMOTE/tree" | LC_ALL=C sort > "$W/remote-files.txt"
 compare_listing "files" "$W/expected-files.txt" "$W/remote-files.txt"
 local_dirs "$SRC" > "$W/expected-dirs.txt"
-rc lsf -R --dirs-only "$REMOTE/tree" | LC_ALL=C sort > "$W/remote-dirs.txt"
+rcl lsf -R --dirs-only "$REMOTE/tree" | LC_ALL=C sort > "$W/remote-dirs.txt"
 compare_listing "directories" "$W/expected-dirs.txt" "$W/remote-dirs.txt"
 
 step "rclone size matches the local tree"
-remote_size="$(rc size --json "$REMOTE/tree" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["count"], d["bytes"])')"
+remote_size="$(rcl size --json "$REMOTE/tree" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["count"], d["bytes"])')"
 local_size="$(local_files "$SRC" | wc -l) $(find "$SRC" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')"
 [[ "$remote_size" == "$local_size" ]] || fail "rclone size: remote [$remote_size] vs local [$local_size] (count bytes)"
 info "ok: count/bytes = $remote_size"
 
 step "rclone cat a single object"
-rc cat "$REMOTE/tree/ünïcödé/日本語.txt" > "$W/cat.out"
+rcl cat "$REMOTE/tree/ünïcödé/日本語.txt" > "$W/cat.out"
 cmp -s "$SRC/ünïcödé/日本語.txt" "$W/cat.out" || fail "rclone cat returned different content"
 info "ok: cat content matches"
 
@@ -165,26 +175,26 @@ make_file "$SRC/new dir/new file.txt" 321
 mv "$SRC/ünïcödé/日本語.txt" "$SRC/ünïcödé/日本語-renamed.txt"
 rm "$SRC/data/file-3.bin" "$SRC/plus+sign/a+b=c.txt"
 rmdir "$SRC/plus+sign"
-rc sync -v "$SRC" "$REMOTE/tree"
+rcl sync -v "$SRC" "$REMOTE/tree"
 
 step "rclone check after sync"
-rc check "$SRC" "$REMOTE/tree"
-rc check --download "$SRC" "$REMOTE/tree"
+rcl check "$SRC" "$REMOTE/tree"
+rcl check --download "$SRC" "$REMOTE/tree"
 local_files "$SRC" > "$W/expected-files2.txt"
-rc lsf -R --files-only "$REMOTE/tree" | LC_ALL=C sort > "$W/remote-files2.txt"
+rcl lsf -R --files-only "$REMOTE/tree" | LC_ALL=C sort > "$W/remote-files2.txt"
 compare_listing "files after sync" "$W/expected-files2.txt" "$W/remote-files2.txt"
 grep -Fxq "data/file-3.bin" "$W/remote-files2.txt" && fail "deleted file data/file-3.bin still on the remote"
 info "ok: deleted files are gone from the remote"
 
 step "rclone copy back down into a new dir and diff -r"
 DOWN="$W/down"
-rc copy -v "$REMOTE/tree" "$DOWN"
+rcl copy -v "$REMOTE/tree" "$DOWN"
 diff -r "$SRC" "$DOWN" || fail "downloaded tree differs from the local source"
 info "ok: diff -r clean"
 
 step "rclone purge $REMOTE"
-rc purge "$REMOTE"
-rc lsf "cairn:" > "$W/buckets-after.txt"
+rcl purge "$REMOTE"
+rcl lsf "cairn:" > "$W/buckets-after.txt"
 if grep -Fxq "$BUCKET/" "$W/buckets-after.txt"; then
     fail "bucket $BUCKET still exists after purge"
 fi

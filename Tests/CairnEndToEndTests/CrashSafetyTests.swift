@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bad input, disconnects, kills, shutdowns and a full disk: each fails cleanly and loses nothing.
+@Suite("Crash safety and bad input", .serialized)
+struct CrashSafetyTests {
+    static let python = ["python3"]
+
+    private func op(_ server: CairnServerProcess, _ arguments: String...) throws -> Clients.Result {
+        try Clients.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
+    }
+
+    private func makeFile(_ size: Int, seed: UInt8 = 1) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-data-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        var generator = SplitMix(seed: UInt64(seed))
+        var remaining = size
+        while remaining > 0 {
+            let count = min(remaining, 1 << 20)
+            handle.write(Data((0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }))
+            remaining -= count
+        }
+        try handle.close()
+        return url
+    }
+
+    private func temporaryFiles(_ server: CairnServerProcess) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path)) ?? []
+    }
+
+    @Test(
+        "malformed requests, wrong digests, disconnects and traversal keys store nothing",
+        .enabled(if: Clients.available(python, python: ["boto3"]))
+    )
+    func badInput() throws {
+        guard Clients.require(Self.python, python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        server.environment["CAIRN_VIRTUAL_HOST_DOMAIN"] = "s3.cairn.test"
+        try server.start()
+        try Clients.runScript(
+            "python3", "robustness.py", server: server, bucketPrefix: "robust",
+            extraEnvironment: ["CAIRN_VIRTUAL_HOST_DOMAIN": "s3.cairn.test"]
+        )
+    }
+
+    @Test("SIGKILL during uploads leaves no object and no temp file after restart", .enabled(if: Clients.available(python, python: ["boto3"])))
+    func killDuringUploads() throws {
+        guard Clients.require(Self.python, python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        #expect(try op(server, "mb", "crash").status == 0)
+        let small = try makeFile(100_000, seed: 2)
+        defer { try? FileManager.default.removeItem(at: small) }
+        #expect(try op(server, "put", "crash", "kept", small.path).status == 0)
+
+        let big = try makeFile(300 << 20, seed: 3)
+        defer { try? FileManager.default.removeItem(at: big) }
+        // Slow, concurrent uploads so the kill lands while bytes are streaming into tmp/.
+        var clients: [Process] = []
+        for index in 0..<3 {
+            let url = try op(server, "presign-put", "crash", "inflight-\(index)").output
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            curl.arguments = ["curl", "-s", "-o", "/dev/null", "--limit-rate", "20M", "-T", big.path, url]
+            curl.standardOutput = FileHandle.nullDevice
+            curl.standardError = FileHandle.nullDevice
+            try curl.run()
+            clients.append(curl)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while temporaryFiles(server).count < 3 && Date() < deadline { usleep(50_000) }
+        usleep(500_000)
+        #expect(temporaryFiles(server).count >= 1, "uploads should be streaming into tmp/ when the server is killed")
+        server.stop(signal: SIGKILL)
+        for client in clients {
+            client.waitUntilExit()
+        }
+
+        let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try restarted.start()
+        #expect(temporaryFiles(restarted).isEmpty, "start-up removes the temp files of killed uploads")
+        let keys = try op(restarted, "keys", "crash")
+        #expect(keys.status == 0)
+        #expect(keys.output.split(separator: "\n") == ["kept"], "only the finished upload exists: \(keys.output)")
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        #expect(try op(restarted, "get", "crash", "kept", copy.path).status == 0)
+        #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: small.path))
+    }
+
+    @Test("SIGTERM lets an upload in flight finish, then exits cleanly", .enabled(if: Clients.available(python + ["curl"], python: ["boto3"])))
+    func gracefulShutdown() throws {
+        guard Clients.require(Self.python + ["curl"], python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        #expect(try op(server, "mb", "drain").status == 0)
+        let file = try makeFile(40 << 20, seed: 4)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let url = try op(server, "presign-put", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let status = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-status-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: status) }
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        curl.arguments = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "10M", "-T", file.path, url]
+        _ = FileManager.default.createFile(atPath: status.path, contents: nil)
+        curl.standardOutput = try FileHandle(forWritingTo: status)
+        try curl.run()
+        let deadline = Date().addingTimeInterval(20)
+        while temporaryFiles(server).isEmpty && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        let exitStatus = server.stop(signal: SIGTERM)
+        curl.waitUntilExit()
+        #expect(exitStatus == 0, "cairn serve exits 0 after SIGTERM:\n\(server.log.suffix(2000))")
+        #expect((try String(contentsOf: status, encoding: .utf8)) == "200", "the upload in flight completed")
+
+        let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try restarted.start()
+        #expect(try op(restarted, "head", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines) == String(40 << 20))
+        #expect(temporaryFiles(restarted).isEmpty)
+    }
+
+    @Test(
+        "a full disk fails the write with an error, keeps serving reads and corrupts nothing",
+        .enabled(if: Clients.isCI || (geteuid() == 0 && Clients.available(python, python: ["boto3"])))
+    )
+    func fullDisk() throws {
+        guard Clients.require(Self.python + ["mount", "umount"], python: ["boto3"]) else { return }
+        guard geteuid() == 0 else {
+            Issue.record("the full-disk test mounts a small tmpfs and needs root")
+            return
+        }
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        let mount = try Clients.run(
+            ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mountPoint.path], environment: ProcessInfo.processInfo.environment
+        )
+        guard mount.status == 0 else {
+            Issue.record("could not mount a tmpfs: \(mount.output)")
+            return
+        }
+        defer {
+            _ = try? Clients.run(["umount", "-l", mountPoint.path], environment: ProcessInfo.processInfo.environment)
+            try? FileManager.default.removeItem(at: mountPoint)
+        }
+        let server = try CairnServerProcess(dataDirectory: mountPoint.appendingPathComponent("data"))
+        try server.start()
+        #expect(try op(server, "mb", "full").status == 0)
+        let first = try makeFile(20 << 20, seed: 5)
+        let tooBig = try makeFile(40 << 20, seed: 6)
+        let small = try makeFile(1 << 20, seed: 7)
+        defer { for file in [first, tooBig, small] { try? FileManager.default.removeItem(at: file) } }
+        #expect(try op(server, "put", "full", "first", first.path).status == 0)
+
+        let refused = try op(server, "put", "full", "too-big", tooBig.path)
+        #expect(refused.status == 3, "the write fails: \(refused.output)")
+        #expect(refused.output.contains("InsufficientStorage"), "with a clear error code: \(refused.output)")
+        #expect(temporaryFiles(server).isEmpty, "the partial temp file is removed")
+        #expect(try op(server, "head", "full", "too-big").output.contains("404"))
+
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        #expect(try op(server, "get", "full", "first", copy.path).status == 0, "reads keep working")
+        #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: first.path))
+        #expect(try op(server, "put", "full", "small", small.path).status == 0, "writes work again once there is room")
+
+        server.stop()
+        let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try restarted.start()
+        let keys = try op(restarted, "keys", "full")
+        #expect(keys.output.split(separator: "\n") == ["first", "small"], "metadata intact after restart: \(keys.output)")
+    }
+}
+
+/// A tiny deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

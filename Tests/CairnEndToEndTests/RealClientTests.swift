@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// The AWS CLI, boto3 and rclone against a real `cairn serve`, over HTTP and over HTTPS (where the AWS CLI and
+/// boto3 send `aws-chunked` bodies with trailing checksums).
+@Suite("Real S3 clients", .serialized)
+struct RealClientTests {
+    @Test("AWS CLI over HTTP", .enabled(if: Clients.available(["aws", "curl"])))
+    func awsCLIOverHTTP() throws {
+        guard Clients.require(["aws", "curl"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        try Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-http")
+    }
+
+    @Test("AWS CLI over HTTPS", .enabled(if: Clients.available(["aws", "curl", "openssl"])))
+    func awsCLIOverHTTPS() throws {
+        guard Clients.require(["aws", "curl", "openssl"]) else { return }
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-tls-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: certificates) }
+        let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
+        try server.start()
+        #expect(server.endpoint.hasPrefix("https://"))
+        try Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-https")
+    }
+
+    @Test("boto3 over HTTP", .enabled(if: Clients.available(["python3"], python: ["boto3", "awscrt"])))
+    func boto3OverHTTP() throws {
+        guard Clients.require(["python3"], python: ["boto3", "awscrt"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        try Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-http")
+    }
+
+    @Test("boto3 over HTTPS", .enabled(if: Clients.available(["python3", "openssl"], python: ["boto3", "awscrt"])))
+    func boto3OverHTTPS() throws {
+        guard Clients.require(["python3", "openssl"], python: ["boto3", "awscrt"]) else { return }
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-tls-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: certificates) }
+        let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
+        try server.start()
+        try Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-https")
+    }
+
+    @Test("rclone", .enabled(if: Clients.available(["rclone"])))
+    func rclone() throws {
+        guard Clients.require(["rclone"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        try Clients.runScript("bash", "rclone.sh", server: server, bucketPrefix: "rclone")
+    }
+}
