@@ -121,12 +121,20 @@ struct XMLTests {
         #expect(root.children("Missing").isEmpty)
     }
 
-    @Test("Entities, character references and CDATA are decoded in text")
+    @Test("Entities and character references are decoded in text")
     func parseEntities() throws {
-        let text = "<Delete><Object><Key>a&amp;b&lt;c&gt;&#233;&#x65E5;<![CDATA[<raw>]]></Key></Object></Delete>"
+        let text = "<Delete><Object><Key>a&amp;b&lt;c&gt;&quot;&apos;&#233;&#x65E5;</Key></Object></Delete>"
         let root = try XMLNode.parse(Data(text.utf8))
         #expect(root.name == "Delete")
-        #expect(root.child("Object")?.child("Key")?.text == "a&b<c>é日<raw>")
+        #expect(root.child("Object")?.child("Key")?.text == "a&b<c>\"'é日")
+    }
+
+    /// CDATA is ordinary XML; a DeleteObjects key written with it must not lose its text (S3 accepts it).
+    @Test("CDATA sections are part of the text")
+    func parseCDATA() throws {
+        let text = "<Delete><Object><Key>photos/<![CDATA[a&b<raw>]]>.jpg</Key></Object></Delete>"
+        let root = try XMLNode.parse(Data(text.utf8))
+        #expect(root.child("Object")?.child("Key")?.text == "photos/a&b<raw>.jpg")
     }
 
     @Test("A DeleteObjects body with a UTF-8 key parses")
@@ -154,19 +162,38 @@ struct XMLTests {
             "<CompleteMultipartUpload>",
             "<a></b>",
             "<a>&undefined;</a>",
-            "<a><b>1</b></a><c/>",
+            "<a x='1' x='2'/>",
+            "<a>\u{1}</a>",
         ]
     )
     func malformed(_ text: String) {
+        Self.expectMalformed(text)
+    }
+
+    static func expectMalformed(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
         do {
             let root = try XMLNode.parse(Data(text.utf8))
-            Issue.record("parsed malformed XML \(text.debugDescription) as \(root.name)")
+            Issue.record(
+                "parsed malformed XML \(text.debugDescription) as \(root.name)", sourceLocation: sourceLocation
+            )
         } catch let error as S3Error {
-            #expect(error.code == "MalformedXML")
-            #expect(error.status.code == 400)
+            #expect(error.code == "MalformedXML", sourceLocation: sourceLocation)
+            #expect(error.status.code == 400, sourceLocation: sourceLocation)
         } catch {
-            Issue.record("expected an S3Error, got \(error)")
+            Issue.record("expected an S3Error, got \(error)", sourceLocation: sourceLocation)
         }
+    }
+
+    /// A document has one root element; S3 answers MalformedXML to anything after it.
+    @Test(
+        "Content after the root element throws MalformedXML",
+        arguments: [
+            "<CompleteMultipartUpload></CompleteMultipartUpload><CompleteMultipartUpload/>",
+            "<Delete><Object><Key>a</Key></Object></Delete>junk",
+        ]
+    )
+    func contentAfterRoot(_ text: String) {
+        Self.expectMalformed(text)
     }
 
     // MARK: Error bodies
