@@ -18,31 +18,48 @@ struct AWSChunkedDecoderTests {
     static let decoded = [UInt8](repeating: UInt8(ascii: "a"), count: 66_560)
 
     /// The seed request of the example, verified to obtain its chunk-signing context.
-    static func signingContext() throws -> ChunkSigningContext {
-        let request = SignedRequest(
-            method: "PUT", path: "/examplebucket/chunkObject.txt", query: [],
-            headers: [
-                "content-encoding": "aws-chunked",
-                "content-length": "66824",
-                "host": "s3.amazonaws.com",
-                "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-                "x-amz-date": "20130524T000000Z",
-                "x-amz-decoded-content-length": "66560",
-                "x-amz-storage-class": "REDUCED_REDUNDANCY",
-                "authorization": "AWS4-HMAC-SHA256 "
-                    + "Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-                    + "SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
-                    + "x-amz-decoded-content-length;x-amz-storage-class,"
-                    + "Signature=\(seedSignature)",
-            ]
-        )
+    ///
+    /// With `trailer`, the request of the trailing-header example ("Signature calculations for trailing headers"),
+    /// whose seed signature is 106e2a8a….
+    static func signingContext(trailer: Bool = false) throws -> ChunkSigningContext {
+        var headers = [
+            "content-encoding": "aws-chunked",
+            "host": "s3.amazonaws.com",
+            "x-amz-date": "20130524T000000Z",
+            "x-amz-decoded-content-length": "66560",
+            "x-amz-storage-class": "REDUCED_REDUNDANCY",
+        ]
+        let signedHeaders: String
+        let signature: String
+        if trailer {
+            headers["x-amz-content-sha256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+            headers["x-amz-trailer"] = "x-amz-checksum-crc32c"
+            headers["content-length"] = String(trailerExampleBody().count)
+            signedHeaders =
+                "content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;"
+                + "x-amz-storage-class;x-amz-trailer"
+            signature = trailerSeedSignature
+        } else {
+            headers["x-amz-content-sha256"] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+            headers["content-length"] = "66824"
+            signedHeaders =
+                "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
+                + "x-amz-decoded-content-length;x-amz-storage-class"
+            signature = seedSignature
+        }
+        headers["authorization"] =
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+            + "SignedHeaders=\(signedHeaders),Signature=\(signature)"
+        let request = SignedRequest(method: "PUT", path: "/examplebucket/chunkObject.txt", query: [], headers: headers)
         let verifier = SigV4Verifier(now: { Date(timeIntervalSince1970: 1_369_353_600) }) { id in
             id == "AKIAIOSFODNN7EXAMPLE" ? "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" : nil
         }
         let authentication = try verifier.verify(request)
-        guard case .streaming(let signing, let trailer) = authentication.payload, let signing, !trailer else {
-            throw TestFailure("expected a signed streaming payload without trailer, got \(authentication.payload)")
+        guard case .streaming(let signing, let hasTrailer) = authentication.payload, let signing, hasTrailer == trailer
+        else {
+            throw TestFailure("expected a signed streaming payload, got \(authentication.payload)")
         }
+        #expect(signing.seedSignature == signature)
         return signing
     }
 
@@ -263,6 +280,72 @@ struct AWSChunkedDecoderTests {
         let output = try Self.decode(withoutFinal, decoder: &decoder, finish: false)
         #expect(output == Self.decoded)
         #expect(Self.s3Error { try decoder.finish() }?.code == "IncompleteBody")
+    }
+
+    // MARK: Signed bodies with trailers
+
+    static let trailerSeedSignature = "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e"
+    static let trailerChunkSignatures = [
+        "b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+        "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+        "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+    ]
+    static let trailerSignature = "d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435"
+
+    /// The body of the trailing-header example, with the trailer lines given (each ending in CRLF) and the final
+    /// empty line that SDKs send.
+    static func trailerExampleBody(
+        trailerLines: [String] = ["x-amz-checksum-crc32c:sOO8/Q==", "x-amz-trailer-signature:\(trailerSignature)"]
+    ) -> [UInt8] {
+        var body = [UInt8]()
+        for (size, signature) in zip([65_536, 1_024, 0], trailerChunkSignatures) {
+            body += Array("\(String(size, radix: 16));chunk-signature=\(signature)\r\n".utf8)
+            if size > 0 {
+                body += [UInt8](repeating: UInt8(ascii: "a"), count: size)
+                body += Array("\r\n".utf8)
+            }
+        }
+        for line in trailerLines { body += Array("\(line)\r\n".utf8) }
+        return body + Array("\r\n".utf8)
+    }
+
+    @Test("The AWS trailing-header example decodes and its trailer signature verifies")
+    func signedTrailer() throws {
+        // The example's checksum is the CRC32C of the 66560 bytes.
+        #expect(ChecksumAlgorithm.crc32c.checksum(of: Self.decoded) == "sOO8/Q==")
+        let body = Self.trailerExampleBody()
+        for cuts in [[], Array(body.count - 150..<body.count), [88, 65_626, body.count - 3]] {
+            var decoder = AWSChunkedDecoder(signing: try Self.signingContext(trailer: true), trailer: true)
+            let output = try Self.decode(body, cuts: cuts, decoder: &decoder)
+            #expect(output == Self.decoded)
+            #expect(decoder.trailers["x-amz-checksum-crc32c"] == "sOO8/Q==")
+            #expect(decoder.trailers["x-amz-trailer-signature"] == Self.trailerSignature)
+        }
+    }
+
+    @Test("A changed trailer value gives SignatureDoesNotMatch")
+    func tamperedTrailer() throws {
+        let body = Self.trailerExampleBody(trailerLines: [
+            "x-amz-checksum-crc32c:AAAAAA==", "x-amz-trailer-signature:\(Self.trailerSignature)",
+        ])
+        var decoder = AWSChunkedDecoder(signing: try Self.signingContext(trailer: true), trailer: true)
+        #expect(Self.s3Error { _ = try Self.decode(body, decoder: &decoder) }?.code == "SignatureDoesNotMatch")
+    }
+
+    @Test("A signed trailer without x-amz-trailer-signature gives SignatureDoesNotMatch")
+    func missingTrailerSignature() throws {
+        let body = Self.trailerExampleBody(trailerLines: ["x-amz-checksum-crc32c:sOO8/Q=="])
+        var decoder = AWSChunkedDecoder(signing: try Self.signingContext(trailer: true), trailer: true)
+        #expect(Self.s3Error { _ = try Self.decode(body, decoder: &decoder) }?.code == "SignatureDoesNotMatch")
+    }
+
+    @Test("A trailer signature of another value gives SignatureDoesNotMatch")
+    func wrongTrailerSignature() throws {
+        let body = Self.trailerExampleBody(trailerLines: [
+            "x-amz-checksum-crc32c:sOO8/Q==", "x-amz-trailer-signature:\(Self.chunkSignatures[0])",
+        ])
+        var decoder = AWSChunkedDecoder(signing: try Self.signingContext(trailer: true), trailer: true)
+        #expect(Self.s3Error { _ = try Self.decode(body, decoder: &decoder) }?.code == "SignatureDoesNotMatch")
     }
 
     // MARK: Unsigned bodies with trailers
