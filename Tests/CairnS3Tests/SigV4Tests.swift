@@ -366,6 +366,54 @@ struct SigV4Tests {
         #expect(Self.s3Error { _ = try Self.verifier().verify(request) }?.code == "AuthorizationHeaderMalformed")
     }
 
+    @Test("A credential date that differs from x-amz-date gives AuthorizationHeaderMalformed")
+    func credentialDateMismatch() {
+        var request = Self.getObject.request
+        request.headers["x-amz-date"] = "20130523T235959Z"
+        #expect(Self.s3Error { _ = try Self.verifier().verify(request) }?.code == "AuthorizationHeaderMalformed")
+    }
+
+    @Test("x-amz-content-sha256 is required and must be a known value or a SHA-256")
+    func payloadHashHeader() {
+        var missing = Self.getObject.request
+        missing.headers["x-amz-content-sha256"] = nil
+        #expect(Self.s3Error { _ = try Self.verifier().verify(missing) }?.code == "InvalidRequest")
+
+        var invalid = Self.getObject.request
+        invalid.headers["x-amz-content-sha256"] = "abc"
+        #expect(Self.s3Error { _ = try Self.verifier().verify(invalid) }?.code == "InvalidArgument")
+    }
+
+    @Test("The host header must be signed")
+    func hostMustBeSigned() {
+        var request = Self.getObject.request
+        request.headers["authorization"] = Self.authorization(
+            signedHeaders: "range;x-amz-content-sha256;x-amz-date", signature: String(repeating: "0", count: 64)
+        )
+        #expect(Self.s3Error { _ = try Self.verifier().verify(request) }?.code == "AccessDenied")
+    }
+
+    @Test("A presigned URL may live seven days at most, and needs all its parameters")
+    func presignedParameters() {
+        var tooLong = Self.presignedGet
+        tooLong.query = tooLong.query.map { $0.name == "X-Amz-Expires" ? ($0.name, "604801") : $0 }
+        #expect(Self.s3Error { _ = try Self.verifier().verify(tooLong) }?.code == "AccessDenied")
+
+        var negative = Self.presignedGet
+        negative.query = negative.query.map { $0.name == "X-Amz-Expires" ? ($0.name, "-1") : $0 }
+        #expect(Self.s3Error { _ = try Self.verifier().verify(negative) }?.code == "AccessDenied")
+
+        var noDate = Self.presignedGet
+        noDate.query.removeAll { $0.name == "X-Amz-Date" }
+        #expect(Self.s3Error { _ = try Self.verifier().verify(noDate) }?.code == "AccessDenied")
+
+        var otherAlgorithm = Self.presignedGet
+        otherAlgorithm.query = otherAlgorithm.query.map {
+            $0.name == "X-Amz-Algorithm" ? ($0.name, "AWS4-ECDSA-P256-SHA256") : $0
+        }
+        #expect(Self.s3Error { _ = try Self.verifier().verify(otherAlgorithm) }?.code == "InvalidArgument")
+    }
+
     // MARK: SigV4 helpers
 
     @Test(

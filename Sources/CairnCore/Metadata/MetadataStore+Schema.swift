@@ -63,6 +63,31 @@ extension MetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v2: action entries") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE action_entries (
+                        namespace TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value_digest TEXT NOT NULL,
+                        value_size INTEGER NOT NULL,
+                        total_size INTEGER NOT NULL,
+                        attributes TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        accessed_at REAL NOT NULL,
+                        PRIMARY KEY (namespace, key)
+                    );
+                    CREATE TABLE action_entry_blobs (
+                        namespace TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        digest TEXT NOT NULL,
+                        PRIMARY KEY (namespace, key, digest),
+                        FOREIGN KEY (namespace, key) REFERENCES action_entries(namespace, key) ON DELETE CASCADE
+                    );
+                    CREATE INDEX action_entry_blobs_digest ON action_entry_blobs(digest);
+                    """
+            )
+        }
         return migrator
     }
 }

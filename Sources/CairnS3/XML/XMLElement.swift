@@ -24,7 +24,8 @@ public struct XMLNode: Sendable {
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
         parser.delegate = delegate
-        guard parser.parse(), let root = delegate.root else {
+        // Foundation on Linux returns true for trailing content after the root while setting parserError.
+        guard parser.parse(), parser.parserError == nil, let root = delegate.root else {
             let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "empty document"
             throw S3Error.malformedXML("\(reason) at line \(parser.lineNumber), column \(parser.columnNumber)")
         }
@@ -44,6 +45,10 @@ public struct XMLNode: Sendable {
 
         func parser(_ parser: XMLParser, foundCharacters string: String) {
             if !stack.isEmpty { stack[stack.count - 1].text += string }
+        }
+
+        func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+            if !stack.isEmpty { stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self) }
         }
 
         func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName: String?) {
