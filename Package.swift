@@ -50,10 +50,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CairnCache",
+            dependencies: [
+                "CairnCore",
+                "CairnS3",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CairnServer",
             dependencies: [
                 "CairnCore",
                 "CairnS3",
+                "CairnCache",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -88,6 +88,19 @@ extension MetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v3: cache tokens") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE cache_tokens (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        secret_sha256 TEXT NOT NULL UNIQUE,
+                        namespace TEXT NOT NULL,
+                        read_only INTEGER NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -39,6 +39,13 @@ public struct BlobStore: Sendable {
         access(path(for: digest), F_OK) == 0
     }
 
+    /// The size of a stored blob, or nil when it is not on disk.
+    public func size(of digest: BlobDigest) -> Int64? {
+        var info = stat()
+        guard stat(path(for: digest), &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
     /// Starts a new blob; the caller writes it, then commits or discards it.
     ///
     /// - Parameter checksum: an additional checksum to compute while the bytes stream.

@@ -1,3 +1,4 @@
+import CairnCache
 import CairnCore
 import CairnS3
 import Foundation
@@ -54,6 +55,14 @@ public enum CairnServer {
             headers[.contentType] = "application/json"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
         }
+        let cacheStorage = CacheStorage(
+            blobs: blobs, metadata: metadata, accessLog: accessLog, maximumEntrySize: settings.maximumCacheEntrySize
+        )
+        let cacheAuthenticator = CacheAuthenticator(
+            rootAccessKeyID: credentials.accessKeyID, rootSecretAccessKey: credentials.secretAccessKey,
+            metadata: metadata, verifier: verifier
+        )
+        CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
         let responder = CairnResponder(s3: s3, routes: router.buildResponder())
 
         let (host, port) = try settings.hostAndPort()

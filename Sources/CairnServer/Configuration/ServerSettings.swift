@@ -24,6 +24,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var accessFlushInterval: TimeInterval = 10
     /// trace, debug, info, notice, warning, error or critical.
     public var logLevel = "info"
+    /// The largest build-cache entry accepted (Bazel, ccache, Gradle, Turborepo, runner blobs), in bytes.
+    public var maximumCacheEntrySize: Int64 = 1 << 30
 
     public init() {}
 
@@ -85,6 +87,12 @@ extension ServerSettings {
         if let value = environment["CAIRN_ROOT_ACCESS_KEY_ID"] { rootAccessKeyID = value }
         if let value = environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] { rootSecretAccessKey = value }
         if let value = environment["CAIRN_LOG_LEVEL"] { logLevel = value }
+        if let value = environment["CAIRN_CACHE_MAX_ENTRY_BYTES"] {
+            guard let bytes = Int64(value), bytes > 0 else {
+                throw SettingsError("CAIRN_CACHE_MAX_ENTRY_BYTES must be a positive number of bytes")
+            }
+            maximumCacheEntrySize = bytes
+        }
         if let value = environment["CAIRN_MAX_CLOCK_SKEW_SECONDS"] {
             guard let seconds = TimeInterval(value), seconds > 0 else {
                 throw SettingsError("CAIRN_MAX_CLOCK_SKEW_SECONDS must be a positive number of seconds")
@@ -121,6 +129,7 @@ extension ServerSettings {
             if let value = s3.maxClockSkewSeconds { maximumClockSkew = value }
             if let value = s3.accessTimeFlushSeconds { accessFlushInterval = value }
         }
+        if let value = file.cache?.maxEntryBytes { maximumCacheEntrySize = value }
         if let auth = file.auth {
             if let value = auth.rootAccessKeyId { rootAccessKeyID = value }
             if let value = auth.rootSecretAccessKey { rootSecretAccessKey = value }
@@ -174,8 +183,16 @@ struct ConfigFile: Decodable {
             case rootAccessKeyId = "root_access_key_id", rootSecretAccessKey = "root_secret_access_key"
         }
     }
+    struct Cache: Decodable {
+        var maxEntryBytes: Int64?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxEntryBytes = "max_entry_bytes"
+        }
+    }
     var server: Server?
     var s3: S3?
+    var cache: Cache?
     var auth: Auth?
 
     /// Refuses keys this version does not know, naming the key.
@@ -185,6 +202,7 @@ struct ConfigFile: Decodable {
         let known: [String: Set<String>] = [
             "server": Set(Server.CodingKeys.allCases.map(\.rawValue)),
             "s3": Set(S3.CodingKeys.allCases.map(\.rawValue)),
+            "cache": Set(Cache.CodingKeys.allCases.map(\.rawValue)),
             "auth": Set(Auth.CodingKeys.allCases.map(\.rawValue)),
         ]
         for (section, value) in top {

@@ -1,0 +1,134 @@
+import CairnCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Cairn's own cache API, used by `cairn build`: a global CAS with a find-missing call, and action entries.
+///
+/// - `POST /_cairn/cas/missing` `{"digests": [...]}` → `{"missing": [...]}`
+/// - `PUT|GET|HEAD /_cairn/cas/<sha256>`
+/// - `PUT|GET|DELETE /_cairn/ac/<namespace>/<key>` with `{"value": {"digest", "size"}, "references": [...],
+///   "attributes": {...}}`; GET is a miss (404) when any blob the entry names is gone.
+struct CacheAPI: Sendable {
+    let storage: CacheStorage
+    let authenticator: CacheAuthenticator
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/_cairn/cas/missing") { request, _ in try await missing(request) }
+        router.put("/_cairn/cas/:digest") { request, context in try await putBlob(request, context) }
+        router.get("/_cairn/cas/:digest") { request, context in try await getBlob(request, context, head: false) }
+        router.head("/_cairn/cas/:digest") { request, context in try await getBlob(request, context, head: true) }
+        router.put("/_cairn/ac/:namespace/:key") { request, context in try await putEntry(request, context) }
+        router.get("/_cairn/ac/:namespace/:key") { request, context in try await getEntry(request, context) }
+        router.delete("/_cairn/ac/:namespace/:key") { request, context in try await deleteEntry(request, context) }
+    }
+
+    private func digest(_ context: BasicRequestContext) throws -> BlobDigest {
+        let text = context.parameters.get("digest") ?? ""
+        guard let digest = BlobDigest(hex: text) else {
+            throw CacheError.badRequest("InvalidDigest", "\"\(text)\" is not a SHA-256 hex digest")
+        }
+        return digest
+    }
+
+    private func names(_ context: BasicRequestContext) throws -> (namespace: String, key: String) {
+        guard let namespace = context.parameters.get("namespace").flatMap({ $0.removingPercentEncoding }),
+            let key = context.parameters.get("key").flatMap({ $0.removingPercentEncoding }), !namespace.isEmpty, !key.isEmpty
+        else { throw CacheError.badRequest("InvalidName", "the namespace and key must be non-empty path segments") }
+        return (namespace, key)
+    }
+
+    private func missing(_ request: Request) async throws -> Response {
+        let principal = try await authenticator.principal(for: request)
+        _ = principal
+        let body = try await storage.smallBody(request)
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let digests = object["digests"] as? [String]
+        else { throw CacheError.badRequest("MalformedJSON", "expected {\"digests\": [\"<sha256>\", ...]}") }
+        var missing: [String] = []
+        for text in digests {
+            guard let digest = BlobDigest(hex: text) else {
+                throw CacheError.badRequest("InvalidDigest", "\"\(text)\" is not a SHA-256 hex digest")
+            }
+            if !storage.blobs.contains(digest) { missing.append(digest.hex) }
+        }
+        return try .json(["missing": missing])
+    }
+
+    private func putBlob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let principal = try await authenticator.principal(for: request)
+        if principal.readOnly { throw CacheError.forbidden("this token is read-only: it can read hits but never write") }
+        let expected = try digest(context)
+        _ = try await storage.receiveBlob(request, expected: expected)
+        return .empty(.ok)
+    }
+
+    private func getBlob(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
+        _ = try await authenticator.principal(for: request)
+        let digest = try digest(context)
+        guard let size = storage.blobs.size(of: digest) else { throw CacheError.notFound("blob \(digest)") }
+        return storage.blobResponse(BlobSegment(digest: digest, size: size), head: head)
+    }
+
+    private func putEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let principal = try await authenticator.principal(for: request)
+        let (namespace, key) = try names(context)
+        try principal.authorize(namespace: namespace, write: true)
+        let body = try await storage.smallBody(request)
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let value = object["value"] as? [String: Any], let valueText = value["digest"] as? String,
+            let valueDigest = BlobDigest(hex: valueText), let valueSize = (value["size"] as? NSNumber)?.int64Value
+        else {
+            throw CacheError.badRequest(
+                "MalformedJSON", "expected {\"value\": {\"digest\": \"<sha256>\", \"size\": N}, \"references\": [...]}"
+            )
+        }
+        let referenceTexts = object["references"] as? [String] ?? []
+        var references: [BlobDigest] = []
+        for text in referenceTexts {
+            guard let digest = BlobDigest(hex: text) else {
+                throw CacheError.badRequest("InvalidDigest", "\"\(text)\" is not a SHA-256 hex digest")
+            }
+            references.append(digest)
+        }
+        let attributes = object["attributes"] as? [String: String] ?? [:]
+        let missing = ([valueDigest] + references).filter { !storage.blobs.contains($0) }.map(\.hex)
+        if !missing.isEmpty {
+            var error = CacheError.badRequest("MissingBlobs", "\(missing.count) blob(s) named by the entry are not stored; upload them first")
+            error.extra["missing"] = missing
+            throw error
+        }
+        var total = valueSize
+        for digest in references { total += storage.blobs.size(of: digest) ?? 0 }
+        try await storage.metadata.putEntry(
+            ActionEntry(
+                namespace: namespace, key: key, value: BlobSegment(digest: valueDigest, size: valueSize),
+                references: references, attributes: attributes, totalSize: total
+            )
+        )
+        return .empty(.ok)
+    }
+
+    private func getEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let principal = try await authenticator.principal(for: request)
+        let (namespace, key) = try names(context)
+        try principal.authorize(namespace: namespace, write: false)
+        guard let entry = try await storage.liveEntry(namespace: namespace, key: key) else {
+            throw CacheError.notFound("entry \(namespace)/\(key)")
+        }
+        return try .json([
+            "value": ["digest": entry.value.digest.hex, "size": entry.value.size],
+            "references": entry.references.map(\.hex),
+            "attributes": entry.attributes,
+            "createdAt": entry.createdAt.timeIntervalSince1970,
+        ])
+    }
+
+    private func deleteEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let principal = try await authenticator.principal(for: request)
+        let (namespace, key) = try names(context)
+        try principal.authorize(namespace: namespace, write: true)
+        try await storage.metadata.deleteEntry(namespace: namespace, key: key)
+        return .empty(.noContent)
+    }
+}

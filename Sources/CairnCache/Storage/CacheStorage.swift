@@ -1,0 +1,108 @@
+import CairnCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The store operations every cache protocol shares: stream a body into a blob, serve a blob, and read an entry
+/// only when every blob it names is still there.
+public struct CacheStorage: Sendable {
+    public let blobs: BlobStore
+    public let metadata: MetadataStore
+    public let accessLog: AccessLog?
+    /// The largest entry accepted; larger uploads get 413.
+    public let maximumEntrySize: Int64
+
+    public init(blobs: BlobStore, metadata: MetadataStore, accessLog: AccessLog?, maximumEntrySize: Int64) {
+        self.blobs = blobs
+        self.metadata = metadata
+        self.accessLog = accessLog
+        self.maximumEntrySize = maximumEntrySize
+    }
+
+    /// Streams a request body into a committed blob; with `expected`, a body with another SHA-256 is refused.
+    public func receiveBlob(_ request: Request, expected: BlobDigest? = nil) async throws -> BlobSegment {
+        if let length = request.headers[.contentLength].flatMap(Int64.init), length > maximumEntrySize {
+            throw Self.tooLarge(maximumEntrySize)
+        }
+        let writer = try blobs.makeWriter()
+        do {
+            for try await buffer in request.body {
+                try await writer.write(buffer)
+                if writer.bytesWritten > maximumEntrySize { throw Self.tooLarge(maximumEntrySize) }
+            }
+            let summary = try await writer.finish()
+            if let expected, expected != summary.digest {
+                throw CacheError.badRequest(
+                    "DigestMismatch", "the body's SHA-256 is \(summary.digest), not \(expected) as the path says"
+                )
+            }
+            let digest = try await writer.commit()
+            let segment = BlobSegment(digest: digest, size: summary.size)
+            try await metadata.registerBlobs([segment])
+            return segment
+        } catch let error as BlobStoreError where error.code == .diskFull {
+            await writer.discard()
+            throw CacheError(.init(code: 507), "InsufficientStorage", "the server has no space left; nothing was stored")
+        } catch {
+            await writer.discard()
+            throw error
+        }
+    }
+
+    static func tooLarge(_ limit: Int64) -> CacheError {
+        CacheError(.contentTooLarge, "EntityTooLarge", "the entry is larger than the limit of \(limit) bytes")
+    }
+
+    /// The entry when it and every blob it names are present; nil (a miss) otherwise. Records the access.
+    public func liveEntry(namespace: String, key: String) async throws -> ActionEntry? {
+        guard let entry = try await metadata.entry(namespace: namespace, key: key) else { return nil }
+        let blobs = self.blobs
+        for digest in [entry.value.digest] + entry.references where !blobs.contains(digest) { return nil }
+        await accessLog?.recordEntry(namespace: namespace, key: key)
+        return entry
+    }
+
+    /// A response that streams a blob (no body for HEAD).
+    public func blobResponse(
+        _ segment: BlobSegment, head: Bool, contentType: String = "application/octet-stream", headers: HTTPFields = [:]
+    ) -> Response {
+        var fields = headers
+        fields[.contentType] = contentType
+        fields[.contentLength] = String(segment.size)
+        if head { return Response(status: .ok, headers: fields) }
+        let blobs = self.blobs
+        let body = ResponseBody(contentLength: Int(segment.size)) { writer in
+            try await blobs.readChunks(of: segment.digest, range: 0..<segment.size) { try await writer.write($0) }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: fields, body: body)
+    }
+
+    /// Reads a small body (JSON), refusing more than `limit` bytes.
+    public func smallBody(_ request: Request, limit: Int = 16 << 20) async throws -> Data {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch {
+            throw CacheError(.contentTooLarge, "EntityTooLarge", "the request body is larger than \(limit) bytes")
+        }
+    }
+}
+
+extension Response {
+    static func json(_ object: Any, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.contentLength] = String(data.count)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func empty(_ status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        if status != .noContent { headers[.contentLength] = "0" }
+        return Response(status: status, headers: headers)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import CairnCore
+import Foundation
+
+/// `cairn token`: bearer tokens for the build-cache routes, stored hashed in the data directory's metadata.
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke build-cache tokens.",
+        discussion: """
+            A token works as a Bearer token, or as the password of Basic auth (any user name), on every \
+            /_cairn/ cache route. Tokens are read from the data directory on each request, so changes apply to a \
+            running server at once.
+            """,
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
+
+    struct Location: ParsableArguments {
+        @Option(name: .customLong("data-dir"), help: "The server's data directory (default storage/). Env: CAIRN_DATA_DIR.")
+        var dataDirectory: String?
+
+        func open() throws -> MetadataStore {
+            let directory = dataDirectory ?? ProcessInfo.processInfo.environment["CAIRN_DATA_DIR"] ?? "storage"
+            guard FileManager.default.fileExists(atPath: directory + "/metadata.sqlite") else {
+                throw ValidationError("\(directory) holds no Cairn metadata; start `cairn serve --data-dir \(directory)` once first")
+            }
+            return try MetadataStore(dataDirectory: directory)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token and print it (shown only once).")
+
+        @OptionGroup var location: Location
+        @Option(help: "The cache namespace the token may use, or * for all.")
+        var namespace: String
+        @Flag(name: .customLong("read-only"), help: "The token can read hits but never write (for untrusted builds).")
+        var readOnly = false
+
+        func run() async throws {
+            let (token, secret) = try await location.open().createToken(namespace: namespace, readOnly: readOnly)
+            print(secret)
+            FileHandle.standardError.write(
+                Data("token \(token.id) for namespace \(token.namespace)\(token.readOnly ? ", read-only" : "")\n".utf8)
+            )
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (ids, never secrets).")
+
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            for token in try await location.open().tokens() {
+                let created = token.createdAt.formatted(.iso8601)
+                print("\(token.id)\t\(token.namespace)\t\(token.readOnly ? "read-only" : "read-write")\t\(created)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by id.")
+
+        @OptionGroup var location: Location
+        @Argument(help: "The token id, as `cairn token list` shows it.")
+        var id: String
+
+        func run() async throws {
+            guard try await location.open().revokeToken(id: id) else { throw ValidationError("no token with id \(id)") }
+            print("revoked \(id)")
+        }
+    }
+}
