@@ -1,0 +1,6 @@
+import Foundation
+
+extension BuildRun {
+    func uploadArtifacts(shell: ShellSession) async -> [String] { [] }
+    func uploadReports() async -> [String] { [] }
+}

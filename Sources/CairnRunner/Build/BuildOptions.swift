@@ -1,0 +1,36 @@
+/// How to run a build: where, against which store, and what to write.
+public struct BuildOptions: Sendable {
+    /// The source directory (`CODEBUILD_SRC_DIR`), absolute.
+    public var sourceDirectory: String
+    /// The buildspec file; `buildspec.yml` in the source directory by default.
+    public var buildspecPath: String
+    public var store: any PhaseStore
+    /// False with `--no-cache`: every phase runs and nothing is read from or written to the phase cache.
+    public var useCache = true
+    /// Say for every phase why it hit or missed.
+    public var explain = false
+    /// Where to write the CodeBuild-shaped JSON report.
+    public var reportPath: String?
+    /// Artifact destination: `s3://BUCKET/PREFIX`; nil for `s3://cairn-artifacts/<project>`.
+    public var artifactsDestination: String?
+    /// Package artifacts as one zip instead of separate files.
+    public var zipArtifacts = false
+    /// The project's name (artifact names, history); the source directory's name by default.
+    public var projectName: String?
+    /// The environment the build starts from.
+    public var environment: [String: String]
+    /// Values for `parameter-store` and `secrets-manager` names, from `--secrets-file`.
+    public var secrets: [String: String] = [:]
+    public var console: BuildConsole
+
+    public init(
+        sourceDirectory: String, buildspecPath: String? = nil, store: any PhaseStore, environment: [String: String],
+        console: BuildConsole = .standardOutput
+    ) {
+        self.sourceDirectory = sourceDirectory
+        self.buildspecPath = buildspecPath ?? sourceDirectory + "/buildspec.yml"
+        self.store = store
+        self.environment = environment
+        self.console = console
+    }
+}

@@ -1,0 +1,239 @@
+import CairnCore
+import Foundation
+
+/// Collects a phase's output while it streams to the console.
+final class LogBuffer: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+
+    func append(_ chunk: [UInt8]) {
+        lock.lock()
+        bytes += chunk
+        lock.unlock()
+    }
+
+    var contents: [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return bytes
+    }
+}
+
+extension BuildRun {
+    struct PhaseOutcome {
+        var result: PhaseResult
+        var snapshot: WorkspaceSnapshot
+    }
+
+    func keyInputs(for phase: Phase, snapshot: WorkspaceSnapshot, previousKey: String) throws -> PhaseKeyInputs {
+        let settings = buildspec.cairn.phases[phase.name]
+        let inputs = try InputFiles.select(
+            from: snapshot, sourceDirectory: sourceDirectory, patterns: settings?.inputs
+        )
+        return PhaseKeyInputs(
+            phase: phase.name.rawValue, shell: shellName, commands: phase.commands.map(\.text),
+            finally: phase.finally.map(\.text), onFailure: phase.onFailure?.text ?? "", runAs: phase.runAs ?? buildspec.runAs ?? "",
+            runtimeVersions: phase.runtimeVersions, variables: buildspec.env.variables,
+            secrets: secretValues.map { .init(name: $0.name, value: MessageDigest.sha256Hex($0.value)) },
+            environmentInputs: buildspec.cairn.envInputs.map { .init(name: $0, value: options.environment[$0] ?? "") },
+            image: options.environment["CODEBUILD_BUILD_IMAGE"] ?? "local", inputFiles: inputs,
+            inputPatterns: settings?.inputs ?? [], outputs: (settings?.outputs ?? []).map(expandHome),
+            previousKey: previousKey, buildSucceeding: succeeding
+        )
+    }
+
+    func runPhase(
+        _ phase: Phase, shell: ShellSession, snapshot: WorkspaceSnapshot, previousKey: String
+    ) async throws -> PhaseOutcome {
+        let start = Date()
+        let inputs = try keyInputs(for: phase, snapshot: snapshot, previousKey: previousKey)
+        let key = inputs.key
+        newHistory[phase.name.rawValue] = inputs
+        var result = PhaseResult(
+            name: phase.name, status: .succeeded, cache: options.useCache ? .miss : .disabled, key: key.hex,
+            durationSeconds: 0, startTime: start.timeIntervalSince1970, endTime: 0
+        )
+        if options.useCache {
+            if let manifest = try await lookUp(key) {
+                console.line("")
+                console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")
+                if options.explain { console.line("[cairn] hit: every part of the key matches an earlier build") }
+                let restored = try await restore(manifest, shell: shell, snapshot: snapshot)
+                let log = try await store.read(manifest.log.digest)
+                if !log.isEmpty {
+                    console.raw(log)
+                    if log.last != UInt8(ascii: "\n") { console.line("") }
+                }
+                console.line(
+                    "== \(phase.name.phaseType) RESTORED (ran in " + String(format: "%.2f", manifest.durationSeconds)
+                        + " s originally) =="
+                )
+                result.cache = .hit
+                result.endTime = Date().timeIntervalSince1970
+                result.durationSeconds = result.endTime - result.startTime
+                return PhaseOutcome(result: result, snapshot: restored)
+            }
+            if options.explain {
+                if let earlier = history?.phases[phase.name.rawValue] {
+                    result.reasons = inputs.differences(from: earlier)
+                    if result.reasons.isEmpty { result.reasons = ["same key as the last build, but its entry is gone from the store"] }
+                } else {
+                    result.reasons = ["no earlier build of this project recorded this phase"]
+                }
+            }
+        }
+        console.line("")
+        console.line("== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(options.useCache ? "miss" : "cache disabled")) ==")
+        for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
+
+        let before = try await shell.state()
+        let log = LogBuffer()
+        let console = self.console
+        let output: @Sendable ([UInt8]) -> Void = { bytes in
+            console.raw(bytes)
+            log.append(bytes)
+        }
+        var attempt = 0
+        var succeeded = false
+        while true {
+            attempt += 1
+            let attemptLog = LogBuffer()
+            let attemptOutput: @Sendable ([UInt8]) -> Void = { bytes in
+                output(bytes)
+                attemptLog.append(bytes)
+            }
+            succeeded = try await runCommands(phase, shell: shell, output: attemptOutput)
+            if succeeded { break }
+            guard case .retry(let count, let pattern)? = phase.onFailure, attempt <= count else { break }
+            let text = String(decoding: attemptLog.contents, as: UTF8.self)
+            guard (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            else {
+                console.line("[cairn] not retrying \(phase.name.phaseType): its output does not match /\(pattern)/")
+                break
+            }
+            console.line("[cairn] \(phase.name.phaseType) failed; retry \(attempt) of \(count)")
+        }
+        result.attempts = attempt
+        result.status = succeeded ? .succeeded : .failed
+        let after = try scanner.snapshot(extraRoots: declaredOutputRoots)
+        let end = Date()
+        result.endTime = end.timeIntervalSince1970
+        result.durationSeconds = end.timeIntervalSince(start)
+        console.line(
+            "== \(phase.name.phaseType) \(result.status.rawValue) in " + String(format: "%.2f", result.durationSeconds) + " s =="
+        )
+        if succeeded && options.useCache {
+            let state = try await shell.state()
+            do {
+                try await storePhase(
+                    key: key, phase: phase, changes: snapshot.changes(to: after), before: before, after: state,
+                    log: log.contents, duration: result.durationSeconds
+                )
+                result.stored = true
+            } catch {
+                console.line("[cairn] warning: \(phase.name.phaseType) ran but could not be stored: \(error)")
+                result.reasons.append("not stored: \(error)")
+            }
+        }
+        return PhaseOutcome(result: result, snapshot: after)
+    }
+
+    /// Runs `commands`, stopping at the first failure, then `finally`; true when every command succeeded.
+    func runCommands(_ phase: Phase, shell: ShellSession, output: @escaping @Sendable ([UInt8]) -> Void) async throws -> Bool {
+        var succeeded = true
+        for command in phase.commands {
+            console.line("[cairn] Running command \(command.text)")
+            let status = try await shell.run(command.text, output: output)
+            if status != 0 {
+                console.line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
+                succeeded = false
+                break
+            }
+        }
+        for command in phase.finally {
+            console.line("[cairn] Running command \(command.text)")
+            let status = try await shell.run(command.text, output: output)
+            if status != 0 {
+                console.line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
+                succeeded = false
+            }
+        }
+        return succeeded
+    }
+
+    // MARK: Store and restore
+
+    func lookUp(_ key: PhaseKey) async throws -> PhaseManifest? {
+        guard let entry = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex) else { return nil }
+        do {
+            let manifest = try JSONDecoder().decode(PhaseManifest.self, from: Data(try await store.read(entry.value.digest)))
+            return manifest.key == key.hex ? manifest : nil
+        } catch {
+            console.line("[cairn] warning: ignoring an unreadable entry for key \(key.hex.prefix(12)): \(error)")
+            return nil
+        }
+    }
+
+    func storePhase(
+        key: PhaseKey, phase: Phase, changes: WorkspaceChanges, before: ShellState, after: ShellState, log: [UInt8],
+        duration: Double
+    ) async throws {
+        var files: [(path: String, digest: BlobDigest, size: Int64)] = []
+        for (path, record) in changes.changed where record.kind == .file {
+            guard let digest = record.digest else { continue }
+            files.append((absolute(path), digest, record.size))
+        }
+        let uploaded = try await store.uploadMissing(files)
+        let logSegment = try await store.upload(bytes: log)
+        var set: [String: String] = [:]
+        for (name, value) in after.environment where before.environment[name] != value {
+            set[name] = value.replacingOccurrences(of: sourceDirectory, with: PhaseManifest.sourceDirectoryToken)
+        }
+        let unset = before.environment.keys.filter { after.environment[$0] == nil }.sorted()
+        let manifest = PhaseManifest(
+            phase: phase.name.rawValue, key: key.hex, changes: changes, setVariables: set, unsetVariables: unset,
+            workingDirectory: relativeDirectory(after.workingDirectory), log: logSegment, durationSeconds: duration
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let value = try await store.upload(bytes: Array(try encoder.encode(manifest)))
+        let total = value.size + logSegment.size + files.reduce(0) { $0 + $1.size }
+        try await store.putEntry(
+            ActionEntry(
+                namespace: PhaseManifest.namespace, key: key.hex, value: value, references: manifest.references,
+                attributes: ["phase": phase.name.rawValue, "duration": String(format: "%.3f", duration)],
+                totalSize: total
+            )
+        )
+        console.line(
+            "[cairn] stored \(phase.name.phaseType): \(changes.changed.count) changed, \(changes.deleted.count) deleted, "
+                + "\(uploaded.count) new blobs (\(uploaded.bytes) bytes)"
+        )
+    }
+
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : sourceDirectory + "/" + path
+    }
+
+    func relativeDirectory(_ directory: String) -> String {
+        if directory == sourceDirectory { return "." }
+        if directory.hasPrefix(sourceDirectory + "/") { return String(directory.dropFirst(sourceDirectory.count + 1)) }
+        return directory
+    }
+
+    /// Applies a stored phase to the workspace and the shell; returns the snapshot a real run would have left.
+    func restore(_ manifest: PhaseManifest, shell: ShellSession, snapshot: WorkspaceSnapshot) async throws -> WorkspaceSnapshot {
+        var result = snapshot
+        try await WorkspaceRestorer(store: store).apply(
+            manifest.changes, current: snapshot, absolute: absolute
+        )
+        for path in manifest.changes.deleted { result.entries[path] = nil }
+        for (path, record) in manifest.changes.changed { result.entries[path] = record }
+        let set = manifest.setVariables.mapValues {
+            $0.replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
+        }
+        let directory = manifest.workingDirectory == "." ? sourceDirectory : absolute(manifest.workingDirectory)
+        try await shell.apply(set: set, unset: manifest.unsetVariables, workingDirectory: directory)
+        return result
+    }
+}

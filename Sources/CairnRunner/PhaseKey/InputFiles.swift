@@ -1,0 +1,55 @@
+import Foundation
+
+/// Chooses a phase's input files from a snapshot: the patterns of `cairn: phases.<name>.inputs`, or the whole
+/// source tree (in a git checkout: tracked files and untracked files that are not ignored).
+public enum InputFiles {
+    /// Relative path → `kind:mode:digest-or-target`, for the files that are inputs.
+    public static func select(
+        from snapshot: WorkspaceSnapshot, sourceDirectory: String, patterns: [String]?
+    ) throws -> [String: String] {
+        var candidates = snapshot.entries.filter { !$0.key.hasPrefix("/") && $0.value.kind != .directory }
+        if let patterns {
+            let globs = try patterns.map(Glob.init)
+            candidates = candidates.filter { entry in globs.contains { $0.matches(entry.key) } }
+        } else if let listed = try gitListedFiles(in: sourceDirectory) {
+            candidates = candidates.filter { listed.contains($0.key) }
+        }
+        return candidates.mapValues { record in
+            switch record.kind {
+            case .file: "file:\(String(record.mode, radix: 8)):\(record.digest?.hex ?? "")"
+            case .symlink: "symlink:\(record.target ?? "")"
+            case .directory: "directory"
+            }
+        }
+    }
+
+    /// `git ls-files -co --exclude-standard`, relative to `directory`; nil outside a git work tree.
+    public static func gitListedFiles(in directory: String) throws -> Set<String>? {
+        guard let output = run(["git", "-C", directory, "ls-files", "-z", "-c", "-o", "--exclude-standard"]) else {
+            return nil
+        }
+        return Set(output.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    /// The commit checked out in `directory`, when it is a git work tree with one.
+    public static func gitCommit(in directory: String) -> String? {
+        run(["git", "-C", directory, "rev-parse", "HEAD"]).map {
+            String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// The output of a command, or nil when it fails or cannot start.
+    static func run(_ arguments: [String]) -> [UInt8]? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? Array(data) : nil
+    }
+}

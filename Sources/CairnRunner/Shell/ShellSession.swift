@@ -1,0 +1,213 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One long-lived shell process that runs every command of a build, so `cd` and `export` carry over.
+///
+/// Each command is written to a file and sourced with `command .` (a syntax error fails the command instead of
+/// killing the shell), with standard input from `/dev/null` so a command cannot swallow the commands that follow.
+/// After it, the shell prints a sentinel holding the exit status and saves `export -p` and the working directory:
+/// if a command ends the shell (`exit 1`), a new shell starts from that saved state.
+/// Blocking pipe reads run on a dedicated queue, never on the cooperative pool.
+public final class ShellSession: @unchecked Sendable {  // used by one build task at a time, sequentially
+    /// The shell program: `/bin/sh` or `bash`.
+    public let shell: String
+    private let stateDirectory: String
+    private let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    private let queue = DispatchQueue(label: "cairn.shell")
+    private var process: Process?
+    private var input: FileHandle?
+    private var outputDescriptor: Int32 = -1
+    private var commandCount = 0
+    private let initialDirectory: String
+    private let initialEnvironment: [String: String]
+
+    /// Starts the shell in `workingDirectory` with exactly `environment`.
+    public init(shell: String, workingDirectory: String, environment: [String: String]) throws {
+        self.shell = shell == "bash" ? "/bin/bash" : (shell == "sh" ? "/bin/sh" : shell)
+        self.stateDirectory = FileManager.default.temporaryDirectory.path + "/cairn-shell-\(token)"
+        self.initialDirectory = workingDirectory
+        self.initialEnvironment = environment
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        try start(restoring: false)
+    }
+
+    deinit {
+        close()
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+
+    private func start(restoring: Bool) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: self.shell)
+        process.arguments = []
+        process.environment = initialEnvironment
+        process.currentDirectoryURL = URL(fileURLWithPath: initialDirectory)
+        let stdin = Pipe()
+        let output = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        self.process = process
+        self.input = stdin.fileHandleForWriting
+        self.outputDescriptor = output.fileHandleForReading.fileDescriptor
+        // Keep the read end alive through the Pipe object.
+        self.outputPipe = output
+        if restoring {
+            // The previous shell ended (a command ran `exit`): carry its environment and directory over.
+            write("command . '\(stateDirectory)/env.sh' >/dev/null 2>&1; cd \"$(cat '\(stateDirectory)/cwd')\"\n")
+        }
+    }
+
+    private var outputPipe: Pipe?
+
+    private func write(_ text: String) {
+        try? input?.write(contentsOf: Data(text.utf8))
+    }
+
+    /// Ends the shell.
+    public func close() {
+        guard let process else { return }
+        try? input?.close()
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+        }
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// Runs one command; `output` receives its standard output and error as they arrive. Returns the exit status.
+    public func run(_ command: String, output: @escaping @Sendable ([UInt8]) -> Void) async throws -> Int32 {
+        commandCount += 1
+        let file = "\(stateDirectory)/command-\(commandCount).sh"
+        try Data(command.utf8).write(to: URL(fileURLWithPath: file))
+        defer { unlink(file) }
+        let line =
+            "{ command . '\(file)'; } </dev/null; __cairn_status=$?; export -p >'\(stateDirectory)/env.sh'; "
+            + "pwd >'\(stateDirectory)/cwd'; printf '\\036cairn-\(token):%d\\036' \"$__cairn_status\"\n"
+        return try await send(line, output: output)
+    }
+
+    /// Runs shell text without showing its output (the runner's own bookkeeping).
+    @discardableResult
+    func runQuietly(_ text: String) async throws -> Int32 {
+        try await run(text) { _ in }
+    }
+
+    private func send(_ line: String, output: @escaping @Sendable ([UInt8]) -> Void) async throws -> Int32 {
+        if process == nil || process?.isRunning == false { try start(restoring: true) }
+        write(line)
+        let descriptor = outputDescriptor
+        let marker = Array("\u{1e}cairn-\(token):".utf8)
+        let result: Int32? = await withCheckedContinuation { continuation in
+            queue.async {
+                continuation.resume(returning: Self.readUntilSentinel(descriptor: descriptor, marker: marker, output: output))
+            }
+        }
+        if let result { return result }
+        // End of output without a sentinel: the shell exited, and its status is the command's.
+        process?.waitUntilExit()
+        let status = process?.terminationStatus ?? 1
+        process = nil
+        try start(restoring: true)
+        return status == 0 ? 1 : status
+    }
+
+    /// Reads until `marker<status>\u{1e}`; nil at end of file.
+    private static func readUntilSentinel(
+        descriptor: Int32, marker: [UInt8], output: @Sendable ([UInt8]) -> Void
+    ) -> Int32? {
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if !pending.isEmpty { output(pending) }
+                return nil
+            }
+            if count == 0 {
+                if !pending.isEmpty { output(pending) }
+                return nil
+            }
+            pending.append(contentsOf: buffer[0..<count])
+            if let start = firstIndex(of: marker, in: pending) {
+                let afterMarker = start + marker.count
+                if let end = pending[afterMarker...].firstIndex(of: 0x1e) {
+                    if start > 0 { output(Array(pending[..<start])) }
+                    let status = Int32(String(decoding: pending[afterMarker..<end], as: UTF8.self)) ?? 1
+                    // Anything after the sentinel is output of a background job; keep showing it.
+                    if end + 1 < pending.count { output(Array(pending[(end + 1)...])) }
+                    return status
+                }
+                continue
+            }
+            // Hold back a tail that might be the start of the marker.
+            let keep = min(pending.count, marker.count - 1)
+            let emit = pending.count - keep
+            if emit > 0 {
+                output(Array(pending[..<emit]))
+                pending.removeFirst(emit)
+            }
+        }
+    }
+
+    private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == needle[0] && Array(haystack[index..<(index + needle.count)]) == needle { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The shell's exported environment and working directory now.
+    public func state() async throws -> ShellState {
+        let file = "\(stateDirectory)/env0"
+        try await runQuietly("env -0 >'\(file)'")
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
+        var environment: [String: String] = [:]
+        for entry in data.split(separator: 0) {
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        let cwd = (try? String(contentsOfFile: "\(stateDirectory)/cwd", encoding: .utf8))?
+            .trimmingCharacters(in: .newlines) ?? initialDirectory
+        // The runner's own variable and the shell's bookkeeping are not part of the build's environment.
+        for name in ["_", "SHLVL", "PWD", "OLDPWD"] { environment[name] = nil }
+        return ShellState(environment: environment, workingDirectory: cwd)
+    }
+
+    /// Sets and unsets exported variables and changes directory, as a restored phase would have.
+    public func apply(set: [String: String], unset: [String], workingDirectory: String?) async throws {
+        var script = ""
+        for name in unset where Self.isName(name) { script += "unset \(name)\n" }
+        for (name, value) in set.sorted(by: { $0.key < $1.key }) where Self.isName(name) {
+            script += "export \(name)=\(Self.quote(value))\n"
+        }
+        if let workingDirectory { script += "cd \(Self.quote(workingDirectory))\n" }
+        try await runQuietly(script)
+    }
+
+    static func isName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+
+    /// Single-quotes text for the shell.
+    public static func quote(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// What a shell session carries from command to command: exported variables and the working directory.
+public struct ShellState: Sendable, Hashable {
+    public var environment: [String: String]
+    public var workingDirectory: String
+}

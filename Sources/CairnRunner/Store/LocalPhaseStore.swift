@@ -1,0 +1,144 @@
+import CairnCore
+import Foundation
+import NIOCore
+import _NIOFileSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The embedded store: a data directory opened directly with CairnCore, the same layout `cairn serve` uses.
+///
+/// It does not take the server's lock: SQLite (WAL) and the blob store's write-then-link protocol are safe to
+/// share with a server running on the same directory.
+public struct LocalPhaseStore: PhaseStore {
+    public let dataDirectory: String
+    let blobs: BlobStore
+    let metadata: MetadataStore
+
+    /// The default data directory: `$CAIRN_CACHE_DIR`, else `$XDG_CACHE_HOME/cairn`, else `~/.cache/cairn`.
+    public static func defaultDirectory(environment: [String: String]) -> String {
+        if let directory = environment["CAIRN_CACHE_DIR"], !directory.isEmpty { return directory }
+        if let cache = environment["XDG_CACHE_HOME"], !cache.isEmpty { return cache + "/cairn" }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.cache/cairn"
+    }
+
+    public init(dataDirectory: String) throws {
+        self.dataDirectory = dataDirectory
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        self.blobs = try BlobStore(dataDirectory: dataDirectory)
+        self.metadata = try MetadataStore(dataDirectory: dataDirectory)
+    }
+
+    public var description: String { "local store at \(dataDirectory)" }
+
+    public func missing(_ digests: [BlobDigest]) async throws -> Set<BlobDigest> {
+        Set(digests.filter { !blobs.contains($0) })
+    }
+
+    public func upload(file path: String, digest: BlobDigest) async throws {
+        let summary = try await write(file: path)
+        guard summary.digest == digest else {
+            throw RunnerError("\(path) changed while it was being stored; run the build again")
+        }
+    }
+
+    private func write(file path: String) async throws -> BlobWriter.Summary {
+        let writer = try blobs.makeWriter()
+        do {
+            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                for try await chunk in handle.readChunks(chunkLength: .mebibytes(1)) {
+                    try await writer.write(chunk)
+                }
+            }
+            let summary = try await writer.finish()
+            try await writer.commit()
+            try await metadata.registerBlobs([BlobSegment(digest: summary.digest, size: summary.size)])
+            return summary
+        } catch {
+            await writer.discard()
+            throw error
+        }
+    }
+
+    public func upload(bytes: [UInt8]) async throws -> BlobSegment {
+        let writer = try blobs.makeWriter()
+        try await writer.write(ByteBuffer(bytes: bytes))
+        let digest = try await writer.commit()
+        let segment = BlobSegment(digest: digest, size: Int64(bytes.count))
+        try await metadata.registerBlobs([segment])
+        return segment
+    }
+
+    public func download(_ digest: BlobDigest, to path: String) async throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        try await blobs.readChunks(of: digest, range: 0..<Int64.max) { chunk in
+            try chunk.withUnsafeReadableBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))")
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    public func read(_ digest: BlobDigest) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try await blobs.readChunks(of: digest, range: 0..<Int64.max) { chunk in
+            bytes += chunk.readableBytesView
+        }
+        return bytes
+    }
+
+    public func putEntry(_ entry: ActionEntry) async throws {
+        try await metadata.putEntry(entry)
+    }
+
+    public func entry(namespace: String, key: String) async throws -> ActionEntry? {
+        guard let entry = try await metadata.entry(namespace: namespace, key: key) else { return nil }
+        guard blobs.contains(entry.value.digest), entry.references.allSatisfy(blobs.contains) else { return nil }
+        try await metadata.recordEntryAccess([(namespace, key, Date())])
+        return entry
+    }
+
+    public func putObject(bucket: String, key: String, file: String) async throws -> String {
+        if try await metadata.bucket(bucket) == nil {
+            do {
+                try await metadata.createBucket(bucket)
+            } catch MetadataError.bucketAlreadyExists {
+                // Another build created it first.
+            }
+        }
+        let summary = try await write(file: file)
+        let object = ObjectInfo(
+            bucket: bucket, key: key, size: summary.size, etag: summary.md5.hexString,
+            headers: ObjectHeaders(contentType: ContentType.guess(key)), checksum: nil, partCount: nil,
+            createdAt: Date(), segments: [BlobSegment(digest: summary.digest, size: summary.size)]
+        )
+        try await metadata.putObject(object)
+        return "s3://\(bucket)/\(key)"
+    }
+}
+
+/// A content type for an artifact from its name.
+enum ContentType {
+    static func guess(_ key: String) -> String {
+        switch (key as NSString).pathExtension.lowercased() {
+        case "zip": "application/zip"
+        case "json": "application/json"
+        case "xml": "application/xml"
+        case "txt", "log": "text/plain; charset=utf-8"
+        case "html": "text/html; charset=utf-8"
+        case "gz", "tgz": "application/gzip"
+        default: "application/octet-stream"
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import CairnCore
+
+/// What the store keeps for a phase that succeeded: the value blob of its `runner/<key>` entry.
+///
+/// Every digest it names (changed files, the log) is one of the entry's references, so the store keeps them
+/// while the entry lives. Text that held the source directory's absolute path holds ``sourceDirectoryToken``
+/// instead, so another checkout at another path restores correctly.
+public struct PhaseManifest: Sendable, Hashable, Codable {
+    public static let namespace = "runner"
+    public static let sourceDirectoryToken = "@@CAIRN_SRC_DIR@@"
+
+    public var formatVersion = 1
+    public var phase: String
+    public var key: String
+    /// Files created or changed (paths relative to the source directory, or absolute outside it) and deleted paths.
+    public var changes: WorkspaceChanges
+    /// Exported variables the phase set or changed.
+    public var setVariables: [String: String]
+    /// Exported variables the phase removed.
+    public var unsetVariables: [String]
+    /// The working directory at the end (relative to the source directory, `.` for it; or absolute).
+    public var workingDirectory: String
+    /// The phase's output.
+    public var log: BlobSegment
+    public var durationSeconds: Double
+
+    /// Every blob the manifest names.
+    public var references: [BlobDigest] {
+        Array(Set(changes.changed.values.compactMap(\.digest) + [log.digest])).sorted()
+    }
+}
+
+/// The last build of a project, kept so `--explain` can say what changed: `runner-history/<project id>`.
+public struct BuildHistory: Sendable, Hashable, Codable {
+    public static let namespace = "runner-history"
+
+    public var buildNumber: Int
+    public var phases: [String: PhaseKeyInputs]
+}

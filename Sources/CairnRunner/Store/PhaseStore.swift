@@ -1,0 +1,41 @@
+import CairnCore
+
+/// Where the runner keeps phase entries, their blobs and artifacts: the embedded local store or a Cairn server.
+///
+/// Writes follow the store's invariant: blobs first, then the entry that names them. An entry whose blobs are
+/// gone reads as a miss.
+public protocol PhaseStore: Sendable {
+    /// A short description for messages (`local store at ~/.cache/cairn`, `http://host:9000`).
+    var description: String { get }
+    /// The digests among `digests` that the store does not hold (one round trip).
+    func missing(_ digests: [BlobDigest]) async throws -> Set<BlobDigest>
+    /// Stores a file's content as a blob; fails when the content no longer hashes to `digest`.
+    func upload(file path: String, digest: BlobDigest) async throws
+    /// Stores bytes as a blob.
+    func upload(bytes: [UInt8]) async throws -> BlobSegment
+    /// Writes a blob's content to a new file at `path`.
+    func download(_ digest: BlobDigest, to path: String) async throws
+    /// A small blob's content (manifests, logs).
+    func read(_ digest: BlobDigest) async throws -> [UInt8]
+    /// Stores an entry; its blobs must be stored already.
+    func putEntry(_ entry: ActionEntry) async throws
+    /// The entry, or nil on a miss (including when a blob it names is gone).
+    func entry(namespace: String, key: String) async throws -> ActionEntry?
+    /// Stores a file as an S3 object (creating the bucket when missing); returns its `s3://` URI.
+    func putObject(bucket: String, key: String, file: String) async throws -> String
+}
+
+extension PhaseStore {
+    /// Uploads the files whose digests the store lacks; returns how many blobs and bytes were sent.
+    func uploadMissing(_ files: [(path: String, digest: BlobDigest, size: Int64)]) async throws -> (count: Int, bytes: Int64) {
+        let missing = try await self.missing(Array(Set(files.map(\.digest))))
+        var sent = Set<BlobDigest>()
+        var bytes: Int64 = 0
+        for file in files where missing.contains(file.digest) && !sent.contains(file.digest) {
+            try await upload(file: file.path, digest: file.digest)
+            sent.insert(file.digest)
+            bytes += file.size
+        }
+        return (sent.count, bytes)
+    }
+}

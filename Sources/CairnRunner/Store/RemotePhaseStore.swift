@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+import CairnCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import _NIOFileSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Cairn server's runner API (`/_cairn/cas`, `/_cairn/ac`) and S3 API, over HTTP.
+///
+/// The CAS and AC calls authenticate with HTTP Basic (access key ID and secret); S3 calls are SigV4-signed with
+/// `UNSIGNED-PAYLOAD`. Bodies stream from and to files.
+public struct RemotePhaseStore: PhaseStore {
+    public let endpoint: String
+    let credentials: StoreCredentials
+    let region: String
+    let client: HTTPClient
+
+    public init(endpoint: String, credentials: StoreCredentials, region: String = "us-east-1") {
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.credentials = credentials
+        self.region = region
+        self.client = HTTPClient.shared
+    }
+
+    public var description: String { endpoint }
+
+    private static let timeout = TimeAmount.minutes(10)
+
+    private func request(_ method: HTTPMethod, _ path: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: endpoint + path)
+        request.method = method
+        let token = Data("\(credentials.accessKeyID):\(credentials.secretAccessKey)".utf8).base64EncodedString()
+        request.headers.add(name: "Authorization", value: "Basic \(token)")
+        return request
+    }
+
+    private func failure(_ what: String, _ response: HTTPClientResponse) async -> RunnerError {
+        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        let hint: String
+        switch response.status.code {
+        case 401: hint = " (no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        case 403: hint = " (the server refused these credentials)"
+        default: hint = ""
+        }
+        return RunnerError("\(what) at \(endpoint): HTTP \(response.status.code)\(hint) \(body)")
+    }
+
+    private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        do {
+            return try await client.execute(request, timeout: Self.timeout)
+        } catch {
+            throw RunnerError("cannot reach the store at \(endpoint): \(error)")
+        }
+    }
+
+    public func missing(_ digests: [BlobDigest]) async throws -> Set<BlobDigest> {
+        guard !digests.isEmpty else { return [] }
+        var request = self.request(.POST, "/_cairn/cas/missing")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body = try JSONEncoder().encode(["digests": digests.map(\.hex)])
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await execute(request)
+        guard response.status == .ok else { throw await failure("asking which blobs are missing", response) }
+        let data = try await response.body.collect(upTo: 64 << 20)
+        struct Answer: Decodable { var missing: [String] }
+        let answer = try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
+        return Set(answer.missing.compactMap(BlobDigest.init(hex:)))
+    }
+
+    public func upload(file path: String, digest: BlobDigest) async throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw RunnerError("cannot read \(path)") }
+        let size = Int64(info.st_size)
+        let response: HTTPClientResponse = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) {
+            handle in
+            var request = self.request(.PUT, "/_cairn/cas/\(digest.hex)")
+            request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
+            return try await execute(request)
+        }
+        guard response.status == .ok || response.status == .created || response.status == .noContent else {
+            throw await failure("storing \(path)", response)
+        }
+        _ = try await response.body.collect(upTo: 1 << 20)
+    }
+
+    public func upload(bytes: [UInt8]) async throws -> BlobSegment {
+        let digest = BlobDigest(bytes: MessageDigest.hash(.sha256, bytes))
+        var request = self.request(.PUT, "/_cairn/cas/\(digest.hex)")
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        let response = try await execute(request)
+        guard response.status == .ok || response.status == .created || response.status == .noContent else {
+            throw await failure("storing blob \(digest)", response)
+        }
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return BlobSegment(digest: digest, size: Int64(bytes.count))
+    }
+
+    public func download(_ digest: BlobDigest, to path: String) async throws {
+        let response = try await execute(request(.GET, "/_cairn/cas/\(digest.hex)"))
+        guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        for try await chunk in response.body {
+            try chunk.withUnsafeReadableBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))")
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    public func read(_ digest: BlobDigest) async throws -> [UInt8] {
+        let response = try await execute(request(.GET, "/_cairn/cas/\(digest.hex)"))
+        guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
+        return Array(buffer: try await response.body.collect(upTo: 256 << 20))
+    }
+
+    private struct EntryBody: Codable {
+        struct Value: Codable {
+            var digest: String
+            var size: Int64
+        }
+        var value: Value
+        var references: [String]
+        var attributes: [String: String]?
+        var createdAt: Double?
+    }
+
+    private func entryPath(_ namespace: String, _ key: String) -> String {
+        "/_cairn/ac/\(RequestSigner.uriEncode(namespace, keepSlash: false))/\(RequestSigner.uriEncode(key, keepSlash: false))"
+    }
+
+    public func putEntry(_ entry: ActionEntry) async throws {
+        var request = self.request(.PUT, entryPath(entry.namespace, entry.key))
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body = EntryBody(
+            value: .init(digest: entry.value.digest.hex, size: entry.value.size),
+            references: entry.references.map(\.hex), attributes: entry.attributes, createdAt: nil
+        )
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        let response = try await execute(request)
+        guard (200..<300).contains(response.status.code) else {
+            throw await failure("storing entry \(entry.namespace)/\(entry.key)", response)
+        }
+        _ = try await response.body.collect(upTo: 1 << 20)
+    }
+
+    public func entry(namespace: String, key: String) async throws -> ActionEntry? {
+        let response = try await execute(request(.GET, entryPath(namespace, key)))
+        if response.status == .notFound { return nil }
+        guard response.status == .ok else { throw await failure("reading entry \(namespace)/\(key)", response) }
+        let data = try await response.body.collect(upTo: 16 << 20)
+        let body = try JSONDecoder().decode(EntryBody.self, from: Data(data.readableBytesView))
+        guard let digest = BlobDigest(hex: body.value.digest) else { return nil }
+        return ActionEntry(
+            namespace: namespace, key: key, value: BlobSegment(digest: digest, size: body.value.size),
+            references: body.references.compactMap(BlobDigest.init(hex:)), attributes: body.attributes ?? [:],
+            createdAt: Date(timeIntervalSince1970: body.createdAt ?? 0)
+        )
+    }
+
+    public func putObject(bucket: String, key: String, file: String) async throws -> String {
+        let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
+        // 409 means the bucket exists already (ours or not; the PUT below says which).
+        guard create.status == .ok || create.status == .conflict else {
+            throw await failure("creating bucket \(bucket)", create)
+        }
+        _ = try await create.body.collect(upTo: 1 << 20)
+        var info = stat()
+        guard stat(file, &info) == 0 else { throw RunnerError("cannot read \(file)") }
+        let size = Int64(info.st_size)
+        let response: HTTPClientResponse = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(file)) {
+            handle in
+            var request = signedS3Request(.PUT, bucket: bucket, key: key)
+            request.headers.add(name: "Content-Type", value: ContentType.guess(key))
+            request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
+            return try await execute(request)
+        }
+        guard response.status == .ok else { throw await failure("uploading s3://\(bucket)/\(key)", response) }
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return "s3://\(bucket)/\(key)"
+    }
+
+    /// A path-style S3 request signed with SigV4 (header form, `UNSIGNED-PAYLOAD`).
+    func signedS3Request(_ method: HTTPMethod, bucket: String, key: String?) -> HTTPClientRequest {
+        let path = "/" + bucket + (key.map { "/" + RequestSigner.uriEncode($0, keepSlash: true) } ?? "")
+        var request = HTTPClientRequest(url: endpoint + path)
+        request.method = method
+        let url = URL(string: endpoint)
+        let host = (url?.host ?? "") + (url?.port.map { ":\($0)" } ?? "")
+        let signer = RequestSigner(credentials: credentials, region: region)
+        for (name, value) in signer.headers(method: method.rawValue, host: host, path: path) {
+            request.headers.add(name: name, value: value)
+        }
+        return request
+    }
+}

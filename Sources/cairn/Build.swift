@@ -1,0 +1,99 @@
+import ArgumentParser
+import CairnRunner
+import Foundation
+
+/// `cairn build`: runs a CodeBuild buildspec, skipping every phase whose inputs were seen before.
+struct Build: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a CodeBuild buildspec.yml, restoring phases whose inputs were seen before.",
+        discussion: """
+            The store is a Cairn server (--store http://HOST:PORT, credentials from AWS_ACCESS_KEY_ID and \
+            AWS_SECRET_ACCESS_KEY or ~/.aws/credentials) or, by default, a local data directory: $CAIRN_CACHE_DIR, \
+            else $XDG_CACHE_HOME/cairn, else ~/.cache/cairn. Exits 1 when the build fails, 2 when it cannot start.
+            """
+    )
+
+    @Option(name: .customLong("source-dir"), help: "The source directory (CODEBUILD_SRC_DIR); default: the current directory.")
+    var sourceDirectory: String?
+
+    @Option(name: .shortAndLong, help: "The buildspec file; default: buildspec.yml in the source directory.")
+    var buildspec: String?
+
+    @Option(help: "A Cairn server, http://HOST:PORT; default: the local store. Env: CAIRN_STORE.")
+    var store: String?
+
+    @Option(name: .customLong("cache-dir"), help: "The local store's data directory (without --store).")
+    var cacheDirectory: String?
+
+    @Flag(name: .customLong("no-cache"), help: "Run every phase; read and write no phase entries.")
+    var noCache = false
+
+    @Flag(help: "Say for every phase why it hit or missed.")
+    var explain = false
+
+    @Option(help: "Write a JSON report shaped like CodeBuild's Build object.")
+    var report: String?
+
+    @Option(help: "Where artifacts go, s3://BUCKET/PREFIX; default: s3://cairn-artifacts/<project>.")
+    var artifacts: String?
+
+    @Flag(name: .customLong("zip-artifacts"), help: "Package each artifact as one zip instead of separate files.")
+    var zipArtifacts = false
+
+    @Option(help: "The project name (artifact names, --explain history); default: the source directory's name.")
+    var project: String?
+
+    @Option(
+        name: .customLong("secrets-file"),
+        help: "JSON object or KEY=VALUE lines with values for env parameter-store and secrets-manager names."
+    )
+    var secretsFile: String?
+
+    func validate() throws {
+        if let store, !(store.hasPrefix("http://") || store.hasPrefix("https://")) {
+            throw ValidationError("--store must be an http:// or https:// URL of a Cairn server, not '\(store)'")
+        }
+        if let artifacts, !artifacts.hasPrefix("s3://") {
+            throw ValidationError("--artifacts must look like s3://BUCKET/PREFIX, not '\(artifacts)'")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let source = URL(fileURLWithPath: sourceDirectory ?? FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        do {
+            let phaseStore: any PhaseStore
+            if let url = store ?? environment["CAIRN_STORE"] {
+                guard let credentials = StoreCredentials.resolve(environment: environment) else {
+                    throw RunnerError(
+                        "no credentials for \(url): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or write ~/.aws/credentials"
+                    )
+                }
+                phaseStore = RemotePhaseStore(endpoint: url, credentials: credentials)
+            } else {
+                phaseStore = try LocalPhaseStore(
+                    dataDirectory: cacheDirectory ?? LocalPhaseStore.defaultDirectory(environment: environment)
+                )
+            }
+            var options = BuildOptions(
+                sourceDirectory: source, buildspecPath: buildspec.map { URL(fileURLWithPath: $0).path }, store: phaseStore,
+                environment: environment
+            )
+            options.useCache = !noCache
+            options.explain = explain
+            options.reportPath = report
+            options.artifactsDestination = artifacts
+            options.zipArtifacts = zipArtifacts
+            options.projectName = project
+            if let secretsFile { options.secrets = try SecretsFile.load(path: secretsFile) }
+            let result = try await BuildRunner.run(options)
+            if !result.succeeded { throw ExitCode(1) }
+        } catch let error as BuildspecError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as RunnerError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+}
