@@ -138,17 +138,20 @@ public struct S3Service: Sendable {
         }
         switch s3.method {
         case .put:
+            if s3.has("lifecycle") { return try await putBucketLifecycle(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket)
         case .head:
             return try await headBucket(s3, bucket: bucket)
         case .delete:
+            if s3.has("lifecycle") { return try await deleteBucketLifecycle(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await deleteBucket(s3, bucket: bucket)
         case .get:
             if s3.has("location") { return try await getBucketLocation(s3, bucket: bucket) }
             if s3.has("versioning") { return try await getBucketVersioning(s3, bucket: bucket) }
             if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
+            if s3.has("lifecycle") { return try await getBucketLifecycle(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query("list-type") == "2")
         case .post:
@@ -198,6 +201,13 @@ public struct S3Service: Sendable {
                 )
             case .invalidPartOrder:
                 return S3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", status: .badRequest)
+            case .blobMissing:
+                var error = S3Error(
+                    "SlowDown", "Please reduce your request rate: the upload raced with a cleanup; retry it.",
+                    status: .serviceUnavailable
+                )
+                error.headers.append((.retryAfter, "1"))
+                return error
             case .entityTooSmall(let number):
                 return S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size. (part \(number))", status: .badRequest)
             }

@@ -13,11 +13,23 @@ struct MetadataStoreTests {
             .appendingPathComponent("cairn-meta-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await body(try MetadataStore(dataDirectory: directory))
+        let store = try MetadataStore(dataDirectory: directory)
+        try await $blobs.withValue(try BlobStore(dataDirectory: directory)) { try await body(store) }
     }
 
+    /// The blob store of the running test: metadata may only name blobs that exist, so `digest(_:)` writes them.
+    @TaskLocal static var blobs: BlobStore?
+
     static func digest(_ text: String) -> BlobDigest {
-        BlobDigest(bytes: MessageDigest.hash(.sha256, Array(text.utf8)))
+        let digest = BlobDigest(bytes: MessageDigest.hash(.sha256, Array(text.utf8)))
+        if let blobs, !blobs.contains(digest) {
+            let path = blobs.path(for: digest)
+            try? FileManager.default.createDirectory(
+                atPath: String(path[..<path.lastIndex(of: "/")!]), withIntermediateDirectories: true
+            )
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        }
+        return digest
     }
 
     static func object(

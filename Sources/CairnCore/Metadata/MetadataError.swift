@@ -13,4 +13,6 @@ public enum MetadataError: Error, Sendable, Equatable {
     case invalidPartOrder
     /// A part other than the last is smaller than the minimum part size.
     case entityTooSmall(partNumber: Int)
+    /// A blob to be referenced was swept by retention between its upload and this write; the client should retry.
+    case blobMissing(BlobDigest)
 }

@@ -5,6 +5,7 @@ extension MetadataStore {
     /// Stores (or replaces) a cache entry. Its value and referenced blobs must already be committed.
     public func putEntry(_ entry: ActionEntry) async throws {
         try await pool.write { db in
+            try Self.requireBlobs([entry.value.digest] + entry.references, in: self.blobs)
             try db.execute(
                 sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [entry.namespace, entry.key]
             )
@@ -27,6 +28,12 @@ extension MetadataStore {
                 try statement.execute(arguments: [entry.namespace, entry.key, digest.hex])
             }
             try Self.registerBlob(entry.value, db: db, at: entry.createdAt)
+            for reference in entry.references {
+                try db.execute(
+                    sql: "UPDATE blobs SET created_at = MAX(created_at, ?) WHERE digest = ?",
+                    arguments: [entry.createdAt.timeIntervalSince1970, reference.hex]
+                )
+            }
         }
     }
 

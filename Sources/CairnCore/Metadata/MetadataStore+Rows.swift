@@ -43,7 +43,8 @@ extension MetadataStore {
         )
     }
 
-    static func insert(_ object: ObjectInfo, db: Database) throws {
+    static func insert(_ object: ObjectInfo, db: Database, blobs: BlobStore) throws {
+        try requireBlobs(object.segments.map(\.digest), in: blobs)
         let keyData = keyData(object.key)
         try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [object.bucket, keyData])
         let time = object.createdAt.timeIntervalSince1970
@@ -67,11 +68,24 @@ extension MetadataStore {
         }
     }
 
+    /// Records a blob as named now. `created_at` is the last time metadata named it: the sweep's grace period
+    /// counts from there, so content uploaded again is young again.
     static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date) throws {
         try db.execute(
-            sql: "INSERT OR IGNORE INTO blobs (digest, size, created_at) VALUES (?, ?, ?)",
+            sql: """
+                INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)
+                ON CONFLICT(digest) DO UPDATE SET created_at = MAX(created_at, excluded.created_at)
+                """,
             arguments: [segment.digest.hex, segment.size, date.timeIntervalSince1970]
         )
+    }
+
+    /// Inside a write transaction: every blob about to be referenced must be on disk. The sweep removes blob files
+    /// inside its own write transaction, so this check cannot race with it.
+    static func requireBlobs(_ digests: some Sequence<BlobDigest>, in store: BlobStore) throws {
+        for digest in digests where !store.contains(digest) {
+            throw MetadataError.blobMissing(digest)
+        }
     }
 
     static func check(_ condition: WriteCondition, db: Database, bucket: String, key: String) throws {

@@ -101,6 +101,22 @@ extension MetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v4: retention") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX objects_accessed ON objects(accessed_at);
+                    CREATE INDEX objects_created ON objects(created_at);
+                    CREATE INDEX action_entries_accessed ON action_entries(accessed_at);
+                    CREATE INDEX action_entries_created ON action_entries(created_at);
+                    CREATE INDEX uploads_created ON uploads(created_at);
+                    CREATE INDEX blobs_created ON blobs(created_at);
+                    CREATE TABLE bucket_lifecycle (
+                        bucket TEXT PRIMARY KEY NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
+                        rules TEXT NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -8,6 +8,8 @@ import GRDB
 public final class MetadataStore: Sendable {
     let pool: DatabasePool
     let region: String
+    /// The data directory's blobs, checked inside write transactions before metadata names them.
+    let blobs: BlobStore
 
     /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory.
     public init(dataDirectory: String, region: String = "us-east-1") throws {
@@ -18,6 +20,7 @@ public final class MetadataStore: Sendable {
         }
         pool = try DatabasePool(path: dataDirectory + "/metadata.sqlite", configuration: configuration)
         self.region = region
+        self.blobs = try BlobStore(dataDirectory: dataDirectory)
         try Self.migrator.migrate(pool)
     }
 
@@ -84,7 +87,7 @@ public final class MetadataStore: Sendable {
         try await pool.write { db in
             guard try Self.bucketExists(db, object.bucket) else { throw MetadataError.noSuchBucket(object.bucket) }
             try Self.check(condition, db: db, bucket: object.bucket, key: object.key)
-            try Self.insert(object, db: db)
+            try Self.insert(object, db: db, blobs: self.blobs)
         }
     }
 
@@ -205,6 +208,7 @@ public final class MetadataStore: Sendable {
     public func putPart(uploadID: String, part: PartInfo) async throws {
         try await pool.write { db in
             guard try Self.fetchUpload(db, uploadID) != nil else { throw MetadataError.noSuchUpload(uploadID) }
+            try Self.requireBlobs([part.segment.digest], in: self.blobs)
             try Self.registerBlob(part.segment, db: db, at: part.createdAt)
             try db.execute(
                 sql: """
@@ -297,7 +301,7 @@ public final class MetadataStore: Sendable {
             guard try Self.bucketExists(db, upload.bucket) else { throw MetadataError.noSuchBucket(upload.bucket) }
             try Self.check(condition, db: db, bucket: upload.bucket, key: upload.key)
             let object = makeObject(upload, chosen)
-            try Self.insert(object, db: db)
+            try Self.insert(object, db: db, blobs: self.blobs)
             try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
             return object
         }

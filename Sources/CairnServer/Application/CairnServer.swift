@@ -63,6 +63,22 @@ public enum CairnServer {
             metadata: metadata, verifier: verifier
         )
         CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
+        let retention = RetentionRunner(
+            job: RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize), accessLog: accessLog, logger: logger
+        )
+        router.post("/_cairn/admin/gc") { request, _ -> Response in
+            let principal = try await cacheAuthenticator.principal(for: request)
+            guard principal.tokenID == nil, principal.namespace == nil else {
+                throw CacheError(.forbidden, "Forbidden", "only the root credentials may run retention")
+            }
+            let dryRun = ["1", "true"].contains(request.uri.queryParameters["dry_run"].map(String.init) ?? "")
+            let report = try await retention.run(dryRun: dryRun)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
+        }
         let responder = CairnResponder(s3: s3, routes: router.buildResponder())
 
         let (host, port) = try settings.hostAndPort()
@@ -87,7 +103,14 @@ public enum CairnServer {
             responder: responder,
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
-            services: [flusher, LockHolder(lock: lock)],
+            services: settings.retentionInterval > 0
+                ? [
+                    flusher, LockHolder(lock: lock),
+                    RetentionService(
+                        runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)), logger: logger
+                    ),
+                ]
+                : [flusher, LockHolder(lock: lock)],
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host

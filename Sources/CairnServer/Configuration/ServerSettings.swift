@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 import Yams
 
@@ -24,6 +25,12 @@ public struct ServerSettings: Sendable, Equatable {
     public var accessFlushInterval: TimeInterval = 10
     /// trace, debug, info, notice, warning, error or critical.
     public var logLevel = "info"
+    /// What the retention job enforces.
+    public var retention = RetentionPolicy()
+    /// How often the retention job runs inside the server, in seconds; 0 turns the schedule off.
+    public var retentionInterval: TimeInterval = 3600
+    /// How many rows the retention job handles per transaction (its memory does not grow beyond a batch).
+    public var retentionBatchSize = 1000
     /// The largest build-cache entry accepted (Bazel, ccache, Gradle, Turborepo, runner blobs), in bytes.
     public var maximumCacheEntrySize: Int64 = 1 << 30
 
@@ -87,6 +94,10 @@ extension ServerSettings {
         if let value = environment["CAIRN_ROOT_ACCESS_KEY_ID"] { rootAccessKeyID = value }
         if let value = environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] { rootSecretAccessKey = value }
         if let value = environment["CAIRN_LOG_LEVEL"] { logLevel = value }
+        if let value = environment["CAIRN_RETENTION_BATCH_SIZE"] {
+            guard let size = Int(value), size > 0 else { throw SettingsError("CAIRN_RETENTION_BATCH_SIZE must be a positive integer") }
+            retentionBatchSize = size
+        }
         if let value = environment["CAIRN_CACHE_MAX_ENTRY_BYTES"] {
             guard let bytes = Int64(value), bytes > 0 else {
                 throw SettingsError("CAIRN_CACHE_MAX_ENTRY_BYTES must be a positive number of bytes")
@@ -104,6 +115,12 @@ extension ServerSettings {
     /// Checks combinations that cannot work.
     public func validate() throws {
         _ = try hostAndPort()
+        if retention.gracePeriod < 60 {
+            throw SettingsError("retention.grace_period_seconds must be at least 60: uploads in flight need time to finish")
+        }
+        if let high = retention.highWatermark, let low = retention.lowWatermark, low > high {
+            throw SettingsError("retention.low_watermark_bytes must not exceed retention.max_total_bytes")
+        }
         if (tlsCertificate == nil) != (tlsKey == nil) {
             throw SettingsError("TLS needs both a certificate and a key (--tls-cert FILE --tls-key FILE)")
         }
@@ -130,9 +147,28 @@ extension ServerSettings {
             if let value = s3.accessTimeFlushSeconds { accessFlushInterval = value }
         }
         if let value = file.cache?.maxEntryBytes { maximumCacheEntrySize = value }
+        if let retention = file.retention { apply(retention) }
         if let auth = file.auth {
             if let value = auth.rootAccessKeyId { rootAccessKeyID = value }
             if let value = auth.rootSecretAccessKey { rootSecretAccessKey = value }
+        }
+    }
+
+    private mutating func apply(_ file: ConfigFile.Retention) {
+        let day = 86400.0
+        if let value = file.intervalSeconds { retentionInterval = value }
+        if let value = file.batchSize { retentionBatchSize = max(1, value) }
+        if let value = file.gracePeriodSeconds { retention.gracePeriod = value }
+        retention.global = .init(maximumAge: file.expireAfterDays.map { $0 * day }, maximumIdle: file.idleAfterDays.map { $0 * day })
+        retention.highWatermark = file.maxTotalBytes
+        retention.lowWatermark = file.lowWatermarkBytes
+        retention.keepLastBuilds = file.keepLastBuilds
+        if let value = file.abortIncompleteUploadsAfterDays { retention.abortIncompleteUploadsAfter = value * day }
+        for (name, rule) in file.buckets ?? [:] {
+            retention.buckets[name] = .init(maximumAge: rule.expireAfterDays.map { $0 * day }, maximumIdle: rule.idleAfterDays.map { $0 * day })
+        }
+        for (name, rule) in file.namespaces ?? [:] {
+            retention.namespaces[name] = .init(maximumAge: rule.expireAfterDays.map { $0 * day }, maximumIdle: rule.idleAfterDays.map { $0 * day })
         }
     }
 
@@ -190,9 +226,41 @@ struct ConfigFile: Decodable {
             case maxEntryBytes = "max_entry_bytes"
         }
     }
+    struct Expiry: Decodable {
+        var expireAfterDays: Double?
+        var idleAfterDays: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case expireAfterDays = "expire_after_days", idleAfterDays = "idle_after_days"
+        }
+    }
+    struct Retention: Decodable {
+        var intervalSeconds: Double?
+        var gracePeriodSeconds: Double?
+        var expireAfterDays: Double?
+        var idleAfterDays: Double?
+        var maxTotalBytes: Int64?
+        var lowWatermarkBytes: Int64?
+        var keepLastBuilds: Int?
+        var abortIncompleteUploadsAfterDays: Double?
+        var batchSize: Int?
+        var buckets: [String: Expiry]?
+        var namespaces: [String: Expiry]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case intervalSeconds = "interval_seconds", gracePeriodSeconds = "grace_period_seconds"
+            case expireAfterDays = "expire_after_days", idleAfterDays = "idle_after_days"
+            case maxTotalBytes = "max_total_bytes", lowWatermarkBytes = "low_watermark_bytes"
+            case keepLastBuilds = "keep_last_builds"
+            case abortIncompleteUploadsAfterDays = "abort_incomplete_uploads_after_days"
+            case batchSize = "batch_size"
+            case buckets, namespaces
+        }
+    }
     var server: Server?
     var s3: S3?
     var cache: Cache?
+    var retention: Retention?
     var auth: Auth?
 
     /// Refuses keys this version does not know, naming the key.
@@ -203,6 +271,7 @@ struct ConfigFile: Decodable {
             "server": Set(Server.CodingKeys.allCases.map(\.rawValue)),
             "s3": Set(S3.CodingKeys.allCases.map(\.rawValue)),
             "cache": Set(Cache.CodingKeys.allCases.map(\.rawValue)),
+            "retention": Set(Retention.CodingKeys.allCases.map(\.rawValue)),
             "auth": Set(Auth.CodingKeys.allCases.map(\.rawValue)),
         ]
         for (section, value) in top {
@@ -213,6 +282,16 @@ struct ConfigFile: Decodable {
             }
             for key in mapping.keys where !keys.contains(key) {
                 throw SettingsError("unknown key \"\(section).\(key)\"")
+            }
+            if section == "retention" {
+                let expiryKeys = Set(Expiry.CodingKeys.allCases.map(\.rawValue))
+                for scope in ["buckets", "namespaces"] {
+                    for (name, rule) in mapping[scope] as? [String: Any] ?? [:] {
+                        for key in (rule as? [String: Any] ?? [:]).keys where !expiryKeys.contains(key) {
+                            throw SettingsError("unknown key \"retention.\(scope).\(name).\(key)\"")
+                        }
+                    }
+                }
             }
             if section == "server", let tls = mapping["tls"] as? [String: Any] {
                 for key in tls.keys where key != "certificate" && key != "key" {

@@ -1,0 +1,83 @@
+import CairnCore
+import Foundation
+import Hummingbird
+
+extension S3Service {
+    /// PutBucketLifecycleConfiguration: `Expiration/Days` and `AbortIncompleteMultipartUpload` rules with a
+    /// `Prefix` or `Filter` (`Prefix`, or `And/Prefix`), as `aws s3api put-bucket-lifecycle-configuration` sends.
+    func putBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
+        guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
+        let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 1 << 20))
+        guard root.name == "LifecycleConfiguration" else {
+            throw S3Error.malformedXML("expected LifecycleConfiguration, found \(root.name)")
+        }
+        let rules = try root.children("Rule").map(Self.lifecycleRule)
+        guard !rules.isEmpty, rules.count <= 1000 else { throw S3Error.malformedXML("a configuration has 1 to 1000 rules") }
+        try await metadata.setLifecycle(bucket: bucket, rules: rules)
+        return emptyResponse()
+    }
+
+    private static func lifecycleRule(_ node: XMLNode) throws -> LifecycleRule {
+        func days(_ text: String?, _ name: String) throws -> Int? {
+            guard let text else { return nil }
+            guard let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0 else {
+                throw S3Error.invalidArgument("\(name) must be a positive integer")
+            }
+            return value
+        }
+        let status = node.child("Status")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard status == "Enabled" || status == "Disabled" else {
+            throw S3Error.malformedXML("a Rule needs Status Enabled or Disabled")
+        }
+        let filter = node.child("Filter")
+        let prefix = node.child("Prefix")?.text ?? filter?.child("Prefix")?.text ?? filter?.child("And")?.child("Prefix")?.text ?? ""
+        if filter?.child("Tag") != nil || filter?.child("And")?.child("Tag") != nil {
+            throw S3Error.notImplemented("A lifecycle filter on object tags")
+        }
+        if node.child("Transition") != nil || node.child("NoncurrentVersionExpiration") != nil {
+            throw S3Error.notImplemented("Lifecycle transitions and noncurrent-version rules")
+        }
+        if node.child("Expiration")?.child("Date") != nil {
+            throw S3Error.notImplemented("Lifecycle expiration by Date (use Days)")
+        }
+        let rule = LifecycleRule(
+            id: node.child("ID")?.text, enabled: status == "Enabled", prefix: prefix,
+            expirationDays: try days(node.child("Expiration")?.child("Days")?.text, "Expiration Days"),
+            abortIncompleteUploadDays: try days(
+                node.child("AbortIncompleteMultipartUpload")?.child("DaysAfterInitiation")?.text, "DaysAfterInitiation"
+            )
+        )
+        guard rule.expirationDays != nil || rule.abortIncompleteUploadDays != nil else {
+            throw S3Error.malformedXML("a Rule needs Expiration Days or AbortIncompleteMultipartUpload")
+        }
+        return rule
+    }
+
+    func getBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
+        guard let rules = try await metadata.lifecycle(bucket: bucket) else {
+            throw S3Error(
+                "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", status: .notFound, resource: bucket
+            )
+        }
+        let xml = XMLWriter()
+        xml.element("LifecycleConfiguration", namespace: true) {
+            for rule in rules {
+                xml.element("Rule") {
+                    if let id = rule.id { xml.element("ID", id) }
+                    xml.element("Filter") { xml.element("Prefix", rule.prefix) }
+                    xml.element("Status", rule.enabled ? "Enabled" : "Disabled")
+                    if let days = rule.expirationDays { xml.element("Expiration") { xml.element("Days", String(days)) } }
+                    if let days = rule.abortIncompleteUploadDays {
+                        xml.element("AbortIncompleteMultipartUpload") { xml.element("DaysAfterInitiation", String(days)) }
+                    }
+                }
+            }
+        }
+        return xmlResponse(xml)
+    }
+
+    func deleteBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
+        try await metadata.deleteLifecycle(bucket: bucket)
+        return emptyResponse(.noContent)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Retention through the real interfaces: the AWS CLI's lifecycle calls, `cairn gc --server`, and
+/// `cairn gc --data-dir` with a later clock, killed mid-run and run again.
+@Suite("Retention end to end", .serialized)
+struct RetentionEndToEndTests {
+    private func op(_ server: CairnServerProcess, _ arguments: String...) throws -> Clients.Result {
+        try Clients.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
+    }
+
+    private func gc(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Clients.Result {
+        try Clients.run([CairnServerProcess.executable.path, "gc"] + arguments, environment: environment)
+    }
+
+    @Test(
+        "a lifecycle configuration set with the AWS CLI is read back, then enforced",
+        .enabled(if: Clients.available(["aws", "python3"], python: ["boto3"]))
+    )
+    func lifecycleEnforced() throws {
+        guard Clients.require(["aws", "python3"], python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        try Clients.runScript(
+            "bash", "lifecycle.sh", server: server, bucketPrefix: "retention",
+            extraEnvironment: ["CAIRN_EXECUTABLE": CairnServerProcess.executable.path]
+        )
+        #expect(server.stop() == 0)
+
+        let config = server.dataDirectory.appendingPathComponent("gc.yaml")
+        try "retention:\n  grace_period_seconds: 3600\n".write(to: config, atomically: true, encoding: .utf8)
+        let later = Date().addingTimeInterval(3 * 86400).formatted(.iso8601)
+        let base = ["--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json"]
+        let dry = try gc(base + ["--dry-run"])
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.output.contains("\"lifecycle:retention-lifecycle:expire-tmp\" : 1"), "the dry run names the rule: \(dry.output)")
+        let real = try gc(base)
+        #expect(real.status == 0, "\(real.output)")
+        #expect(real.output.contains("\"blobsSwept\" : 1"), "the expired object's blob is swept: \(real.output)")
+
+        let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try restarted.start()
+        let keys = try op(restarted, "keys", "retention-lifecycle")
+        #expect(keys.output.split(separator: "\n") == ["releases/v1.txt"], "only tmp/ expired: \(keys.output)")
+    }
+
+    @Test("cairn gc --data-dir refuses while a server holds the directory")
+    func offlineRefusesWhileServing() throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        let result = try gc(["--data-dir", server.dataDirectory.path])
+        #expect(result.status != 0)
+        #expect(result.output.contains("in use by another cairn process"), "\(result.output)")
+    }
+
+    @Test(
+        "a job killed mid-run leaves a consistent store, and the next run finishes the work",
+        .enabled(if: Clients.available(["python3"], python: ["boto3"]))
+    )
+    func killedMidRun() throws {
+        guard Clients.require(["python3"], python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        #expect(try op(server, "mb", "doomed").status == 0)
+        #expect(try op(server, "mb", "kept").status == 0)
+        let fill = try Clients.run(
+            [
+                "python3", "-c",
+                """
+                import boto3, os
+                from concurrent.futures import ThreadPoolExecutor
+                from botocore.config import Config
+                s3 = boto3.client("s3", endpoint_url=os.environ["CAIRN_ENDPOINT"],
+                                  config=Config(s3={"addressing_style": "path"}, max_pool_connections=16))
+                def put(i):
+                    s3.put_object(Bucket="doomed", Key=f"obj-{i:04d}", Body=os.urandom(2048))
+                with ThreadPoolExecutor(16) as pool:
+                    list(pool.map(put, range(400)))
+                s3.put_object(Bucket="kept", Key="keep-me", Body=b"survivor")
+                """,
+            ],
+            environment: server.clientEnvironment
+        )
+        #expect(fill.status == 0, "\(fill.output)")
+        #expect(server.stop() == 0)
+
+        let config = server.dataDirectory.appendingPathComponent("gc.yaml")
+        try """
+            retention:
+              grace_period_seconds: 60
+              buckets:
+                doomed:
+                  expire_after_days: 1
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let later = Date().addingTimeInterval(2 * 86400).formatted(.iso8601)
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAIRN_RETENTION_BATCH_SIZE"] = "5"
+        let job = Process()
+        job.executableURL = CairnServerProcess.executable
+        job.arguments = ["gc", "--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later]
+        job.environment = environment
+        job.standardOutput = FileHandle.nullDevice
+        job.standardError = FileHandle.nullDevice
+        try job.run()
+        usleep(250_000)
+        kill(job.processIdentifier, SIGKILL)
+        job.waitUntilExit()
+
+        // Right after the kill: whatever is still listed is readable.
+        let check = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try check.start()
+        let remaining = try op(check, "keys", "doomed").output.split(separator: "\n").map(String.init)
+        #expect(remaining.count < 400 || job.terminationReason == .uncaughtSignal)
+        for key in remaining.prefix(50) {
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: copy) }
+            #expect(try op(check, "get", "doomed", key, copy.path).status == 0, "\(key) is listed, so it must be readable")
+        }
+        #expect(check.stop() == 0)
+
+        let finish = try gc(["--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json"])
+        #expect(finish.status == 0, "\(finish.output)")
+        let after = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try after.start()
+        #expect(try op(after, "keys", "doomed").output.isEmpty, "the second run finished the work")
+        #expect(try op(after, "keys", "kept").output.split(separator: "\n") == ["keep-me"])
+        // No orphaned blob: exactly one blob file (keep-me's) remains.
+        let blobFiles = FileManager.default.enumerator(atPath: server.dataDirectory.appendingPathComponent("blobs").path)?
+            .compactMap { $0 as? String }.filter { $0.split(separator: "/").last?.count == 64 } ?? []
+        #expect(blobFiles.count == 1, "only the surviving object's blob is left: \(blobFiles.count)")
+    }
+}
