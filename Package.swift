@@ -97,6 +97,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "cairn-bench",
+            dependencies: [
+                "cairn",  // built alongside, so `swift run -c release cairn-bench` measures a fresh release `cairn`
+                "CairnS3",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CairnCoreTests",
             dependencies: ["CairnCore"],
@@ -111,6 +124,11 @@ let package = Package(
             name: "CairnRunnerTests",
             dependencies: ["CairnRunner", "CairnCore", "cairn"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnBenchTests",
+            dependencies: ["cairn-bench", "cairn"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

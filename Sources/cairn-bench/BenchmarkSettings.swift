@@ -1,0 +1,27 @@
+import Foundation
+
+/// What one run of the benchmark measures, and how big and long each workload is.
+struct BenchmarkSettings: Sendable {
+    var smoke: Bool
+    var runs: Int
+    var systems: [String]
+    var phaseDuration: Duration
+    var startupObjects: Int
+    var connections: Int
+    var cairnExecutable: URL
+    var command: String
+
+    /// The "1 GiB" object of the single-stream workload.
+    var largeObjectBytes: Int { smoke ? 8 << 20 : 1 << 30 }
+    /// The "2 GiB" object of the memory workload.
+    var memoryObjectBytes: Int { smoke ? 16 << 20 : 2 << 30 }
+    var smallObjectBytes: Int { 4096 }
+    /// Bytes for `dd` and the loopback stream.
+    var machineProbeBytes: Int { smoke ? 16 << 20 : 1 << 30 }
+    var digestSeconds: Int { smoke ? 1 : 3 }
+    /// A bound on requests per connection per phase, so a loop ends even if the clock misbehaves.
+    var maxRequestsPerWorker: Int { smoke ? 2_000 : 200_000 }
+
+    var largeLabel: String { smoke ? "8 MiB (smoke)" : "1 GiB" }
+    var memoryLabel: String { smoke ? "16 MiB (smoke)" : "2 GiB" }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// A release `cairn serve` on a free loopback port with its own data directory.
+final class CairnInstance: Sendable {
+    static let accessKeyID = "BENCHKEY"
+    static let secretAccessKey = "cairn-bench-secret-key"
+    static let bucket = "bench"
+
+    let child: ChildProcess
+    let port: Int
+    let dataDirectory: URL
+    /// Seconds from spawning the process to the first 200 from `/_cairn/health`.
+    let secondsToHealthy: Double
+
+    /// Starts the server and waits until `/_cairn/health` answers 200.
+    init(executable: URL, dataDirectory: URL, logDirectory: URL, name: String = "cairn") async throws {
+        self.dataDirectory = dataDirectory
+        try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        port = try LoopbackSocket.freePort()
+        var environment = ProcessInfo.processInfo.environment
+        environment["CAIRN_ROOT_ACCESS_KEY_ID"] = Self.accessKeyID
+        environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] = Self.secretAccessKey
+        environment["CAIRN_CONFIG"] = nil
+        let started = ContinuousClock.now
+        child = try ChildProcess(
+            name: name,
+            arguments: [executable.path, "serve", "--address", "127.0.0.1:\(port)", "--data-dir", dataDirectory.path],
+            environment: environment, logDirectory: logDirectory
+        )
+        let deadline = started + .seconds(120)
+        while LoopbackSocket.httpStatus(port: port, path: "/_cairn/health") != 200 {
+            guard child.isRunning else {
+                throw BenchError("cairn serve exited with \(child.process.exitStatus ?? -1): \(child.log.suffix(2000))")
+            }
+            guard ContinuousClock.now < deadline else {
+                await child.stop(signal: SIGKILL)
+                throw BenchError("cairn serve was not healthy within 120 s: \(child.log.suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        secondsToHealthy = (ContinuousClock.now - started).seconds
+    }
+
+    var endpoint: ObjectEndpoint {
+        ObjectEndpoint(
+            system: "cairn", baseURL: "http://127.0.0.1:\(port)", prefix: "/\(Self.bucket)",
+            signer: RequestSigner(
+                accessKeyID: Self.accessKeyID, secretAccessKey: Self.secretAccessKey, region: "us-east-1",
+                host: "127.0.0.1:\(port)"
+            )
+        )
+    }
+
+    func stop() async { await child.stop() }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
