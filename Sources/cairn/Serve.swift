@@ -50,6 +50,7 @@ struct Serve: AsyncParsableCommand {
         } catch let error as SettingsError {
             throw ValidationError(error.description)
         }
+        MemoryTuning.apply()
         var logger = Logger(label: "cairn")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let app = try await CairnServer.buildApplication(settings: settings, logger: logger) { url in

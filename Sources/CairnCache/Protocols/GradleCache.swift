@@ -36,16 +36,15 @@ struct GradleCache: Sendable {
         let namespace = context.parameters.get("namespace") ?? ""
         let key = context.parameters.get("key") ?? ""
         try principal.authorize(namespace: namespace, write: true)
-        let value: BlobSegment
         do {
-            value = try await storage.receiveBlob(request)
+            let value = try await storage.receiveBlob(request)
+            try await storage.metadata.putEntry(ActionEntry(namespace: "gradle/\(namespace)", key: key, value: value))
         } catch let error as CacheError where error.status == .contentTooLarge {
             throw error
-        } catch let error as CacheError where error.status.code == 507 {
-            // Not stored, and said the one way that does not disable Gradle's cache for the whole build.
-            throw CacheError(.contentTooLarge, "NotStored", error.message)
+        } catch {
+            // Not stored, said the one way that does not switch Gradle's remote cache off for the whole build.
+            throw CacheError(.contentTooLarge, "NotStored", "the entry was not stored: \(error)")
         }
-        try await storage.metadata.putEntry(ActionEntry(namespace: "gradle/\(namespace)", key: key, value: value))
         return .empty(.ok)
     }
 }

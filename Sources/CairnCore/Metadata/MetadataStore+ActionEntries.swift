@@ -5,7 +5,9 @@ extension MetadataStore {
     /// Stores (or replaces) a cache entry. Its value and referenced blobs must already be committed.
     public func putEntry(_ entry: ActionEntry) async throws {
         try await pool.write { db in
-            try Self.requireBlobs([entry.value.digest] + entry.references, in: self.blobs)
+            // The value must exist; a missing reference only makes the entry a miss until it is stored (Bazel
+            // may upload an action result before, or without, all of its outputs).
+            try Self.requireBlobs([entry.value.digest], in: self.blobs)
             try db.execute(
                 sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [entry.namespace, entry.key]
             )
