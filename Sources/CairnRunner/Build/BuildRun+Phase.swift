@@ -28,7 +28,8 @@ extension BuildRun {
     func keyInputs(for phase: Phase, snapshot: WorkspaceSnapshot, previousKey: String) throws -> PhaseKeyInputs {
         let settings = buildspec.cairn.phases[phase.name]
         let inputs = try InputFiles.select(
-            from: snapshot, sourceDirectory: sourceDirectory, patterns: settings?.inputs
+            from: snapshot, sourceDirectory: sourceDirectory, patterns: settings?.inputs,
+            excluding: [relativeDirectory(URL(fileURLWithPath: options.buildspecPath).standardizedFileURL.path)]
         )
         return PhaseKeyInputs(
             phase: phase.name.rawValue, shell: shellName, commands: phase.commands.map(\.text),

@@ -4,10 +4,15 @@ import Foundation
 /// source tree (in a git checkout: tracked files and untracked files that are not ignored).
 public enum InputFiles {
     /// Relative path → `kind:mode:digest-or-target`, for the files that are inputs.
+    ///
+    /// `excluding` names the buildspec: each phase's commands and variables are in its key already, so editing
+    /// one phase must not change the others' keys.
     public static func select(
-        from snapshot: WorkspaceSnapshot, sourceDirectory: String, patterns: [String]?
+        from snapshot: WorkspaceSnapshot, sourceDirectory: String, patterns: [String]?, excluding: Set<String> = []
     ) throws -> [String: String] {
-        var candidates = snapshot.entries.filter { !$0.key.hasPrefix("/") && $0.value.kind != .directory }
+        var candidates = snapshot.entries.filter {
+            !$0.key.hasPrefix("/") && $0.value.kind != .directory && !excluding.contains($0.key)
+        }
         if let patterns {
             let globs = try patterns.map(Glob.init)
             candidates = candidates.filter { entry in globs.contains { $0.matches(entry.key) } }

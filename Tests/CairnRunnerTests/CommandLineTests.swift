@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// The `cairn build` command as a user runs it.
+@Suite("cairn build on the command line")
+struct CommandLineTests {
+    func runCairn(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        let process = Process()
+        process.executableURL = CairnServerProcess.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func malformedBuildspecGetsOneErrorAndRunsNothing() throws {
+        let project = try FixtureProject("shell-only", git: false)
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              install:
+                commands:
+                  - touch ran.txt
+              build:
+                commands:
+                  - make
+                on-failur: CONTINUE
+            """
+        )
+        let store = try TemporaryStore()
+        let result = try runCairn(["build", "--cache-dir", store.directory], in: project.directory)
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(
+            result.stderr.hasPrefix("error: \(project.directory)/buildspec.yml:9: phases.build.on-failur: unknown key"),
+            "\(result.stderr)"
+        )
+        #expect(project.read("ran.txt") == nil)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func failedBuildExitsNonZeroAndWritesAReport() throws {
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - echo building
+                  - exit 4
+            """
+        )
+        let store = try TemporaryStore()
+        let report = project.path("report.json")
+        let result = try runCairn(
+            ["build", "--cache-dir", store.directory, "--report", report], in: project.directory
+        )
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("build FAILED"))
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        )
+        #expect(json["buildStatus"] as? String == "FAILED")
+        let phases = try #require(json["phases"] as? [[String: Any]])
+        #expect(phases.first?["phaseType"] as? String == "BUILD")
+        #expect(phases.first?["phaseStatus"] as? String == "FAILED")
+        #expect(phases.first?["cache"] as? String == "MISS")
+        #expect((phases.first?["key"] as? String)?.count == 64)
+    }
+}

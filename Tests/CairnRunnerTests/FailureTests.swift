@@ -1,0 +1,165 @@
+import CairnCore
+import CairnRunner
+import Foundation
+import Testing
+
+/// CodeBuild's phase transitions and `on-failure`, with the embedded store.
+@Suite("Failing phases")
+struct FailureTests {
+    @Test(.enabled(if: Tools.enabled("git")))
+    func failingBuildStillRunsPostBuildAndUploadsArtifactsButStoresNothing() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              pre_build:
+                commands:
+                  - mkdir -p out
+              build:
+                commands:
+                  - echo partial > out/partial.txt
+                  - echo "compiler error" >&2; exit 2
+                  - echo never > out/never.txt
+                finally:
+                  - echo cleanup > out/finally.txt
+              post_build:
+                commands:
+                  - echo "succeeding=$CODEBUILD_BUILD_SUCCEEDING" > out/post.txt
+            artifacts:
+              files:
+                - out/*
+            """
+        )
+        let (result, output) = try await project.build(
+            store: storage.store, configure: { $0.artifactsDestination = "s3://builds/fixture" }
+        )
+        #expect(!result.succeeded)
+        #expect(result.phase(.build)?.status == .failed)
+        #expect(result.phase(.postBuild)?.status == .succeeded)
+        #expect(project.read("out/post.txt") == "succeeding=0\n")
+        #expect(project.read("out/finally.txt") == "cleanup\n")
+        #expect(project.read("out/never.txt") == nil)
+        #expect(output.contains("compiler error"))
+        // Nothing stored for the failed phase.
+        let buildKey = try #require(result.phase(.build)?.key)
+        #expect(try await storage.store.entry(namespace: "runner", key: buildKey) == nil)
+        #expect(result.phase(.preBuild)?.stored == true)
+        // Artifacts were uploaded anyway, as S3 objects a server on this directory would serve.
+        #expect(result.artifactLocations == ["s3://builds/fixture/fixture/"])
+        let metadata = try MetadataStore(dataDirectory: storage.directory)
+        let object = try #require(try await metadata.object(bucket: "builds", key: "fixture/fixture/out/post.txt"))
+        #expect(object.size == 13)
+
+        // Run again: the failed phase runs again (it was never stored), pre_build is restored.
+        let again = try await project.build(store: storage.store)
+        #expect(again.result.outcomes["pre_build"] == "HIT")
+        #expect(again.result.outcomes["build"] == "MISS")
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func failedInstallStopsTheBuild() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              install:
+                commands:
+                  - "false"
+              build:
+                commands:
+                  - touch built.txt
+            artifacts:
+              files: ['**/*']
+            """
+        )
+        let (result, _) = try await project.build(store: storage.store)
+        #expect(!result.succeeded)
+        #expect(result.outcomes["build"] == "NOT_RUN")
+        #expect(project.read("built.txt") == nil)
+        #expect(result.artifactLocations.isEmpty)
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func onFailureContinueGoesOnToTheNextPhase() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              pre_build:
+                on-failure: CONTINUE
+                commands:
+                  - "false"
+              build:
+                commands:
+                  - echo "$CODEBUILD_BUILD_SUCCEEDING" > built.txt
+            """
+        )
+        let (result, _) = try await project.build(store: storage.store)
+        #expect(!result.succeeded)
+        #expect(result.phase(.preBuild)?.status == .failed)
+        #expect(result.phase(.build)?.status == .succeeded)
+        #expect(project.read("built.txt") == "0\n")
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func retryTwoRerunsAFlakyPhase() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        let counter = FileManager.default.temporaryDirectory.path + "/cairn-retry-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: counter) }
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                on-failure: RETRY-2
+                commands:
+                  - echo x >> "\(counter)"
+                  - test "$(wc -l < "\(counter)")" -ge 3
+                  - echo ok > built.txt
+            """
+        )
+        let (result, output) = try await project.build(store: storage.store)
+        #expect(result.succeeded, "\(output)")
+        #expect(result.phase(.build)?.attempts == 3)
+        #expect(project.read("built.txt") == "ok\n")
+
+        // Two retries are not enough for a phase that needs a fourth attempt.
+        try "".write(toFile: counter, atomically: true, encoding: .utf8)
+        try project.edit("buildspec.yml", replacing: "-ge 3", with: "-ge 4")
+        let failing = try await project.build(store: storage.store)
+        #expect(!failing.result.succeeded)
+        #expect(failing.result.phase(.build)?.attempts == 3)
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func retryWithAPatternRetriesOnlyMatchingFailures() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                on-failure: RETRY-3-connection reset
+                commands:
+                  - echo "syntax error" && false
+            """
+        )
+        let (result, output) = try await project.build(store: storage.store)
+        #expect(!result.succeeded)
+        #expect(result.phase(.build)?.attempts == 1)
+        #expect(output.contains("does not match"))
+    }
+}

@@ -1,0 +1,118 @@
+import CairnCore
+import CairnRunner
+import Foundation
+import Testing
+
+/// End to end through the embedded store: real fixture projects, real shells, real make and cc.
+@Suite("cairn build with the embedded store")
+struct LocalStoreBuildTests {
+    static let buildSpecificVariables: Set<String> = [
+        "CODEBUILD_BUILD_ID", "CODEBUILD_BUILD_ARN", "CODEBUILD_BUILD_NUMBER", "CODEBUILD_START_TIME",
+        "CODEBUILD_SRC_DIR", "CODEBUILD_RESOLVED_SOURCE_VERSION", "PATH", "TOOL_HOME",
+    ]
+
+    func comparableEnvironment(_ result: BuildResult) -> [String: String] {
+        result.finalEnvironment.filter { !Self.buildSpecificVariables.contains($0.key) }
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func coldBuildRunsEveryPhaseAndWarmBuildRestoresThemAll() async throws {
+        let storage = try TemporaryStore()
+        let first = try FixtureProject("shell-only")
+        let cold = try await first.build(store: storage.store)
+        #expect(cold.result.succeeded, "\(cold.output)")
+        #expect(cold.result.outcomes == ["install": "MISS", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
+        #expect(first.read("out/summary.txt") == "done sorted-3\n")
+        #expect(first.read("out/mode.txt") == "fast\n$HOME/not-expanded\n")  // variables are verbatim
+        #expect(!FileManager.default.fileExists(atPath: first.path("out/scratch.txt")))
+        #expect(cold.result.finalEnvironment["RESULT"] == "sorted-3")
+
+        // Another checkout of the same project: every phase is restored, nothing runs.
+        let second = try FixtureProject("shell-only")
+        let warm = try await second.build(store: storage.store)
+        #expect(warm.result.succeeded, "\(warm.output)")
+        #expect(warm.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "HIT", "post_build": "HIT"])
+        #expect(warm.output.contains("restored from the store"))
+        #expect(try second.tree() == first.tree())
+        #expect(comparableEnvironment(warm.result) == comparableEnvironment(cold.result))
+        // A variable that named the first checkout's directory names the second's after restoring.
+        #expect(warm.result.finalEnvironment["TOOL_HOME"] == second.directory + "/out")
+
+        // The same checkout again: still all hits, workspace unchanged.
+        let before = try second.tree()
+        let again = try await second.build(store: storage.store)
+        #expect(again.result.outcomes.values.allSatisfy { $0 == "HIT" })
+        #expect(try second.tree() == before)
+    }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func editingRerunsExactlyThePhasesWhoseKeysChanged() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        _ = try await project.build(store: storage.store)
+
+        // A command of post_build only: the buildspec itself is not an input.
+        try project.edit("buildspec.yml", replacing: "echo \"done $RESULT\"", with: "echo \"finished $RESULT\"")
+        var build = try await project.build(store: storage.store)
+        #expect(build.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "HIT", "post_build": "MISS"])
+        #expect(build.output.contains("miss: commands changed"))
+        #expect(project.read("out/summary.txt") == "finished sorted-3\n")
+
+        // A source file: every phase depends on the whole tree by default.
+        try project.write("data/input.txt", "alpha\nbeta\ngamma\ndelta\n")
+        build = try await project.build(store: storage.store)
+        #expect(build.result.outcomes.values.allSatisfy { $0 == "MISS" })
+        #expect(build.output.contains("miss: file data/input.txt changed"))
+        #expect(project.read("out/summary.txt") == "finished sorted-4\n")
+
+        // A declared variable: part of every phase's key.
+        try project.edit("buildspec.yml", replacing: "MODE: \"fast\"", with: "MODE: \"thorough\"")
+        build = try await project.build(store: storage.store)
+        #expect(build.result.outcomes.values.allSatisfy { $0 == "MISS" })
+        #expect(build.output.contains("miss: variable MODE changed ('fast' → 'thorough')"))
+        #expect(project.read("out/mode.txt") == "thorough\n$HOME/not-expanded\n")
+
+        // --no-cache runs everything and reports DISABLED.
+        build = try await project.build(store: storage.store, useCache: false)
+        #expect(build.result.outcomes.values.allSatisfy { $0 == "DISABLED" })
+    }
+
+    @Test(.enabled(if: Tools.enabled("git", "make", "cc")))
+    func cProgramWithNarrowedInstallInputs() async throws {
+        try Tools.require("git", "make", "cc")
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("c-make")
+        let clock = ContinuousClock()
+        var start = clock.now
+        let cold = try await project.build(store: storage.store)
+        let coldTime = clock.now - start
+        #expect(cold.result.succeeded, "\(cold.output)")
+        #expect(cold.result.outcomes.values.allSatisfy { $0 == "MISS" })
+        #expect(project.read("build/output.txt") == "hello, world\n")
+        #expect(cold.output.contains("hello, world"))
+
+        let copy = try FixtureProject("c-make")
+        start = clock.now
+        let warm = try await copy.build(store: storage.store)
+        let warmTime = clock.now - start
+        #expect(warm.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(warm.output)")
+        #expect(try copy.tree() == project.tree())
+        #expect(try Tools.run(["./build/app"], in: copy.directory) == "hello, world\n")
+        print("c-make fixture: cold build \(coldTime), warm build (all restored) \(warmTime)")
+
+        // Editing a source file reruns every phase but install, whose inputs are the Makefile only.
+        try copy.edit("src/greet.c", replacing: "\", world\"", with: "\", cairn\"")
+        let edited = try await copy.build(store: storage.store)
+        #expect(edited.result.outcomes == ["install": "HIT", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
+        #expect(copy.read("build/output.txt") == "hello, cairn\n")
+        // make saw the restored objects as up to date and rebuilt only greet.o.
+        #expect(edited.output.contains("-c -o build/greet.o"))
+        #expect(!edited.output.contains("-c -o build/main.o"))
+
+        // Editing the Makefile reruns install too.
+        try copy.edit("Makefile", replacing: "CFLAGS ?= -O2", with: "CFLAGS ?= -O0")
+        let makefile = try await copy.build(store: storage.store)
+        #expect(makefile.result.phase(.install)?.cache == .miss)
+        #expect(makefile.output.contains("miss: file Makefile changed"))
+    }
+}
