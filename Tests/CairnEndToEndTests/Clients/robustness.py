@@ -238,6 +238,51 @@ if response.status != 200:
 if S3.get_object(Bucket=BUCKET, Key="presigned-put")["Body"].read() != b"via presigned url":
     fail("presigned PUT content differs")
 
+step("CopyObject and UploadPartCopy name the same blobs: no bytes are copied")
+
+
+def blob_files():
+    return sum(len(files) for _, _, files in os.walk(os.path.join(DATA_DIR, "blobs")))
+
+
+source = os.urandom(6 << 20)
+S3.put_object(Bucket=BUCKET, Key="copy-source", Body=source)
+before = blob_files()
+S3.copy_object(Bucket=BUCKET, Key="copy-target", CopySource={"Bucket": BUCKET, "Key": "copy-source"})
+if S3.get_object(Bucket=BUCKET, Key="copy-target")["Body"].read() != source:
+    fail("CopyObject content differs")
+upload = S3.create_multipart_upload(Bucket=BUCKET, Key="assembled")["UploadId"]
+whole = S3.upload_part_copy(Bucket=BUCKET, Key="assembled", UploadId=upload, PartNumber=1,
+                            CopySource={"Bucket": BUCKET, "Key": "copy-source"})
+ranged = S3.upload_part_copy(Bucket=BUCKET, Key="assembled", UploadId=upload, PartNumber=2,
+                             CopySource={"Bucket": BUCKET, "Key": "copy-source"}, CopySourceRange="bytes=100-199")
+S3.complete_multipart_upload(Bucket=BUCKET, Key="assembled", UploadId=upload, MultipartUpload={"Parts": [
+    {"PartNumber": 1, "ETag": whole["CopyPartResult"]["ETag"]},
+    {"PartNumber": 2, "ETag": ranged["CopyPartResult"]["ETag"]}]})
+assembled = S3.get_object(Bucket=BUCKET, Key="assembled")
+if assembled["Body"].read() != source + source[100:200] or not assembled["ETag"].endswith('-2"'):
+    fail("UploadPartCopy assembled the wrong bytes")
+if blob_files() != before + 1:
+    fail(f"copies should add only the 100-byte ranged part as a new blob: {before} -> {blob_files()}")
+
+step("conditional GETs by date: If-Modified-Since and If-Unmodified-Since")
+head = S3.head_object(Bucket=BUCKET, Key="copy-source")
+modified = head["LastModified"]
+try:
+    S3.get_object(Bucket=BUCKET, Key="copy-source", IfModifiedSince=modified)
+    fail("If-Modified-Since at Last-Modified should be 304")
+except S3.exceptions.ClientError as error:
+    if error.response["ResponseMetadata"]["HTTPStatusCode"] != 304:
+        raise
+try:
+    S3.get_object(Bucket=BUCKET, Key="copy-source", IfUnmodifiedSince=modified.replace(year=2000))
+    fail("If-Unmodified-Since before Last-Modified should be 412")
+except S3.exceptions.ClientError as error:
+    if error.response["ResponseMetadata"]["HTTPStatusCode"] != 412:
+        raise
+if S3.get_object(Bucket=BUCKET, Key="copy-source", IfUnmodifiedSince=modified)["ContentLength"] != len(source):
+    fail("If-Unmodified-Since at Last-Modified should return the object")
+
 domain = os.environ.get("CAIRN_VIRTUAL_HOST_DOMAIN")
 if domain:
     step(f"virtual-host-style addressing through {BUCKET}.{domain}")
