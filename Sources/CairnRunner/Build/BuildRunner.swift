@@ -147,7 +147,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
                 )
             }
         }
-        if let cache = buildspec.cache, options.useCache { await restoreCache(cache, shell: shell) }
+        if let cache = buildspec.cache { await restoreCache(cache, shell: shell) }
 
         var snapshot = try scanner.snapshot(extraRoots: declaredOutputRoots)
         var previousKey = ""
@@ -190,7 +190,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
             locations += await uploadArtifacts(shell: shell)
             locations += await uploadReports()
         }
-        if let cache = buildspec.cache, options.useCache, succeeding { await saveCache(cache, shell: shell) }
+        if let cache = buildspec.cache, succeeding { await saveCache(cache, shell: shell) }
         if options.useCache { await saveHistory() }
 
         let exported = buildspec.env.exportedVariables.map {
