@@ -23,7 +23,7 @@ public struct CRC32: Sendable {
     private static let polynomial: UInt32 = 0xEDB8_8320
 
     /// Sixteen 256-entry lookup tables stored back to back; table `k` advances a byte through `k` further zero bytes.
-    private static let table: [UInt32] = makeTable()
+    private static let table: [UInt32] = SlicingCRC32.makeTable(polynomial: polynomial)
 
     /// The running CRC register, before the final XOR.
     private var state: UInt32 = 0xFFFF_FFFF
@@ -39,7 +39,7 @@ public struct CRC32: Sendable {
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         let current = state
         state = Self.table.withUnsafeBufferPointer { table in
-            Self.process(current, bytes, table)
+            SlicingCRC32.process(current, bytes, table)
         }
     }
 
@@ -51,61 +51,5 @@ public struct CRC32: Sendable {
     /// The checksum as S3 sends it in `x-amz-checksum-crc32`: the 4 big-endian bytes of ``value``, base64-encoded.
     public var base64: String {
         withUnsafeBytes(of: value.bigEndian) { Data($0).base64EncodedString() }
-    }
-
-    /// Advances `crc` over `bytes` using the slice-by-16 tables and returns the new register.
-    @inline(__always)
-    private static func process(
-        _ crc: UInt32,
-        _ bytes: UnsafeRawBufferPointer,
-        _ t: UnsafeBufferPointer<UInt32>
-    ) -> UInt32 {
-        guard var pointer = bytes.baseAddress else { return crc }
-        var remaining = bytes.count
-        var crc = crc
-        while remaining >= 16 {
-            // The second word does not depend on `crc`, so fold it first: the compiler turns the XORs into one chain
-            // in source order, and keeping the `crc`-dependent lookups last makes the loop ~1.5x faster.
-            let b = UInt64(littleEndian: pointer.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            let b0 = t[0x700 | byte(b, 0)] ^ t[0x600 | byte(b, 8)] ^ t[0x500 | byte(b, 16)] ^ t[0x400 | byte(b, 24)]
-            let b1 = t[0x300 | byte(b, 32)] ^ t[0x200 | byte(b, 40)] ^ t[0x100 | byte(b, 48)] ^ t[byte(b, 56)]
-            let a = UInt64(littleEndian: pointer.loadUnaligned(as: UInt64.self)) ^ UInt64(crc)
-            let a0 = t[0xF00 | byte(a, 0)] ^ t[0xE00 | byte(a, 8)] ^ t[0xD00 | byte(a, 16)] ^ t[0xC00 | byte(a, 24)]
-            let a1 = t[0xB00 | byte(a, 32)] ^ t[0xA00 | byte(a, 40)] ^ t[0x900 | byte(a, 48)] ^ t[0x800 | byte(a, 56)]
-            crc = (b0 ^ b1) ^ (a0 ^ a1)
-            pointer += 16
-            remaining -= 16
-        }
-        while remaining > 0 {
-            crc = (crc &>> 8) ^ t[Int(truncatingIfNeeded: (crc ^ UInt32(pointer.load(as: UInt8.self))) & 0xFF)]
-            pointer += 1
-            remaining -= 1
-        }
-        return crc
-    }
-
-    /// Extracts the byte of `word` starting at bit `shift` as a table index.
-    @inline(__always)
-    private static func byte(_ word: UInt64, _ shift: UInt64) -> Int {
-        Int(truncatingIfNeeded: (word &>> shift) & 0xFF)
-    }
-
-    /// Builds the sixteen slice-by-16 tables for ``polynomial``.
-    private static func makeTable() -> [UInt32] {
-        var table = [UInt32](repeating: 0, count: 16 * 256)
-        for index in 0..<256 {
-            var crc = UInt32(index)
-            for _ in 0..<8 {
-                crc = (crc & 1) != 0 ? (crc &>> 1) ^ polynomial : crc &>> 1
-            }
-            table[index] = crc
-        }
-        for slice in 1..<16 {
-            for index in 0..<256 {
-                let previous = table[(slice - 1) * 256 + index]
-                table[slice * 256 + index] = (previous &>> 8) ^ table[Int(previous & 0xFF)]
-            }
-        }
-        return table
     }
 }
