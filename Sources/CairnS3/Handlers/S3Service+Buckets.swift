@@ -21,14 +21,19 @@ extension S3Service {
         return Response(status: status, headers: headers)
     }
 
+    /// `<Owner>` or `<Initiator>`: Cairn has one account.
+    func ownerElement(_ xml: XMLWriter, _ name: String) {
+        xml.element(name) {
+            xml.element("ID", Self.ownerID)
+            xml.element("DisplayName", Self.ownerID)
+        }
+    }
+
     func listBuckets(_ s3: S3Request) async throws -> Response {
         let buckets = try await metadata.buckets()
         let xml = XMLWriter()
         xml.element("ListAllMyBucketsResult", namespace: true) {
-            xml.element("Owner") {
-                xml.element("ID", Self.ownerID)
-                xml.element("DisplayName", Self.ownerID)
-            }
+            ownerElement(xml, "Owner")
             xml.element("Buckets") {
                 for bucket in buckets {
                     xml.element("Bucket") {

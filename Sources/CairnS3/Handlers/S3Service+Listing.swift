@@ -71,10 +71,7 @@ extension S3Service {
                         xml.element("StorageClass", "STANDARD")
                         if let checksum = object.checksum { xml.element("ChecksumAlgorithm", checksum.algorithm.rawValue) }
                         if fetchOwner {
-                            xml.element("Owner") {
-                                xml.element("ID", Self.ownerID)
-                                xml.element("DisplayName", Self.ownerID)
-                            }
+                            ownerElement(xml, "Owner")
                         }
                     }
                 case .commonPrefix:

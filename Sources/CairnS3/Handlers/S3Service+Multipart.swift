@@ -170,14 +170,8 @@ extension S3Service {
             xml.element("Bucket", bucket)
             xml.element("Key", key)
             xml.element("UploadId", upload.uploadID)
-            xml.element("Initiator") {
-                xml.element("ID", Self.ownerID)
-                xml.element("DisplayName", Self.ownerID)
-            }
-            xml.element("Owner") {
-                xml.element("ID", Self.ownerID)
-                xml.element("DisplayName", Self.ownerID)
-            }
+            ownerElement(xml, "Initiator")
+            ownerElement(xml, "Owner")
             xml.element("StorageClass", "STANDARD")
             xml.element("PartNumberMarker", String(marker))
             if let last = page.last { xml.element("NextPartNumberMarker", String(last.partNumber)) }
@@ -222,14 +216,8 @@ extension S3Service {
                 xml.element("Upload") {
                     xml.element("Key", upload.key)
                     xml.element("UploadId", upload.uploadID)
-                    xml.element("Initiator") {
-                        xml.element("ID", Self.ownerID)
-                        xml.element("DisplayName", Self.ownerID)
-                    }
-                    xml.element("Owner") {
-                        xml.element("ID", Self.ownerID)
-                        xml.element("DisplayName", Self.ownerID)
-                    }
+                    ownerElement(xml, "Initiator")
+                    ownerElement(xml, "Owner")
                     xml.element("StorageClass", "STANDARD")
                     xml.element("Initiated", S3Format.iso8601(upload.createdAt))
                     if let algorithm = upload.checksumAlgorithm { xml.element("ChecksumAlgorithm", algorithm.rawValue) }
