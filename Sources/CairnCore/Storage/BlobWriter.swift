@@ -26,7 +26,8 @@ public final class BlobWriter {
         public let checksum: (algorithm: ChecksumAlgorithm, value: String)?
     }
 
-    /// The hashers and the file; touched by one thread-pool job at a time, so it is safe to hand across.
+    /// The hashers and the file. Each batch is handed to two thread-pool jobs that touch disjoint fields, and the
+    /// writer awaits both before the next batch, so no field is ever used by two threads at once.
     private final class State: @unchecked Sendable {
         let sha256 = MessageDigest(.sha256)
         let md5 = MessageDigest(.md5)
@@ -41,11 +42,10 @@ public final class BlobWriter {
             self.checksum = checksum.map(ChecksumAccumulator.init)
         }
 
-        func consume(_ buffer: ByteBuffer) throws {
+        /// SHA-256 and the write: one of the two halves of a batch, run in parallel with ``digestRest(_:)``.
+        func hashAndWrite(_ buffer: ByteBuffer) throws {
             try buffer.withUnsafeReadableBytes { bytes in
                 sha256.update(bytes)
-                md5.update(bytes)
-                checksum?.update(bytes)
                 var offset = 0
                 while offset < bytes.count {
                     let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -56,6 +56,15 @@ public final class BlobWriter {
                     offset += written
                 }
                 size += Int64(bytes.count)
+            }
+        }
+
+        /// MD5 (for the ETag) and the declared checksum: the other half of a batch. It touches none of the state
+        /// ``hashAndWrite(_:)`` touches, so the two run on two threads at once.
+        func digestRest(_ buffer: ByteBuffer) {
+            buffer.withUnsafeReadableBytes { bytes in
+                md5.update(bytes)
+                checksum?.update(bytes)
             }
         }
     }
@@ -101,9 +110,14 @@ public final class BlobWriter {
         }
     }
 
+    /// Hashes and writes one batch: SHA-256 plus the write on one thread, MD5 plus the checksum on another, since
+    /// hashing, not the disk, bounds a single upload's throughput.
     private func flush(_ buffer: ByteBuffer) async throws {
         let state = self.state
-        try await store.threadPool.runIfActive { try state.consume(buffer) }
+        let pool = store.threadPool
+        async let written: Void = pool.runIfActive { try state.hashAndWrite(buffer) }
+        async let digested: Void = pool.runIfActive { state.digestRest(buffer) }
+        _ = try await (written, digested)
     }
 
     /// Writes out what is buffered, fsyncs the file and returns its digests. The blob is not visible yet.
