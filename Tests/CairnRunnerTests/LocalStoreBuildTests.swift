@@ -58,6 +58,13 @@ struct LocalStoreBuildTests {
         #expect(build.output.contains("miss: commands changed"))
         #expect(project.read("out/summary.txt") == "finished sorted-3\n")
 
+        // A command of build: pre_build is restored, with its unexported shell variable.
+        try project.edit("buildspec.yml", replacing: "sort -r ../data/input.txt", with: "sort ../data/input.txt")
+        build = try await project.build(store: storage.store)
+        #expect(build.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "MISS", "post_build": "MISS"])
+        #expect(project.read("out/label.txt") == "words=3\n")
+        #expect(project.read("out/sorted.txt") == "alpha\nbeta\ngamma\n")
+
         // A source file: every phase depends on the whole tree by default.
         try project.write("data/input.txt", "alpha\nbeta\ngamma\ndelta\n")
         build = try await project.build(store: storage.store)

@@ -29,6 +29,22 @@ struct ShellSessionTests {
         #expect(state.workingDirectory == "/usr")
     }
 
+    @Test(arguments: ["/bin/sh", "bash"])
+    func unexportedVariablesCanBeReplayedInAnotherSession(shell: String) async throws {
+        let first = try session(shell)
+        let before = try await first.state()
+        _ = try await run(first, "LABEL=\"two words\"; MULTI='line one\nline two'; export SHOWN=1")
+        let after = try await first.state()
+        #expect(after.environment["SHOWN"] == "1")
+        #expect(after.variables["SHOWN"] == nil)
+        let changed = after.variables.filter { before.variables[$0.key] != $0.value }
+        #expect(Set(changed.keys) == ["LABEL", "MULTI"])
+
+        let second = try session(shell)
+        try await second.apply(set: [:], unset: [], workingDirectory: nil, assignments: Array(changed.values))
+        #expect(try await run(second, "printf '%s|%s' \"$LABEL\" \"$MULTI\"").1 == "two words|line one\nline two")
+    }
+
     @Test func exitStatusAndOutputWithoutNewline() async throws {
         let session = try session()
         let (status, output) = try await run(session, "printf partial; false")

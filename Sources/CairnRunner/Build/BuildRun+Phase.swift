@@ -29,7 +29,7 @@ extension BuildRun {
         let settings = buildspec.cairn.phases[phase.name]
         let inputs = try InputFiles.select(
             from: snapshot, sourceDirectory: sourceDirectory, patterns: settings?.inputs,
-            excluding: [relativeDirectory(URL(fileURLWithPath: options.buildspecPath).standardizedFileURL.path)]
+            excluding: runnerFiles
         )
         return PhaseKeyInputs(
             phase: phase.name.rawValue, shell: shellName, commands: phase.commands.map(\.text),
@@ -41,6 +41,13 @@ extension BuildRun {
             inputPatterns: settings?.inputs ?? [], outputs: (settings?.outputs ?? []).map(expandHome),
             previousKey: previousKey, buildSucceeding: succeeding
         )
+    }
+
+    /// Files of the runner's own in the source tree (the buildspec, the report): never phase inputs.
+    var runnerFiles: Set<String> {
+        Set([options.buildspecPath, options.reportPath].compactMap { $0 }.map {
+            relativeDirectory(URL(fileURLWithPath: $0).standardizedFileURL.path)
+        })
     }
 
     func runPhase(
@@ -191,10 +198,16 @@ extension BuildRun {
             set[name] = value.replacingOccurrences(of: sourceDirectory, with: PhaseManifest.sourceDirectoryToken)
         }
         let unset = before.environment.keys.filter { after.environment[$0] == nil }.sorted()
-        let manifest = PhaseManifest(
+        var manifest = PhaseManifest(
             phase: phase.name.rawValue, key: key.hex, changes: changes, setVariables: set, unsetVariables: unset,
             workingDirectory: relativeDirectory(after.workingDirectory), log: logSegment, durationSeconds: duration
         )
+        manifest.shellVariables = after.variables.filter { before.variables[$0.key] != $0.value }.mapValues {
+            $0.replacingOccurrences(of: sourceDirectory, with: PhaseManifest.sourceDirectoryToken)
+        }
+        manifest.unsetShellVariables = before.variables.keys.filter {
+            after.variables[$0] == nil && after.environment[$0] == nil
+        }.sorted()
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let value = try await store.upload(bytes: Array(try encoder.encode(manifest)))
@@ -234,7 +247,13 @@ extension BuildRun {
             $0.replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
         }
         let directory = manifest.workingDirectory == "." ? sourceDirectory : absolute(manifest.workingDirectory)
-        try await shell.apply(set: set, unset: manifest.unsetVariables, workingDirectory: directory)
+        let assignments = (manifest.shellVariables ?? [:]).sorted { $0.key < $1.key }.map {
+            $0.value.replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
+        }
+        try await shell.apply(
+            set: set, unset: manifest.unsetVariables + (manifest.unsetShellVariables ?? []), workingDirectory: directory,
+            assignments: assignments
+        )
         return result
     }
 }

@@ -180,12 +180,53 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
             .trimmingCharacters(in: .newlines) ?? initialDirectory
         // The runner's own variable and the shell's bookkeeping are not part of the build's environment.
         for name in ["_", "SHLVL", "PWD", "OLDPWD"] { environment[name] = nil }
-        return ShellState(environment: environment, workingDirectory: cwd)
+        let variables = try await shellVariables().filter { environment[$0.key] == nil }
+        return ShellState(environment: environment, workingDirectory: cwd, variables: variables)
+    }
+
+    /// Variables the shell keeps itself; never part of a phase's result.
+    static let volatileVariables: Set<String> = [
+        "_", "__cairn_status", "PPID", "PWD", "OLDPWD", "SHLVL", "LINENO", "RANDOM", "SRANDOM", "SECONDS", "OPTIND",
+        "OPTARG", "PIPESTATUS", "BASHPID", "BASH_COMMAND", "BASH_LINENO", "BASH_SOURCE", "BASH_SUBSHELL",
+        "BASH_ARGC", "BASH_ARGV", "BASH_ARGV0", "BASH_EXECUTION_STRING", "BASH_REMATCH", "FUNCNAME", "EPOCHREALTIME",
+        "EPOCHSECONDS", "HISTCMD", "COLUMNS", "LINES", "BASHOPTS", "SHELLOPTS", "DIRSTACK", "GROUPS", "BASH_VERSINFO",
+        "BASH_VERSION", "BASH_ALIASES", "BASH_CMDS", "COMP_WORDBREAKS", "HOSTNAME", "HOSTTYPE", "MACHTYPE", "OSTYPE",
+        "UID", "EUID", "PS1", "PS2", "PS4", "IFS", "MAILCHECK", "HISTFILE", "HISTFILESIZE", "HISTSIZE", "TERM",
+        "BASH", "BASH_LOADABLES_PATH",
+    ]
+
+    /// Shell variables by name, each as the assignment `set` prints (so it can be replayed in the same shell).
+    ///
+    /// These do not reach child processes, but later commands of the session see them (`VERSION=$(…)` in
+    /// `pre_build`, `$VERSION` in `build`), so a restored phase must set them too.
+    func shellVariables() async throws -> [String: String] {
+        let file = "\(stateDirectory)/set"
+        let command = shell.hasSuffix("bash") ? "(set -o posix; set) >'\(file)'" : "set >'\(file)'"
+        try await runQuietly(command)
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        var variables: [String: String] = [:]
+        var current: (name: String, text: String)?
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let equals = line.firstIndex(of: "="), Self.isName(String(line[..<equals])) {
+                if let current { variables[current.name] = current.text }
+                current = (String(line[..<equals]), String(line))
+            } else if current != nil {
+                current!.text += "\n" + line
+            }
+        }
+        if let current { variables[current.name] = current.text }
+        for name in Self.volatileVariables { variables[name] = nil }
+        return variables
     }
 
     /// Sets and unsets exported variables and changes directory, as a restored phase would have.
-    public func apply(set: [String: String], unset: [String], workingDirectory: String?) async throws {
+    ///
+    /// `assignments` are shell variable assignments as ``ShellState/variables`` holds them.
+    public func apply(
+        set: [String: String], unset: [String], workingDirectory: String?, assignments: [String] = []
+    ) async throws {
         var script = ""
+        for assignment in assignments { script += assignment + "\n" }
         for name in unset where Self.isName(name) { script += "unset \(name)\n" }
         for (name, value) in set.sorted(by: { $0.key < $1.key }) where Self.isName(name) {
             script += "export \(name)=\(Self.quote(value))\n"
@@ -210,4 +251,6 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
 public struct ShellState: Sendable, Hashable {
     public var environment: [String: String]
     public var workingDirectory: String
+    /// Variables that are not exported: name → the assignment as the shell's `set` prints it.
+    public var variables: [String: String] = [:]
 }

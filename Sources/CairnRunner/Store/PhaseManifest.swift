@@ -18,6 +18,10 @@ public struct PhaseManifest: Sendable, Hashable, Codable {
     public var setVariables: [String: String]
     /// Exported variables the phase removed.
     public var unsetVariables: [String]
+    /// Shell variables (not exported) the phase set or changed, as assignments the same shell can replay.
+    public var shellVariables: [String: String]? = nil
+    /// Shell variables the phase removed.
+    public var unsetShellVariables: [String]? = nil
     /// The working directory at the end (relative to the source directory, `.` for it; or absolute).
     public var workingDirectory: String
     /// The phase's output.
