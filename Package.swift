@@ -132,6 +132,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CairnServerTests",
+            dependencies: ["CairnServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CairnEndToEndTests",
             dependencies: ["cairn"],
             resources: [.copy("Clients")],
