@@ -11,6 +11,8 @@ actor BenchmarkRun {
     var report: BenchmarkReport
     /// Peers that are wanted but not installed, with the reason, so their workloads are skipped once.
     var missingPeers: [String: String] = [:]
+    /// Whether a workload failed: the report is still written, and the command exits non-zero.
+    var failed = false
 
     init(settings: BenchmarkSettings, workDirectory: URL) async throws {
         self.settings = settings
@@ -42,20 +44,17 @@ actor BenchmarkRun {
         for tool in ["curl", "openssl", "dd"] where !Shell.exists(tool) {
             throw BenchError("\(tool) is not installed; the benchmark needs curl, openssl and dd")
         }
-        progress("machine limits")
-        try await measureMachineLimits()
-        progress("\(settings.largeLabel) PUT and GET")
-        try await measureLargeObjects()
-        progress("4 KiB objects, \(settings.connections) connections")
-        try await measureSmallObjects()
-        progress("peak RSS while streaming \(settings.memoryLabel)")
-        try await measureMemory()
-        progress("start-up with \(settings.startupObjects) objects")
-        try await measureStartUp()
+        let workloads: [(String, () async throws -> Void)] = [
+            ("machine limits", measureMachineLimits),
+            ("\(settings.largeLabel) PUT and GET", measureLargeObjects),
+            ("4 KiB objects, \(settings.connections) connections", measureSmallObjects),
+            ("peak RSS while streaming \(settings.memoryLabel)", measureMemory),
+            ("start-up with \(settings.startupObjects) objects", measureStartUp),
+        ]
+        for (name, workload) in workloads { await runSoftly(name, workload) }
         let subcommands = await cairnSubcommands()
         if subcommands.contains("build") {
-            progress("runner: cold, warm, CodeBuild-style cache, re-save")
-            try await measureRunner()
+            await runSoftly("runner: cold, warm, CodeBuild-style cache, re-save", measureRunner)
         } else {
             report.omitted.append(
                 "runner workloads (warm vs cold rebuild, restore vs tar + gzip, re-save bytes): `cairn build` does not exist in this build"
@@ -66,7 +65,20 @@ actor BenchmarkRun {
                 ? "retention over 1 M objects: `cairn gc` exists but this benchmark does not measure it yet"
                 : "retention over 1 M objects: `cairn gc` does not exist in this build"
         )
+        failed = !report.failures.isEmpty
         computeTargets()
+    }
+
+    /// Runs one workload; a failure is reported (and stops its servers) but does not lose the other figures.
+    func runSoftly(_ name: String, _ workload: () async throws -> Void) async {
+        progress(name)
+        do {
+            try await workload()
+        } catch {
+            progress("  FAILED: \(error)")
+            report.failures.append("\(name): \(error)")
+            ChildProcessRegistry.shared.killAll()
+        }
     }
 
     func record(

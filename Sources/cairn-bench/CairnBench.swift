@@ -84,6 +84,7 @@ struct CairnBench: AsyncParsableCommand {
         print("")
         print(report.markdown)
         print("Wrote \(files.markdown.path) and \(files.json.path)")
+        if await benchmark.failed { throw ExitCode(1) }
     }
 
     /// An executable in the same build folder as this one.

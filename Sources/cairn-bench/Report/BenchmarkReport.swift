@@ -15,6 +15,8 @@ struct BenchmarkReport: Codable, Sendable {
     var targets: [TargetCheck] = []
     /// Workloads of the issue that this run did not measure, and why.
     var omitted: [String] = []
+    /// Workloads that failed in this run, with the error.
+    var failures: [String] = []
 
     /// The median of a measurement, if it was taken.
     func median(_ workload: String, _ system: String, _ metric: String) -> Double? {
@@ -61,9 +63,10 @@ struct BenchmarkReport: Codable, Sendable {
             }
         }
         let notes = measurements.compactMap { m in m.note.map { "\(m.workload), \(m.system): \($0)" } }
-        if !notes.isEmpty || !omitted.isEmpty {
+        if !notes.isEmpty || !omitted.isEmpty || !failures.isEmpty {
             lines.append("")
             for note in notes { lines.append("- \(note)") }
+            for failure in failures { lines.append("- **Failed**: \(failure)") }
             for item in omitted { lines.append("- Not measured: \(item)") }
         }
         return lines.joined(separator: "\n") + "\n"
