@@ -18,6 +18,7 @@ public struct RemotePhaseStore: PhaseStore {
     let credentials: StoreCredentials
     let region: String
     let client: HTTPClient
+    private let createdBuckets = BucketSet()
 
     public init(endpoint: String, credentials: StoreCredentials, region: String = "us-east-1") {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
@@ -171,12 +172,15 @@ public struct RemotePhaseStore: PhaseStore {
     }
 
     public func putObject(bucket: String, key: String, file: String) async throws -> String {
-        let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
-        // 409 means the bucket exists already (ours or not; the PUT below says which).
-        guard create.status == .ok || create.status == .conflict else {
-            throw await failure("creating bucket \(bucket)", create)
+        if !createdBuckets.contains(bucket) {
+            let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
+            // 409 means the bucket exists already (ours or not; the PUT below says which).
+            guard create.status == .ok || create.status == .conflict else {
+                throw await failure("creating bucket \(bucket)", create)
+            }
+            _ = try await create.body.collect(upTo: 1 << 20)
+            createdBuckets.insert(bucket)
         }
-        _ = try await create.body.collect(upTo: 1 << 20)
         var info = stat()
         guard stat(file, &info) == 0 else { throw RunnerError("cannot read \(file)") }
         let size = Int64(info.st_size)
@@ -204,5 +208,23 @@ public struct RemotePhaseStore: PhaseStore {
             request.headers.add(name: name, value: value)
         }
         return request
+    }
+}
+
+/// Buckets this store has made sure exist, so a build's many artifact files cost one CreateBucket.
+private final class BucketSet: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var names = Set<String>()
+
+    func contains(_ name: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return names.contains(name)
+    }
+
+    func insert(_ name: String) {
+        lock.lock()
+        names.insert(name)
+        lock.unlock()
     }
 }

@@ -15,6 +15,7 @@ struct WorkspaceRestorer {
     func apply(
         _ changes: WorkspaceChanges, current: WorkspaceSnapshot, absolute: (String) -> String
     ) async throws {
+        var downloads: [(target: String, digest: BlobDigest, mode: UInt32)] = []
         for path in changes.deleted.sorted(by: >) {
             try remove(absolute(path))
         }
@@ -47,17 +48,21 @@ struct WorkspaceRestorer {
                 if lstat(target, &info) == 0 && (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR) {
                     try remove(target)
                 }
-                let temporary = target + ".cairn-restore-\(UUID().uuidString.prefix(8))"
-                do {
-                    try await store.download(digest, to: temporary)
-                    chmod(temporary, mode_t(record.mode))
-                    if rename(temporary, target) != 0 {
-                        throw RunnerError("cannot write \(target): \(String(cString: strerror(errno)))")
-                    }
-                } catch {
-                    unlink(temporary)
-                    throw error
+                downloads.append((target, digest, record.mode))
+            }
+        }
+        let store = self.store
+        try await forEachConcurrently(downloads, limit: 8) { target, digest, mode in
+            let temporary = target + ".cairn-restore-\(UUID().uuidString.prefix(8))"
+            do {
+                try await store.download(digest, to: temporary)
+                chmod(temporary, mode_t(mode))
+                if rename(temporary, target) != 0 {
+                    throw RunnerError("cannot write \(target): \(String(cString: strerror(errno)))")
                 }
+            } catch {
+                unlink(temporary)
+                throw error
             }
         }
     }
