@@ -85,4 +85,33 @@ struct CommandLineTests {
         #expect(phases.first?["cache"] as? String == "MISS")
         #expect((phases.first?["key"] as? String)?.count == 64)
     }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func twoCheckoutsShareAServerThroughTheCommandLine() throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let environment = [
+            "AWS_ACCESS_KEY_ID": CairnServerProcess.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": CairnServerProcess.secretAccessKey,
+        ]
+        let first = try FixtureProject("shell-only")
+        let cold = try runCairn(["build", "--store", server.endpoint], in: first.directory, environment: environment)
+        #expect(cold.status == 0, "\(cold.stdout)\(cold.stderr)")
+        #expect(cold.stdout.contains("4 ran, 0 restored"))
+        let second = try FixtureProject("shell-only")
+        let warm = try runCairn(
+            ["build", "--store", server.endpoint, "--project", "shell-only"], in: second.directory, environment: environment
+        )
+        #expect(warm.status == 0, "\(warm.stdout)\(warm.stderr)")
+        #expect(warm.stdout.contains("0 ran, 4 restored"), "\(warm.stdout)")
+        #expect(second.read("out/summary.txt") == "done sorted-3\n")
+
+        let refused = try runCairn(
+            ["build", "--store", server.endpoint], in: second.directory,
+            environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "HOME": "/nonexistent"]
+        )
+        #expect(refused.status == 2)
+        #expect(refused.stderr.hasPrefix("error: no credentials for \(server.endpoint)"), "\(refused.stderr)")
+    }
 }

@@ -139,6 +139,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         console.line(
             "[cairn] shell \(shellName), store: \(store.description)\(options.useCache ? "" : ", cache disabled (--no-cache)")"
         )
+        for note in buildspec.localNotes { console.line("[cairn] note: \(note)") }
         for phase in buildspec.phases where !phase.runtimeVersions.isEmpty {
             for runtime in phase.runtimeVersions {
                 console.line(

@@ -145,10 +145,18 @@ struct BuildspecReader {
         for (name, keyNode, value) in pairs {
             switch name {
             case "run-as": spec.runAs = try string(value, name)
-            case "env": spec.env = try environment(value)
+            case "env":
+                spec.env = try environment(value)
+                if spec.env.gitCredentialHelper == "yes" {
+                    spec.localNotes.append("env.git-credential-helper: git uses this machine's own credential settings")
+                }
             case "proxy":
                 for (proxyKey, _, proxyValue) in try mapping(value, name, allowed: ["upload-artifacts", "logs"]) {
-                    _ = try yesNo(proxyValue, "proxy.\(proxyKey)")
+                    if try yesNo(proxyValue, "proxy.\(proxyKey)") {
+                        spec.localNotes.append(
+                            "proxy.\(proxyKey): has no effect here; the store is reached directly (set HTTP_PROXY for commands)"
+                        )
+                    }
                 }
             case "batch":
                 throw fail(
@@ -183,7 +191,11 @@ struct BuildspecReader {
             case "variables": env.variables = try nameValues(value, key)
             case "parameter-store": env.parameterStore = try nameValues(value, key)
             case "secrets-manager": env.secretsManager = try nameValues(value, key)
-            case "exported-variables": env.exportedVariables = try strings(value, key)
+            case "exported-variables":
+                env.exportedVariables = try strings(value, key)
+                for name in env.exportedVariables where name.hasPrefix("AWS_") {
+                    throw fail(key, value, "\(name): variables starting with AWS_ cannot be exported")
+                }
             case "git-credential-helper":
                 env.gitCredentialHelper = try yesNo(value, key) ? "yes" : "no"
             default: break

@@ -18,6 +18,8 @@ public struct Buildspec: Sendable, Hashable {
     public var cache: CacheSpec?
     /// Cairn's own optional `cairn` section.
     public var cairn: CairnExtension
+    /// What keys that only mean something inside AWS mean here (printed before the build starts).
+    public var localNotes: [String] = []
 
     /// The phase with this name, when declared.
     public func phase(_ name: PhaseName) -> Phase? { phases.first { $0.name == name } }
