@@ -4,7 +4,7 @@ import GRDB
 extension MetadataStore {
     /// Stores (or replaces) a cache entry. Its value and referenced blobs must already be committed.
     public func putEntry(_ entry: ActionEntry) async throws {
-        try await pool.write { db in
+        try await commits.submit { db in
             // The value must exist; a missing reference only makes the entry a miss until it is stored (Bazel
             // may upload an action result before, or without, all of its outputs).
             try Self.requireBlobs([entry.value.digest], in: self.blobs)

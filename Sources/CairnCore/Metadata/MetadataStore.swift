@@ -10,6 +10,8 @@ public final class MetadataStore: Sendable {
     let region: String
     /// The data directory's blobs, checked inside write transactions before metadata names them.
     let blobs: BlobStore
+    /// Commits concurrent object and entry writes together.
+    let commits: CommitQueue
 
     /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory.
     public init(dataDirectory: String, region: String = "us-east-1") throws {
@@ -21,6 +23,7 @@ public final class MetadataStore: Sendable {
         pool = try DatabasePool(path: dataDirectory + "/metadata.sqlite", configuration: configuration)
         self.region = region
         self.blobs = try BlobStore(dataDirectory: dataDirectory)
+        self.commits = CommitQueue(writer: pool)
         try Self.migrator.migrate(pool)
     }
 
@@ -84,7 +87,7 @@ public final class MetadataStore: Sendable {
 
     /// Stores an object's metadata, replacing the key's current version. Its blobs must already be committed.
     public func putObject(_ object: ObjectInfo, condition: WriteCondition = .none) async throws {
-        try await pool.write { db in
+        try await commits.submit { db in
             guard try Self.bucketExists(db, object.bucket) else { throw MetadataError.noSuchBucket(object.bucket) }
             try Self.check(condition, db: db, bucket: object.bucket, key: object.key)
             try Self.insert(object, db: db, blobs: self.blobs)

@@ -92,6 +92,11 @@ extension S3Service {
         if head { return Response(status: status, headers: headers) }
         let blobs = self.blobs
         let segments = object.segments
+        if segments.count == 1, range.count <= Self.singleReadLimit {
+            // Small objects: one read into one buffer, no streaming machinery.
+            let body = try await blobs.read(segments[0].digest, range: range)
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+        }
         let selected = range
         let body = ResponseBody(contentLength: range.count) { writer in
             var offset: Int64 = 0
@@ -107,6 +112,9 @@ extension S3Service {
         }
         return Response(status: status, headers: headers, body: body)
     }
+
+    /// Up to this many bytes of a single-blob object are read in one piece rather than streamed.
+    static let singleReadLimit: Int64 = 1 << 20
 
     func responseHeaders(for object: ObjectInfo, s3: S3Request) -> HTTPFields {
         var headers = HTTPFields()

@@ -10,6 +10,9 @@ public struct SigV4Verifier: Sendable {
     /// The largest accepted difference between the request's time and ours (S3: 15 minutes).
     public let maximumSkew: TimeInterval
 
+    /// Derived signing keys by secret, day, region and service: deriving one costs four HMACs per request.
+    private let signingKeys = SigningKeyCache()
+
     public init(
         maximumSkew: TimeInterval = 15 * 60,
         now: @escaping @Sendable () -> Date = { Date() },
@@ -136,7 +139,7 @@ public struct SigV4Verifier: Sendable {
             payloadHash: payloadHash
         )
         let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
-        let key = SigV4.signingKey(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let key = signingKeys.key(secret: secret, date: credential.date, region: credential.region, service: credential.service)
         let expected = SigV4.signature(of: stringToSign, key: key)
         guard constantTimeEqual(expected, signature) else {
             throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
@@ -181,7 +184,7 @@ public struct SigV4Verifier: Sendable {
             payloadHash: payloadHash
         )
         let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
-        let key = SigV4.signingKey(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let key = signingKeys.key(secret: secret, date: credential.date, region: credential.region, service: credential.service)
         guard constantTimeEqual(SigV4.signature(of: stringToSign, key: key), signature) else {
             throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
         }
@@ -227,5 +230,22 @@ public struct SigV4Verifier: Sendable {
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }
         return difference == 0
+    }
+}
+
+/// A small cache of derived SigV4 signing keys, keyed by everything the derivation depends on.
+final class SigningKeyCache: @unchecked Sendable {  // the dictionary is only touched under `lock`
+    private let lock = NSLock()
+    private var keys: [String: [UInt8]] = [:]
+
+    func key(secret: String, date: String, region: String, service: String) -> [UInt8] {
+        let name = "\(date)/\(region)/\(service)/\(secret)"
+        if let key = lock.withLock({ keys[name] }) { return key }
+        let key = SigV4.signingKey(secret: secret, date: date, region: region, service: service)
+        lock.withLock {
+            if keys.count > 256 { keys.removeAll() }
+            keys[name] = key
+        }
+        return key
     }
 }

@@ -8,6 +8,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
@@ -23,7 +24,11 @@ public enum CairnServer {
         try settings.validate()
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
-        let blobs = try BlobStore(dataDirectory: settings.dataDirectory)
+        // Blob writes block on fsync; a pool wider than the core count lets concurrent uploads' fsyncs overlap (the
+        // file system commits them together) instead of queueing behind two threads.
+        let blobThreads = NIOThreadPool(numberOfThreads: 16)
+        blobThreads.start()
+        let blobs = try BlobStore(dataDirectory: settings.dataDirectory, threadPool: blobThreads)
         let removed = try blobs.removeTemporaryFiles()
         if removed > 0 {
             logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
