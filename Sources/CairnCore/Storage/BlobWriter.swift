@@ -55,6 +55,7 @@ public final class BlobWriter {
                     }
                     offset += written
                 }
+                Writeback.start(descriptor: descriptor, offset: size, length: Int64(bytes.count))
                 size += Int64(bytes.count)
             }
         }
