@@ -13,7 +13,9 @@ struct Build: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("source-dir"), help: "The source directory (CODEBUILD_SRC_DIR); default: the current directory.")
+    @Option(
+        name: .customLong("source-dir"),
+        help: "The source directory (CODEBUILD_SRC_DIR); default: the current directory.")
     var sourceDirectory: String?
 
     @Option(name: .shortAndLong, help: "The buildspec file; default: buildspec.yml in the source directory.")
@@ -60,7 +62,8 @@ struct Build: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let source = URL(fileURLWithPath: sourceDirectory ?? FileManager.default.currentDirectoryPath).standardizedFileURL.path
+        let source = URL(fileURLWithPath: sourceDirectory ?? FileManager.default.currentDirectoryPath)
+            .standardizedFileURL.path
         do {
             let phaseStore: any PhaseStore
             if let url = store ?? environment["CAIRN_STORE"] {
@@ -76,7 +79,8 @@ struct Build: AsyncParsableCommand {
                 )
             }
             var options = BuildOptions(
-                sourceDirectory: source, buildspecPath: buildspec.map { URL(fileURLWithPath: $0).path }, store: phaseStore,
+                sourceDirectory: source, buildspecPath: buildspec.map { URL(fileURLWithPath: $0).path },
+                store: phaseStore,
                 environment: environment
             )
             options.useCache = !noCache

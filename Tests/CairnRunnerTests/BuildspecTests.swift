@@ -82,7 +82,10 @@ struct BuildspecTests {
         ("version: 0.1\nphases:\n  build:\n    commands: [make]\n", "version", 1),
         ("version: 0.2\nphases:\n  build:\n    commands: make\n", "phases.build.commands", 4),
         ("version: 0.2\nenv:\n  variables:\n    A: [1, 2]\n", "env.variables.A", 4),
-        ("version: 0.2\nphases:\n  build:\n    on-failure: SOMETIMES\n    commands: [make]\n", "phases.build.on-failure", 4),
+        (
+            "version: 0.2\nphases:\n  build:\n    on-failure: SOMETIMES\n    commands: [make]\n",
+            "phases.build.on-failure", 4
+        ),
         ("version: 0.2\nphases:\n  compile:\n    commands: [make]\n", "phases.compile", 3),
         ("version: 0.2\nbatch:\n  fast-fail: true\n", "batch", 2),
         ("version: 0.2\nphases:\n  build:\n    commands:\n      - echo: hi\n", "phases.build.commands", 5),

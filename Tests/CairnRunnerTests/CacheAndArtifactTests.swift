@@ -89,7 +89,8 @@ struct CacheAndArtifactTests {
             """
         )
         let (result, output) = try await project.build(
-            store: storage.store, configure: {
+            store: storage.store,
+            configure: {
                 $0.zipArtifacts = true
                 $0.artifactsDestination = "s3://dist/team"
             }
@@ -104,7 +105,8 @@ struct CacheAndArtifactTests {
         let check = try Tools.run(["unzip", "-t", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(check.contains("No errors detected"))
         let logs = try #require(try await metadata.object(bucket: "dist", key: "team/logs.zip"))
-        let logListing = try Tools.run(["unzip", "-Z1", blobs.path(for: logs.segments[0].digest)], in: project.directory)
+        let logListing = try Tools.run(
+            ["unzip", "-Z1", blobs.path(for: logs.segments[0].digest)], in: project.directory)
         #expect(logListing == "build.log\n")
     }
 

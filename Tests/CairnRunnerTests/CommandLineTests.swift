@@ -22,7 +22,9 @@ struct CommandLineTests {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     @Test func malformedBuildspecGetsOneErrorAndRunsNothing() throws {
@@ -101,7 +103,8 @@ struct CommandLineTests {
         #expect(cold.stdout.contains("4 ran, 0 restored"))
         let second = try FixtureProject("shell-only")
         let warm = try runCairn(
-            ["build", "--store", server.endpoint, "--project", "shell-only"], in: second.directory, environment: environment
+            ["build", "--store", server.endpoint, "--project", "shell-only"], in: second.directory,
+            environment: environment
         )
         #expect(warm.status == 0, "\(warm.stdout)\(warm.stderr)")
         #expect(warm.stdout.contains("0 ran, 4 restored"), "\(warm.stdout)")
@@ -109,7 +112,9 @@ struct CommandLineTests {
 
         let refused = try runCairn(
             ["build", "--store", server.endpoint], in: second.directory,
-            environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "HOME": "/nonexistent"]
+            environment: [
+                "AWS_ACCESS_KEY_ID": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "HOME": "/nonexistent",
+            ]
         )
         #expect(refused.status == 2)
         #expect(refused.stderr.hasPrefix("error: no credentials for \(server.endpoint)"), "\(refused.stderr)")

@@ -31,7 +31,8 @@ struct EnvironmentTests {
         )
         let secrets = FileManager.default.temporaryDirectory.path + "/cairn-secrets-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: secrets) }
-        try "# test secrets\n/prod/db/password=hunter2\nTOKEN=abc\n".write(toFile: secrets, atomically: true, encoding: .utf8)
+        try "# test secrets\n/prod/db/password=hunter2\nTOKEN=abc\n".write(
+            toFile: secrets, atomically: true, encoding: .utf8)
         let (result, output) = try await project.build(store: storage.store) {
             $0.secrets = try! SecretsFile.load(path: secrets)
         }
@@ -47,7 +48,9 @@ struct EnvironmentTests {
         }
         #expect(project.read("hash.txt")?.count == 65)
         // The secret's value changes the key (through its hash) but never appears in the store's history.
-        let changed = try await project.build(store: storage.store) { $0.secrets = ["/prod/db/password": "other", "TOKEN": "abc"] }
+        let changed = try await project.build(store: storage.store) {
+            $0.secrets = ["/prod/db/password": "other", "TOKEN": "abc"]
+        }
         #expect(changed.result.outcomes["build"] == "MISS")
         #expect(changed.output.contains("miss: secret DB_PASSWORD changed"))
         #expect(!changed.output.contains("hunter2"))
@@ -68,7 +71,8 @@ struct EnvironmentTests {
     @Test func runAsAnotherUserIsRefused() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only", git: false)
-        try project.write("buildspec.yml", "version: 0.2\nrun-as: nobody-here\nphases:\n  build:\n    commands: [touch ran.txt]\n")
+        try project.write(
+            "buildspec.yml", "version: 0.2\nrun-as: nobody-here\nphases:\n  build:\n    commands: [touch ran.txt]\n")
         do {
             _ = try await project.build(store: storage.store, environment: ["USER": "builder"])
             Issue.record("expected run-as to be refused")
@@ -79,19 +83,21 @@ struct EnvironmentTests {
     }
 
     @Test func credentialsComeFromTheEnvironmentOrTheSharedFile() throws {
-        let fromEnvironment = StoreCredentials.resolve(environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        let fromEnvironment = StoreCredentials.resolve(environment: [
+            "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+        ])
         #expect(fromEnvironment == StoreCredentials(accessKeyID: "a", secretAccessKey: "b"))
         let file = FileManager.default.temporaryDirectory.path + "/cairn-credentials-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: file) }
         try """
-            [default]
-            aws_access_key_id = default-id
-            aws_secret_access_key = default-secret
+        [default]
+        aws_access_key_id = default-id
+        aws_secret_access_key = default-secret
 
-            [ci]
-            aws_access_key_id=ci-id
-            aws_secret_access_key=ci-secret
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        [ci]
+        aws_access_key_id=ci-id
+        aws_secret_access_key=ci-secret
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         #expect(
             StoreCredentials.resolve(environment: ["AWS_SHARED_CREDENTIALS_FILE": file])
                 == StoreCredentials(accessKeyID: "default-id", secretAccessKey: "default-secret")
@@ -100,6 +106,9 @@ struct EnvironmentTests {
             StoreCredentials.resolve(environment: ["AWS_SHARED_CREDENTIALS_FILE": file, "AWS_PROFILE": "ci"])
                 == StoreCredentials(accessKeyID: "ci-id", secretAccessKey: "ci-secret")
         )
-        #expect(StoreCredentials.resolve(environment: ["AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "HOME": "/nonexistent"]) == nil)
+        #expect(
+            StoreCredentials.resolve(environment: [
+                "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "HOME": "/nonexistent",
+            ]) == nil)
     }
 }

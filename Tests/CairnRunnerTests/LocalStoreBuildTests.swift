@@ -21,7 +21,8 @@ struct LocalStoreBuildTests {
         let first = try FixtureProject("shell-only")
         let cold = try await first.build(store: storage.store)
         #expect(cold.result.succeeded, "\(cold.output)")
-        #expect(cold.result.outcomes == ["install": "MISS", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
+        #expect(
+            cold.result.outcomes == ["install": "MISS", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
         #expect(first.read("out/summary.txt") == "done sorted-3\n")
         #expect(first.read("out/mode.txt") == "fast\n$HOME/not-expanded\n")  // variables are verbatim
         #expect(!FileManager.default.fileExists(atPath: first.path("out/scratch.txt")))
@@ -110,7 +111,8 @@ struct LocalStoreBuildTests {
         // Editing a source file reruns every phase but install, whose inputs are the Makefile only.
         try copy.edit("src/greet.c", replacing: "\", world\"", with: "\", cairn\"")
         let edited = try await copy.build(store: storage.store)
-        #expect(edited.result.outcomes == ["install": "HIT", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
+        #expect(
+            edited.result.outcomes == ["install": "HIT", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
         #expect(copy.read("build/output.txt") == "hello, cairn\n")
         // make saw the restored objects as up to date and rebuilt only greet.o.
         #expect(edited.output.contains("-c -o build/greet.o"))

@@ -43,7 +43,8 @@ struct ServerBuildTests {
         // An edit on one machine is a miss there; the other machine then hits the stored result.
         try machineA.edit("src/greet.c", replacing: "\", world\"", with: "\", server\"")
         let editedA = try await machineA.build(store: store)
-        #expect(editedA.result.outcomes == ["install": "HIT", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
+        #expect(
+            editedA.result.outcomes == ["install": "HIT", "pre_build": "MISS", "build": "MISS", "post_build": "MISS"])
         try machineB.edit("src/greet.c", replacing: "\", world\"", with: "\", server\"")
         let editedB = try await machineB.build(store: store)
         #expect(editedB.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(editedB.output)")

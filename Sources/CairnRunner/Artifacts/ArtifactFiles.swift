@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The files an `artifacts` (or `reports`) section selects: base directory, `files` globs, `exclude-paths`,
@@ -28,7 +28,9 @@ struct ArtifactFiles {
         var selected: [File] = []
         var names = Set<String>()
         for (path, record) in snapshot.entries.sorted(by: { $0.key < $1.key }) where record.kind != .directory {
-            guard includes.contains(where: { $0.matches(path) }) || files.contains(where: { isInside(path, directory: $0) })
+            guard
+                includes.contains(where: { $0.matches(path) })
+                    || files.contains(where: { isInside(path, directory: $0) })
             else { continue }
             if excludes.contains(where: { $0.matches(path) }) { continue }
             let name = discardPaths ? (path as NSString).lastPathComponent : path
@@ -39,7 +41,9 @@ struct ArtifactFiles {
             if record.kind == .symlink && !keepSymlinks {
                 // Without enable-symlinks, a link's target content is what gets uploaded.
                 var info = stat()
-                guard stat(full, &info) == 0, (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFREG) else { continue }
+                guard stat(full, &info) == 0, (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFREG) else {
+                    continue
+                }
                 selected.append(File(path: full, name: name, mode: UInt32(info.st_mode) & 0o7777))
             } else {
                 selected.append(File(path: full, name: name, mode: record.mode, symlinkTarget: record.target))

@@ -90,13 +90,16 @@ extension BuildRun {
                 var summary = JUnitSummary()
                 for file in files {
                     _ = try await store.putObject(bucket: bucket, key: join(folder, file.name), file: file.path)
-                    if group.fileFormat.uppercased() == "JUNITXML" { summary.add(try JUnitSummary.parse(file: file.path)) }
+                    if group.fileFormat.uppercased() == "JUNITXML" {
+                        summary.add(try JUnitSummary.parse(file: file.path))
+                    }
                 }
                 let uri = "s3://\(bucket)/\(folder)/"
                 locations.append(uri)
                 var line = "[cairn] report \(group.name): \(files.count) files under \(uri)"
                 if group.fileFormat.uppercased() == "JUNITXML" {
-                    line += " — \(summary.tests) tests, \(summary.failures) failed, \(summary.errors) errors, "
+                    line +=
+                        " — \(summary.tests) tests, \(summary.failures) failed, \(summary.errors) errors, "
                         + "\(summary.skipped) skipped"
                 }
                 console.line(line)

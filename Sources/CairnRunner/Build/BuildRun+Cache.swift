@@ -1,25 +1,6 @@
 import CairnCore
 import Foundation
 
-/// What the store keeps for CodeBuild's `cache` section: every file under the cache paths.
-struct CacheManifest: Codable {
-    static let namespace = "runner-cache"
-    static let indexNamespace = "runner-cache-index"
-
-    var key: String
-    var files: [String: FileRecord]
-    var createdAt: Double
-}
-
-/// The keys saved for one set of cache paths, newest last, so `fallback-keys` can match by prefix.
-struct CacheIndex: Codable {
-    struct Item: Codable {
-        var key: String
-        var createdAt: Double
-    }
-    var items: [Item] = []
-}
-
 extension BuildRun {
     /// Identifies the cache paths: the same key with other paths is another cache, as in CodeBuild.
     func cacheVersion(_ cache: CacheSpec) -> String {
@@ -59,13 +40,18 @@ extension BuildRun {
                 let index = try await loadCacheIndex(cache)
                 for fallback in cache.fallbackKeys {
                     let expanded = try await evaluate(fallback, shell: shell)
-                    let matches = index.items.filter { $0.key.hasPrefix(expanded) }.sorted { $0.createdAt > $1.createdAt }
+                    let matches = index.items.filter { $0.key.hasPrefix(expanded) }.sorted {
+                        $0.createdAt > $1.createdAt
+                    }
                     candidates += matches.map { cacheEntryKey(cache, userKey: $0.key) }
                 }
             }
             for candidate in candidates {
-                guard let entry = try await store.entry(namespace: CacheManifest.namespace, key: candidate) else { continue }
-                let manifest = try JSONDecoder().decode(CacheManifest.self, from: Data(try await store.read(entry.value.digest)))
+                guard let entry = try await store.entry(namespace: CacheManifest.namespace, key: candidate) else {
+                    continue
+                }
+                let manifest = try JSONDecoder().decode(
+                    CacheManifest.self, from: Data(try await store.read(entry.value.digest)))
                 let current = try scanner.snapshot(extraRoots: try cacheRoots(cache).roots)
                 try await WorkspaceRestorer(store: store).apply(
                     WorkspaceChanges(changed: manifest.files, deleted: []), current: current, absolute: absolute
@@ -129,7 +115,8 @@ extension BuildRun {
     }
 
     func loadCacheIndex(_ cache: CacheSpec) async throws -> CacheIndex {
-        guard let entry = try await store.entry(namespace: CacheManifest.indexNamespace, key: cacheVersion(cache)) else {
+        guard let entry = try await store.entry(namespace: CacheManifest.indexNamespace, key: cacheVersion(cache))
+        else {
             return CacheIndex()
         }
         return try JSONDecoder().decode(CacheIndex.self, from: Data(try await store.read(entry.value.digest)))

@@ -1,24 +1,6 @@
 import CairnCore
 import Foundation
 
-/// Collects a phase's output while it streams to the console.
-final class LogBuffer: @unchecked Sendable {  // guarded by `lock`
-    private let lock = NSLock()
-    private var bytes: [UInt8] = []
-
-    func append(_ chunk: [UInt8]) {
-        lock.lock()
-        bytes += chunk
-        lock.unlock()
-    }
-
-    var contents: [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        return bytes
-    }
-}
-
 extension BuildRun {
     struct PhaseOutcome {
         var result: PhaseResult
@@ -33,7 +15,8 @@ extension BuildRun {
         )
         return PhaseKeyInputs(
             phase: phase.name.rawValue, shell: shellName, commands: phase.commands.map(\.text),
-            finally: phase.finally.map(\.text), onFailure: phase.onFailure?.text ?? "", runAs: phase.runAs ?? buildspec.runAs ?? "",
+            finally: phase.finally.map(\.text), onFailure: phase.onFailure?.text ?? "",
+            runAs: phase.runAs ?? buildspec.runAs ?? "",
             runtimeVersions: phase.runtimeVersions, variables: buildspec.env.variables,
             secrets: secretValues.map { .init(name: $0.name, value: MessageDigest.sha256Hex($0.value)) },
             environmentInputs: buildspec.cairn.envInputs.map { .init(name: $0, value: options.environment[$0] ?? "") },
@@ -45,9 +28,10 @@ extension BuildRun {
 
     /// Files of the runner's own in the source tree (the buildspec, the report): never phase inputs.
     var runnerFiles: Set<String> {
-        Set([options.buildspecPath, options.reportPath].compactMap { $0 }.map {
-            relativeDirectory(URL(fileURLWithPath: $0).standardizedFileURL.path)
-        })
+        Set(
+            [options.buildspecPath, options.reportPath].compactMap { $0 }.map {
+                relativeDirectory(URL(fileURLWithPath: $0).standardizedFileURL.path)
+            })
     }
 
     func runPhase(
@@ -84,14 +68,18 @@ extension BuildRun {
             if options.explain {
                 if let earlier = history?.phases[phase.name.rawValue] {
                     result.reasons = inputs.differences(from: earlier)
-                    if result.reasons.isEmpty { result.reasons = ["same key as the last build, but its entry is gone from the store"] }
+                    if result.reasons.isEmpty {
+                        result.reasons = ["same key as the last build, but its entry is gone from the store"]
+                    }
                 } else {
                     result.reasons = ["no earlier build of this project recorded this phase"]
                 }
             }
         }
         console.line("")
-        console.line("== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(options.useCache ? "miss" : "cache disabled")) ==")
+        console.line(
+            "== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(options.useCache ? "miss" : "cache disabled")) =="
+        )
         for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
 
         let before = try await shell.state()
@@ -114,7 +102,9 @@ extension BuildRun {
             if succeeded { break }
             guard case .retry(let count, let pattern)? = phase.onFailure, attempt <= count else { break }
             let text = String(decoding: attemptLog.contents, as: UTF8.self)
-            guard (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            guard
+                (try? NSRegularExpression(pattern: pattern))?.firstMatch(
+                    in: text, range: NSRange(text.startIndex..., in: text)) != nil
             else {
                 console.line("[cairn] not retrying \(phase.name.phaseType): its output does not match /\(pattern)/")
                 break
@@ -128,7 +118,8 @@ extension BuildRun {
         result.endTime = end.timeIntervalSince1970
         result.durationSeconds = end.timeIntervalSince(start)
         console.line(
-            "== \(phase.name.phaseType) \(result.status.rawValue) in " + String(format: "%.2f", result.durationSeconds) + " s =="
+            "== \(phase.name.phaseType) \(result.status.rawValue) in " + String(format: "%.2f", result.durationSeconds)
+                + " s =="
         )
         if succeeded && options.useCache {
             let state = try await shell.state()
@@ -147,7 +138,9 @@ extension BuildRun {
     }
 
     /// Runs `commands`, stopping at the first failure, then `finally`; true when every command succeeded.
-    func runCommands(_ phase: Phase, shell: ShellSession, output: @escaping @Sendable ([UInt8]) -> Void) async throws -> Bool {
+    func runCommands(_ phase: Phase, shell: ShellSession, output: @escaping @Sendable ([UInt8]) -> Void) async throws
+        -> Bool
+    {
         var succeeded = true
         for command in phase.commands {
             console.line("[cairn] Running command \(command.text)")
@@ -174,7 +167,8 @@ extension BuildRun {
     func lookUp(_ key: PhaseKey) async throws -> PhaseManifest? {
         guard let entry = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex) else { return nil }
         do {
-            let manifest = try JSONDecoder().decode(PhaseManifest.self, from: Data(try await store.read(entry.value.digest)))
+            let manifest = try JSONDecoder().decode(
+                PhaseManifest.self, from: Data(try await store.read(entry.value.digest)))
             return manifest.key == key.hex ? manifest : nil
         } catch {
             console.line("[cairn] warning: ignoring an unreadable entry for key \(key.hex.prefix(12)): \(error)")
@@ -236,7 +230,9 @@ extension BuildRun {
     }
 
     /// Applies a stored phase to the workspace and the shell; returns the snapshot a real run would have left.
-    func restore(_ manifest: PhaseManifest, shell: ShellSession, snapshot: WorkspaceSnapshot) async throws -> WorkspaceSnapshot {
+    func restore(_ manifest: PhaseManifest, shell: ShellSession, snapshot: WorkspaceSnapshot) async throws
+        -> WorkspaceSnapshot
+    {
         var result = snapshot
         try await WorkspaceRestorer(store: store).apply(
             manifest.changes, current: snapshot, absolute: absolute
@@ -251,7 +247,8 @@ extension BuildRun {
             $0.value.replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
         }
         try await shell.apply(
-            set: set, unset: manifest.unsetVariables + (manifest.unsetShellVariables ?? []), workingDirectory: directory,
+            set: set, unset: manifest.unsetVariables + (manifest.unsetShellVariables ?? []),
+            workingDirectory: directory,
             assignments: assignments
         )
         return result

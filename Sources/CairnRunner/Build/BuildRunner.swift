@@ -55,9 +55,13 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
 
     static func resolveSecrets(_ buildspec: Buildspec, options: BuildOptions) throws -> [Buildspec.NameValue] {
         var values: [Buildspec.NameValue] = []
-        for (section, entries) in [("parameter-store", buildspec.env.parameterStore), ("secrets-manager", buildspec.env.secretsManager)] {
+        for (section, entries) in [
+            ("parameter-store", buildspec.env.parameterStore), ("secrets-manager", buildspec.env.secretsManager),
+        ] {
             for entry in entries {
-                guard let value = options.secrets[entry.value] ?? options.secrets[entry.name] ?? options.environment[entry.name]
+                guard
+                    let value = options.secrets[entry.value] ?? options.secrets[entry.name]
+                        ?? options.environment[entry.name]
                 else {
                     throw RunnerError(
                         "env.\(section).\(entry.name): no value for '\(entry.value)'; cairn build reads it from "
@@ -72,7 +76,8 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
 
     static func checkRunAs(_ buildspec: Buildspec, environment: [String: String]) throws {
         let user = environment["USER"] ?? NSUserName()
-        let requested = [("run-as", buildspec.runAs)] + buildspec.phases.map { ("phases.\($0.name.rawValue).run-as", $0.runAs) }
+        let requested =
+            [("run-as", buildspec.runAs)] + buildspec.phases.map { ("phases.\($0.name.rawValue).run-as", $0.runAs) }
         for (key, value) in requested {
             guard let value, value != user else { continue }
             throw RunnerError(
@@ -158,7 +163,8 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
                 results.append(
                     PhaseResult(
                         name: phase.name, status: .notRun, cache: options.useCache ? .miss : .disabled, key: nil,
-                        durationSeconds: 0, startTime: Date().timeIntervalSince1970, endTime: Date().timeIntervalSince1970
+                        durationSeconds: 0, startTime: Date().timeIntervalSince1970,
+                        endTime: Date().timeIntervalSince1970
                     )
                 )
                 continue

@@ -22,7 +22,8 @@ extension Buildspec {
     /// Parses and validates buildspec text; `file` names it in errors.
     public static func parse(_ text: String, file: String = "buildspec.yml") throws -> Buildspec {
         guard text.utf8.count <= maximumSize else {
-            throw BuildspecError(file: file, key: "", line: nil, message: "the buildspec is larger than \(maximumSize) bytes")
+            throw BuildspecError(
+                file: file, key: "", line: nil, message: "the buildspec is larger than \(maximumSize) bytes")
         }
         let root: Node?
         do {
@@ -73,7 +74,9 @@ struct BuildspecReader {
 
     /// The pairs of a mapping with string keys; every key must be one of `allowed` when given.
     func mapping(_ node: Node, _ key: String, allowed: [String]? = nil) throws -> [(String, Node, Node)] {
-        guard case .mapping(let mapping) = node else { throw fail(key, node, "expected a mapping, found \(kind(node))") }
+        guard case .mapping(let mapping) = node else {
+            throw fail(key, node, "expected a mapping, found \(kind(node))")
+        }
         var pairs: [(String, Node, Node)] = []
         for (keyNode, value) in mapping {
             guard case .scalar(let scalar) = keyNode else { throw fail(key, keyNode, "keys must be plain text") }
@@ -88,7 +91,9 @@ struct BuildspecReader {
     }
 
     func string(_ node: Node, _ key: String) throws -> String {
-        guard case .scalar(let scalar) = node else { throw fail(key, node, "expected a single value, found \(kind(node))") }
+        guard case .scalar(let scalar) = node else {
+            throw fail(key, node, "expected a single value, found \(kind(node))")
+        }
         if scalar.style == .plain, scalar.string == "~" || scalar.string == "null" { return "" }
         return scalar.string
     }
@@ -107,7 +112,8 @@ struct BuildspecReader {
         }
         return try sequence.map { item in
             guard case .scalar(let scalar) = item else {
-                throw fail(key, item, "each command must be a string, found \(kind(item)) (quote a command that holds ': ')")
+                throw fail(
+                    key, item, "each command must be a string, found \(kind(item)) (quote a command that holds ': ')")
             }
             return Command(text: scalar.string, line: item.mark?.line ?? 0)
         }
@@ -129,7 +135,9 @@ struct BuildspecReader {
     }
 
     func read(_ root: Node) throws -> Buildspec {
-        let topKeys = ["version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache", "cairn"]
+        let topKeys = [
+            "version", "run-as", "env", "proxy", "batch", "phases", "reports", "artifacts", "cache", "cairn",
+        ]
         let pairs = try mapping(root, "", allowed: topKeys)
         guard let versionPair = pairs.first(where: { $0.0 == "version" }) else {
             throw fail("version", root, "missing; add 'version: 0.2' at the top")
@@ -243,11 +251,15 @@ struct BuildspecReader {
             }
             result.append(phase)
         }
-        return result.sorted { PhaseName.allCases.firstIndex(of: $0.name)! < PhaseName.allCases.firstIndex(of: $1.name)! }
+        return result.sorted {
+            PhaseName.allCases.firstIndex(of: $0.name)! < PhaseName.allCases.firstIndex(of: $1.name)!
+        }
     }
 
     func artifacts(_ node: Node, key: String, identifier: String) throws -> ArtifactSpec {
-        var allowed = ["files", "name", "discard-paths", "base-directory", "exclude-paths", "enable-symlinks", "s3-prefix"]
+        var allowed = [
+            "files", "name", "discard-paths", "base-directory", "exclude-paths", "enable-symlinks", "s3-prefix",
+        ]
         if identifier == "primary" { allowed.append("secondary-artifacts") }
         var spec = ArtifactSpec(identifier: identifier)
         var hasFiles = false
@@ -339,7 +351,8 @@ struct BuildspecReader {
                         case "inputs": phaseSettings.inputs = try strings(fieldValue, "\(key).inputs")
                         case "outputs":
                             phaseSettings.outputs = try strings(fieldValue, "\(key).outputs")
-                            for output in phaseSettings.outputs where !output.hasPrefix("/") && !output.hasPrefix("~/") {
+                            for output in phaseSettings.outputs where !output.hasPrefix("/") && !output.hasPrefix("~/")
+                            {
                                 throw fail(
                                     "\(key).outputs", fieldValue,
                                     "'\(output)' must be an absolute or ~/ path: files in the source tree are recorded already"

@@ -3,7 +3,7 @@ import Foundation
 /// Chooses a phase's input files from a snapshot: the patterns of `cairn: phases.<name>.inputs`, or the whole
 /// source tree (in a git checkout: tracked files and untracked files that are not ignored).
 public enum InputFiles {
-    /// Relative path → `kind:mode:digest-or-target`, for the files that are inputs.
+    /// Relative path → `file:<x or ->:<digest>` or `symlink:<target>`, for the files that are inputs.
     ///
     /// `excluding` names the buildspec: each phase's commands and variables are in its key already, so editing
     /// one phase must not change the others' keys.
@@ -21,7 +21,8 @@ public enum InputFiles {
         }
         return candidates.mapValues { record in
             switch record.kind {
-            case .file: "file:\(String(record.mode, radix: 8)):\(record.digest?.hex ?? "")"
+            // Only the executable bit, as git records it: another umask on another machine is the same input.
+            case .file: "file:\(record.mode & 0o111 != 0 ? "x" : "-"):\(record.digest?.hex ?? "")"
             case .symlink: "symlink:\(record.target ?? "")"
             case .directory: "directory"
             }

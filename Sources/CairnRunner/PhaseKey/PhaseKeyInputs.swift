@@ -6,7 +6,7 @@ import Foundation
 /// Kept whole in the project's history entry, so `--explain` can say which part changed since the last build.
 public struct PhaseKeyInputs: Sendable, Hashable, Codable {
     /// Bumped when the encoding changes, so old entries can never be hit by mistake.
-    public static let formatVersion = "cairn-phase-key-1"
+    public static let formatVersion = "cairn-phase-key-2"
 
     public var phase: String
     public var shell: String
@@ -23,7 +23,7 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
     public var environmentInputs: [Buildspec.NameValue]
     /// `CODEBUILD_BUILD_IMAGE` when set, otherwise `local`.
     public var image: String
-    /// Input files: relative path → `kind:mode:digest-or-target`.
+    /// Input files: relative path → `file:<x or ->:<digest>` or `symlink:<target>`.
     public var inputFiles: [String: String]
     /// The input patterns (`cairn: phases.<name>.inputs`); empty for the whole source tree.
     public var inputPatterns: [String]
@@ -69,7 +69,8 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
         reasons += Self.pairDifferences("runtime version", runtimeVersions, earlier.runtimeVersions, showValues: true)
         reasons += Self.pairDifferences("variable", variables, earlier.variables, showValues: true)
         reasons += Self.pairDifferences("secret", secrets, earlier.secrets, showValues: false)
-        reasons += Self.pairDifferences("environment input", environmentInputs, earlier.environmentInputs, showValues: true)
+        reasons += Self.pairDifferences(
+            "environment input", environmentInputs, earlier.environmentInputs, showValues: true)
         if inputPatterns != earlier.inputPatterns { reasons.append("input patterns changed") }
         if outputs != earlier.outputs { reasons.append("declared outputs changed") }
         var fileReasons: [String] = []
@@ -103,41 +104,5 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
             }
         }
         return reasons
-    }
-}
-
-/// A phase key: 64 hex characters.
-public struct PhaseKey: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var hex: String
-    public var description: String { hex }
-}
-
-/// Length-prefixed fields, so no two different inputs encode to the same bytes.
-struct CanonicalEncoder {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func raw(_ text: String) {
-        let utf8 = Array(text.utf8)
-        bytes += Array("\(utf8.count):".utf8) + utf8
-    }
-
-    mutating func field(_ name: String, _ value: String) {
-        raw(name)
-        raw(value)
-    }
-
-    mutating func list(_ name: String, _ values: [String]) {
-        raw(name)
-        raw(String(values.count))
-        for value in values { raw(value) }
-    }
-
-    mutating func pairs(_ name: String, _ values: [(String, String)]) {
-        raw(name)
-        raw(String(values.count))
-        for (key, value) in values {
-            raw(key)
-            raw(value)
-        }
     }
 }

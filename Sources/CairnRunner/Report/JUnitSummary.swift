@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// Test counts from JUnit XML files: `<testcase>` elements and their `<failure>`, `<error>` and `<skipped>`.

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One long-lived shell process that runs every command of a build, so `cd` and `export` carry over.
@@ -104,7 +104,8 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         let marker = Array("\u{1e}cairn-\(token):".utf8)
         let result: Int32? = await withCheckedContinuation { continuation in
             queue.async {
-                continuation.resume(returning: Self.readUntilSentinel(descriptor: descriptor, marker: marker, output: output))
+                continuation.resume(
+                    returning: Self.readUntilSentinel(descriptor: descriptor, marker: marker, output: output))
             }
         }
         if let result { return result }
@@ -159,7 +160,9 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         guard haystack.count >= needle.count else { return nil }
         var index = 0
         while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0] && Array(haystack[index..<(index + needle.count)]) == needle { return index }
+            if haystack[index] == needle[0] && Array(haystack[index..<(index + needle.count)]) == needle {
+                return index
+            }
             index += 1
         }
         return nil
@@ -176,7 +179,8 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
             guard let equals = text.firstIndex(of: "=") else { continue }
             environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
         }
-        let cwd = (try? String(contentsOfFile: "\(stateDirectory)/cwd", encoding: .utf8))?
+        let cwd =
+            (try? String(contentsOfFile: "\(stateDirectory)/cwd", encoding: .utf8))?
             .trimmingCharacters(in: .newlines) ?? initialDirectory
         // The runner's own variable and the shell's bookkeeping are not part of the build's environment.
         for name in ["_", "SHLVL", "PWD", "OLDPWD"] { environment[name] = nil }
@@ -238,19 +242,13 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     static func isName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
         else { return false }
-        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+        return name.unicodeScalars.allSatisfy {
+            $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+        }
     }
 
     /// Single-quotes text for the shell.
     public static func quote(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
-}
-
-/// What a shell session carries from command to command: exported variables and the working directory.
-public struct ShellState: Sendable, Hashable {
-    public var environment: [String: String]
-    public var workingDirectory: String
-    /// Variables that are not exported: name → the assignment as the shell's `set` prints it.
-    public var variables: [String: String] = [:]
 }

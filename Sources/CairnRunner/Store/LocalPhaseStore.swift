@@ -4,7 +4,7 @@ import NIOCore
 import _NIOFileSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The embedded store: a data directory opened directly with CairnCore, the same layout `cairn serve` uses.
@@ -125,20 +125,5 @@ public struct LocalPhaseStore: PhaseStore {
         )
         try await metadata.putObject(object)
         return "s3://\(bucket)/\(key)"
-    }
-}
-
-/// A content type for an artifact from its name.
-enum ContentType {
-    static func guess(_ key: String) -> String {
-        switch (key as NSString).pathExtension.lowercased() {
-        case "zip": "application/zip"
-        case "json": "application/json"
-        case "xml": "application/xml"
-        case "txt", "log": "text/plain; charset=utf-8"
-        case "html": "text/html; charset=utf-8"
-        case "gz", "tgz": "application/gzip"
-        default: "application/octet-stream"
-        }
     }
 }

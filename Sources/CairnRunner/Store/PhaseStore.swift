@@ -27,7 +27,9 @@ public protocol PhaseStore: Sendable {
 
 extension PhaseStore {
     /// Uploads the files whose digests the store lacks, a few at a time; returns how many blobs and bytes were sent.
-    func uploadMissing(_ files: [(path: String, digest: BlobDigest, size: Int64)]) async throws -> (count: Int, bytes: Int64) {
+    func uploadMissing(_ files: [(path: String, digest: BlobDigest, size: Int64)]) async throws -> (
+        count: Int, bytes: Int64
+    ) {
         let missing = try await self.missing(Array(Set(files.map(\.digest))))
         var seen = Set<BlobDigest>()
         let uploads = files.filter { missing.contains($0.digest) && seen.insert($0.digest).inserted }
@@ -35,21 +37,5 @@ extension PhaseStore {
             try await upload(file: file.path, digest: file.digest)
         }
         return (uploads.count, uploads.reduce(0) { $0 + $1.size })
-    }
-}
-
-/// Runs `body` for every element, at most `limit` at a time; the first error cancels the rest.
-func forEachConcurrently<Element: Sendable>(
-    _ elements: [Element], limit: Int, _ body: @escaping @Sendable (Element) async throws -> Void
-) async throws {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        var iterator = elements.makeIterator()
-        for _ in 0..<limit {
-            guard let element = iterator.next() else { break }
-            group.addTask { try await body(element) }
-        }
-        while try await group.next() != nil {
-            if let element = iterator.next() { group.addTask { try await body(element) } }
-        }
     }
 }

@@ -6,7 +6,7 @@ import NIOHTTP1
 import _NIOFileSystem
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Cairn server's runner API (`/_cairn/cas`, `/_cairn/ac`) and S3 API, over HTTP.

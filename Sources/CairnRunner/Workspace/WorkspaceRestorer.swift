@@ -2,7 +2,7 @@ import CairnCore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Applies recorded changes to the workspace: deletes, then directories, files and symlinks, parents first.

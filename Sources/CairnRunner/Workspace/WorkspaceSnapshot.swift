@@ -2,7 +2,7 @@ import CairnCore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every file, directory and symlink under a set of roots, with content digests.

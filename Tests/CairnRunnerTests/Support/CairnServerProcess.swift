@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `cairn serve` process on a free port with its own data directory, as a user would start it.
@@ -21,8 +21,10 @@ final class CairnServerProcess: @unchecked Sendable {  // mutated only by the te
     }
 
     init() throws {
-        self.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-runner-serve-\(UUID().uuidString)")
-        self.output = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-runner-serve-\(UUID().uuidString).log")
+        self.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-runner-serve-\(UUID().uuidString)")
+        self.output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-runner-serve-\(UUID().uuidString).log")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
     }
 

@@ -92,7 +92,10 @@ final class OutputCapture: @unchecked Sendable {  // guarded by `lock`
 extension BuildResult {
     /// The cache outcome of each phase, by phase name: `HIT`, `MISS`, `DISABLED`.
     var outcomes: [String: String] {
-        Dictionary(uniqueKeysWithValues: phases.map { ($0.name.rawValue, $0.status == .notRun ? "NOT_RUN" : $0.cache.rawValue) })
+        Dictionary(
+            uniqueKeysWithValues: phases.map {
+                ($0.name.rawValue, $0.status == .notRun ? "NOT_RUN" : $0.cache.rawValue)
+            })
     }
 
     func phase(_ name: PhaseName) -> PhaseResult? { phases.first { $0.name == name } }

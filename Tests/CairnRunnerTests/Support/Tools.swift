@@ -24,7 +24,8 @@ enum Tools {
 
     /// Runs a command in a directory; throws when it fails.
     @discardableResult
-    static func run(_ arguments: [String], in directory: String, environment: [String: String]? = nil) throws -> String {
+    static func run(_ arguments: [String], in directory: String, environment: [String: String]? = nil) throws -> String
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -38,7 +39,8 @@ enum Tools {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            throw ToolMissing(description: "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+            throw ToolMissing(
+                description: "\(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
         }
         return text
     }
