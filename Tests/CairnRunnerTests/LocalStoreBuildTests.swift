@@ -124,4 +124,55 @@ struct LocalStoreBuildTests {
         #expect(makefile.result.phase(.install)?.cache == .miss)
         #expect(makefile.output.contains("miss: file Makefile changed"))
     }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func declaredOutputsOutsideTheTreeAreRestored() async throws {
+        let storage = try TemporaryStore()
+        let homes = (0..<2).map { _ in
+            FileManager.default.temporaryDirectory.path + "/cairn-home-\(UUID().uuidString.prefix(8))"
+        }
+        defer { for home in homes { try? FileManager.default.removeItem(atPath: home) } }
+        let buildspec = """
+            version: 0.2
+            phases:
+              install:
+                commands:
+                  - mkdir -p "$HOME/toolchain/bin"
+                  - printf '#!/bin/sh\\necho tool %s\\n' "$(cat tool.version)" > "$HOME/toolchain/bin/tool"
+                  - chmod +x "$HOME/toolchain/bin/tool"
+                  - export PATH="$HOME/toolchain/bin:$PATH"
+              build:
+                commands:
+                  - tool > tool-output.txt
+            cairn:
+              phases:
+                install:
+                  inputs: [tool.version]
+                  outputs: [~/toolchain]
+            """
+        var results: [(FixtureProject, BuildResult)] = []
+        for home in homes {
+            let project = try FixtureProject("shell-only")
+            try project.write("buildspec.yml", buildspec)
+            try project.write("tool.version", "1.2")
+            let (result, output) = try await project.build(store: storage.store, environment: ["HOME": home])
+            #expect(result.succeeded, "\(output)")
+            #expect(project.read("tool-output.txt") == "tool 1.2\n")
+            results.append((project, result))
+        }
+        #expect(results[1].1.outcomes == ["install": "HIT", "build": "HIT"])
+        // The second home never ran install: the tool came from the store, executable.
+        #expect(FileManager.default.isExecutableFile(atPath: homes[1] + "/toolchain/bin/tool"))
+        #expect(try Tools.run([homes[1] + "/toolchain/bin/tool"], in: homes[1]) == "tool 1.2\n")
+        // PATH names this machine's home and this build's codebuild-hash-files, not the first build's.
+        let path = try #require(results[1].1.finalEnvironment["PATH"])
+        #expect(path.hasPrefix(homes[1] + "/toolchain/bin:"), "\(path)")
+        #expect(!path.contains(homes[0]))
+        let helper = path.split(separator: ":").first { $0.contains("cairn-bin-") }.map(String.init)
+        #expect(helper.map { !FileManager.default.fileExists(atPath: $0) } == true)  // removed after the build
+        #expect(
+            helper
+                != results[0].1.finalEnvironment["PATH"]?.split(separator: ":").first { $0.contains("cairn-bin-") }.map(
+                    String.init))
+    }
 }

@@ -87,7 +87,9 @@ extension BuildRun {
             }
             let sent = try await store.uploadMissing(uploads)
             let manifest = CacheManifest(
-                key: userKey ?? "(project cache)", files: files, createdAt: Date().timeIntervalSince1970
+                key: userKey ?? "(project cache)",
+                files: portable(WorkspaceChanges(changed: files, deleted: [])).changed,
+                createdAt: Date().timeIntervalSince1970
             )
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys

@@ -21,7 +21,7 @@ extension BuildRun {
             secrets: secretValues.map { .init(name: $0.name, value: MessageDigest.sha256Hex($0.value)) },
             environmentInputs: buildspec.cairn.envInputs.map { .init(name: $0, value: options.environment[$0] ?? "") },
             image: options.environment["CODEBUILD_BUILD_IMAGE"] ?? "local", inputFiles: inputs,
-            inputPatterns: settings?.inputs ?? [], outputs: (settings?.outputs ?? []).map(expandHome),
+            inputPatterns: settings?.inputs ?? [], outputs: settings?.outputs ?? [],
             previousKey: previousKey, buildSucceeding: succeeding
         )
     }
@@ -189,16 +189,15 @@ extension BuildRun {
         let logSegment = try await store.upload(bytes: log)
         var set: [String: String] = [:]
         for (name, value) in after.environment where before.environment[name] != value {
-            set[name] = value.replacingOccurrences(of: sourceDirectory, with: PhaseManifest.sourceDirectoryToken)
+            set[name] = tokenize(value)
         }
         let unset = before.environment.keys.filter { after.environment[$0] == nil }.sorted()
         var manifest = PhaseManifest(
-            phase: phase.name.rawValue, key: key.hex, changes: changes, setVariables: set, unsetVariables: unset,
+            phase: phase.name.rawValue, key: key.hex, changes: portable(changes), setVariables: set,
+            unsetVariables: unset,
             workingDirectory: relativeDirectory(after.workingDirectory), log: logSegment, durationSeconds: duration
         )
-        manifest.shellVariables = after.variables.filter { before.variables[$0.key] != $0.value }.mapValues {
-            $0.replacingOccurrences(of: sourceDirectory, with: PhaseManifest.sourceDirectoryToken)
-        }
+        manifest.shellVariables = after.variables.filter { before.variables[$0.key] != $0.value }.mapValues(tokenize)
         manifest.unsetShellVariables = before.variables.keys.filter {
             after.variables[$0] == nil && after.environment[$0] == nil
         }.sorted()
@@ -219,8 +218,45 @@ extension BuildRun {
         )
     }
 
+    /// The path on this machine of a recorded path: relative to the source directory, `~/…`, or absolute.
     func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : sourceDirectory + "/" + path
+        if path.hasPrefix("/") { return path }
+        if path.hasPrefix("~/") { return expandHome(path) }
+        return sourceDirectory + "/" + path
+    }
+
+    /// A snapshot key for a recorded path (`~/…` expanded; source paths stay relative).
+    func local(_ path: String) -> String {
+        path.hasPrefix("~/") ? expandHome(path) : path
+    }
+
+    /// Paths under the home directory recorded as `~/…`, so another machine (another home) restores them right.
+    func portable(_ path: String) -> String {
+        let home = options.environment["HOME"] ?? NSHomeDirectory()
+        guard path.hasPrefix("/"), !home.isEmpty, home != "/", path.hasPrefix(home + "/") else { return path }
+        return "~" + path.dropFirst(home.count)
+    }
+
+    /// Text with this build's helper directory, source directory and home replaced by tokens.
+    func tokenize(_ text: String) -> String {
+        var text = text.replacingOccurrences(of: helperDirectory, with: PhaseManifest.helperDirectoryToken)
+            .replacingOccurrences(of: sourceDirectory, with: PhaseManifest.sourceDirectoryToken)
+        let home = options.environment["HOME"] ?? NSHomeDirectory()
+        if home.count > 1 { text = text.replacingOccurrences(of: home, with: PhaseManifest.homeToken) }
+        return text
+    }
+
+    func detokenize(_ text: String) -> String {
+        text.replacingOccurrences(of: PhaseManifest.helperDirectoryToken, with: helperDirectory)
+            .replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
+            .replacingOccurrences(of: PhaseManifest.homeToken, with: options.environment["HOME"] ?? NSHomeDirectory())
+    }
+
+    func portable(_ changes: WorkspaceChanges) -> WorkspaceChanges {
+        WorkspaceChanges(
+            changed: Dictionary(changes.changed.map { (portable($0.key), $0.value) }, uniquingKeysWith: { $1 }),
+            deleted: changes.deleted.map(portable)
+        )
     }
 
     func relativeDirectory(_ directory: String) -> String {
@@ -237,15 +273,11 @@ extension BuildRun {
         try await WorkspaceRestorer(store: store).apply(
             manifest.changes, current: snapshot, absolute: absolute
         )
-        for path in manifest.changes.deleted { result.entries[path] = nil }
-        for (path, record) in manifest.changes.changed { result.entries[path] = record }
-        let set = manifest.setVariables.mapValues {
-            $0.replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
-        }
+        for path in manifest.changes.deleted { result.entries[local(path)] = nil }
+        for (path, record) in manifest.changes.changed { result.entries[local(path)] = record }
+        let set = manifest.setVariables.mapValues(detokenize)
         let directory = manifest.workingDirectory == "." ? sourceDirectory : absolute(manifest.workingDirectory)
-        let assignments = (manifest.shellVariables ?? [:]).sorted { $0.key < $1.key }.map {
-            $0.value.replacingOccurrences(of: PhaseManifest.sourceDirectoryToken, with: sourceDirectory)
-        }
+        let assignments = (manifest.shellVariables ?? [:]).sorted { $0.key < $1.key }.map { detokenize($0.value) }
         try await shell.apply(
             set: set, unset: manifest.unsetVariables + (manifest.unsetShellVariables ?? []),
             workingDirectory: directory,

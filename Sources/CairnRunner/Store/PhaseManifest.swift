@@ -3,11 +3,15 @@ import CairnCore
 /// What the store keeps for a phase that succeeded: the value blob of its `runner/<key>` entry.
 ///
 /// Every digest it names (changed files, the log) is one of the entry's references, so the store keeps them
-/// while the entry lives. Text that held the source directory's absolute path holds ``sourceDirectoryToken``
-/// instead, so another checkout at another path restores correctly.
+/// while the entry lives. Variables that held the source directory's or the home directory's absolute path hold
+/// ``sourceDirectoryToken`` or ``homeToken`` instead, and paths under the home directory are recorded as `~/…`, so
+/// another checkout at another path, or another user, restores correctly.
 public struct PhaseManifest: Sendable, Hashable, Codable {
     public static let namespace = "runner"
     public static let sourceDirectoryToken = "@@CAIRN_SRC_DIR@@"
+    public static let homeToken = "@@CAIRN_HOME@@"
+    /// The directory of `codebuild-hash-files`, new for every build (a phase that extends `PATH` names it).
+    public static let helperDirectoryToken = "@@CAIRN_BIN@@"
 
     public var formatVersion = 1
     public var phase: String
