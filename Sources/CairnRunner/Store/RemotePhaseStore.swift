@@ -58,18 +58,23 @@ public struct RemotePhaseStore: PhaseStore {
         }
     }
 
+    /// Asks in batches of 10,000 digests, so a request body stays well under a server's body limit (~670 KB).
     public func missing(_ digests: [BlobDigest]) async throws -> Set<BlobDigest> {
-        guard !digests.isEmpty else { return [] }
-        var request = self.request(.POST, "/_cairn/cas/missing")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let body = try JSONEncoder().encode(["digests": digests.map(\.hex)])
-        request.body = .bytes(ByteBuffer(bytes: body))
-        let response = try await execute(request)
-        guard response.status == .ok else { throw await failure("asking which blobs are missing", response) }
-        let data = try await response.body.collect(upTo: 64 << 20)
-        struct Answer: Decodable { var missing: [String] }
-        let answer = try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
-        return Set(answer.missing.compactMap(BlobDigest.init(hex:)))
+        var missing = Set<BlobDigest>()
+        for start in stride(from: 0, to: digests.count, by: 10_000) {
+            let batch = digests[start..<min(start + 10_000, digests.count)]
+            var request = self.request(.POST, "/_cairn/cas/missing")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let body = try JSONEncoder().encode(["digests": batch.map(\.hex)])
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await execute(request)
+            guard response.status == .ok else { throw await failure("asking which blobs are missing", response) }
+            let data = try await response.body.collect(upTo: 64 << 20)
+            struct Answer: Decodable { var missing: [String] }
+            let answer = try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
+            missing.formUnion(answer.missing.compactMap(BlobDigest.init(hex:)))
+        }
+        return missing
     }
 
     public func upload(file path: String, digest: BlobDigest) async throws {
