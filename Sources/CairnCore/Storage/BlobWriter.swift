@@ -26,8 +26,9 @@ public final class BlobWriter {
         public let checksum: (algorithm: ChecksumAlgorithm, value: String)?
     }
 
-    /// The hashers and the file. Each batch is handed to two thread-pool jobs that touch disjoint fields, and the
-    /// writer awaits both before the next batch, so no field is ever used by two threads at once.
+    /// The hashers, the file and the batch buffer. Each batch is handed to two thread-pool jobs that both only read
+    /// the batch and otherwise touch disjoint fields; the writer fills the batch only while no job runs (it awaits
+    /// both before refilling), so no field is ever written by one thread while another uses it.
     private final class State: @unchecked Sendable {
         let sha256 = MessageDigest(.sha256)
         let md5 = MessageDigest(.md5)
@@ -35,6 +36,10 @@ public final class BlobWriter {
         let descriptor: Int32
         let path: String
         var size: Int64 = 0
+        /// The batch being filled, allocated once per upload: reused storage means no page faults per batch.
+        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.batchSize, alignment: 64)
+        /// Bytes of `batch` in use; only changed by the writer while no job is running.
+        var batchCount = 0
 
         init(descriptor: Int32, path: String, checksum: ChecksumAlgorithm?) {
             self.descriptor = descriptor
@@ -42,39 +47,39 @@ public final class BlobWriter {
             self.checksum = checksum.map(ChecksumAccumulator.init)
         }
 
-        /// SHA-256 and the write: one of the two halves of a batch, run in parallel with ``digestRest(_:)``.
-        func hashAndWrite(_ buffer: ByteBuffer) throws {
-            try buffer.withUnsafeReadableBytes { bytes in
-                sha256.update(bytes)
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw BlobStoreError.system("write", path: path, errno: errno)
-                    }
-                    offset += written
+        deinit { batch.deallocate() }
+
+        var filled: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: batch[..<batchCount]) }
+
+        /// SHA-256 and the write: one of the two halves of a batch, run in parallel with ``digestRest()``.
+        func hashAndWrite() throws {
+            let bytes = filled
+            sha256.update(bytes)
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw BlobStoreError.system("write", path: path, errno: errno)
                 }
-                Writeback.start(descriptor: descriptor, offset: size, length: Int64(bytes.count))
-                size += Int64(bytes.count)
+                offset += written
             }
+            Writeback.start(descriptor: descriptor, offset: size, length: Int64(bytes.count))
+            size += Int64(bytes.count)
         }
 
-        /// MD5 (for the ETag) and the declared checksum: the other half of a batch. It touches none of the state
-        /// ``hashAndWrite(_:)`` touches, so the two run on two threads at once.
-        func digestRest(_ buffer: ByteBuffer) {
-            buffer.withUnsafeReadableBytes { bytes in
-                md5.update(bytes)
-                checksum?.update(bytes)
-            }
+        /// MD5 (for the ETag) and the declared checksum: the other half of a batch. It only reads what
+        /// ``hashAndWrite()`` reads, so the two run on two threads at once.
+        func digestRest() {
+            md5.update(filled)
+            checksum?.update(filled)
         }
     }
 
-    private static let batchSize = 1 << 20
+    static let batchSize = 1 << 20
 
     private let store: BlobStore
     private let state: State
-    private var pending: ByteBuffer
     private var summary: Summary?
     private var closed = false
 
@@ -84,7 +89,6 @@ public final class BlobWriter {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw BlobStoreError.system("create", path: path, errno: errno) }
         self.state = State(descriptor: descriptor, path: path, checksum: checksum)
-        self.pending = ByteBufferAllocator().buffer(capacity: Self.batchSize)
     }
 
     deinit {
@@ -95,40 +99,39 @@ public final class BlobWriter {
     }
 
     /// The number of bytes accepted so far.
-    public var bytesWritten: Int64 { state.size + Int64(pending.readableBytes) }
+    public var bytesWritten: Int64 { state.size + Int64(state.batchCount) }
 
     /// Appends bytes to the blob.
     public func write(_ buffer: ByteBuffer) async throws {
-        if pending.readableBytes == 0 && buffer.readableBytes >= Self.batchSize {
-            try await flush(buffer)
-            return
-        }
         var buffer = buffer
-        pending.writeBuffer(&buffer)
-        if pending.readableBytes >= Self.batchSize {
-            try await flush(pending)
-            pending.clear()
+        while buffer.readableBytes > 0 {
+            let take = min(buffer.readableBytes, Self.batchSize - state.batchCount)
+            buffer.withUnsafeReadableBytes { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: state.batch[state.batchCount...])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
+            }
+            buffer.moveReaderIndex(forwardBy: take)
+            state.batchCount += take
+            if state.batchCount == Self.batchSize { try await flush() }
         }
     }
 
     /// Hashes and writes one batch: SHA-256 plus the write on one thread, MD5 plus the checksum on another, since
     /// hashing, not the disk, bounds a single upload's throughput.
-    private func flush(_ buffer: ByteBuffer) async throws {
+    private func flush() async throws {
         let state = self.state
         let pool = store.threadPool
-        async let written: Void = pool.runIfActive { try state.hashAndWrite(buffer) }
-        async let digested: Void = pool.runIfActive { state.digestRest(buffer) }
+        async let written: Void = pool.runIfActive { try state.hashAndWrite() }
+        async let digested: Void = pool.runIfActive { state.digestRest() }
         _ = try await (written, digested)
+        state.batchCount = 0
     }
 
     /// Writes out what is buffered, fsyncs the file and returns its digests. The blob is not visible yet.
     @discardableResult
     public func finish() async throws -> Summary {
         if let summary { return summary }
-        if pending.readableBytes > 0 {
-            try await flush(pending)
-            pending.clear()
-        }
+        if state.batchCount > 0 { try await flush() }
         let state = self.state
         let summary = try await store.threadPool.runIfActive { () throws -> Summary in
             if fsync(state.descriptor) != 0 { throw BlobStoreError.system("fsync", path: state.path, errno: errno) }
