@@ -57,6 +57,35 @@ struct CacheAndArtifactTests {
         #expect(third.read("out/deps/lib.txt") == "fetched v1\n")
     }
 
+    @Test(.enabled(if: Tools.enabled("git")))
+    func aRestoredPhaseBringsBackWhatItPutInCachePaths() async throws {
+        let storage = try TemporaryStore()
+        let homes = (0..<2).map { _ in
+            FileManager.default.temporaryDirectory.path + "/cairn-home-\(UUID().uuidString.prefix(8))"
+        }
+        defer { for home in homes { try? FileManager.default.removeItem(atPath: home) } }
+        let buildspec = """
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - mkdir -p ~/deps && echo dependency > ~/deps/lib.txt
+            cache:
+              action: save
+              paths:
+                - ~/deps/**/*
+            """
+        for (index, home) in homes.enumerated() {
+            let project = try FixtureProject("shell-only")
+            try project.write("buildspec.yml", buildspec)
+            let (result, output) = try await project.build(store: storage.store, environment: ["HOME": home])
+            #expect(result.succeeded, "\(output)")
+            #expect(result.outcomes["build"] == (index == 0 ? "MISS" : "HIT"))
+            #expect(!output.contains("cache restored"))  // action: save never restores
+        }
+        #expect(try String(contentsOfFile: homes[1] + "/deps/lib.txt", encoding: .utf8) == "dependency\n")
+    }
+
     @Test(.enabled(if: Tools.enabled("git", "unzip")))
     func zippedArtifactsWithBaseDirectoryExcludesAndSecondaryArtifacts() async throws {
         try Tools.require("git", "unzip")

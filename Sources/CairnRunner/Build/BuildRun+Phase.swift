@@ -21,7 +21,9 @@ extension BuildRun {
             secrets: secretValues.map { .init(name: $0.name, value: MessageDigest.sha256Hex($0.value)) },
             environmentInputs: buildspec.cairn.envInputs.map { .init(name: $0, value: options.environment[$0] ?? "") },
             image: options.environment["CODEBUILD_BUILD_IMAGE"] ?? "local", inputFiles: inputs,
-            inputPatterns: settings?.inputs ?? [], outputs: settings?.outputs ?? [],
+            inputPatterns: settings?.inputs ?? [],
+            outputs: (settings?.outputs ?? [])
+                + (buildspec.cache?.paths.filter { $0.hasPrefix("/") || $0.hasPrefix("~/") } ?? []),
             previousKey: previousKey, buildSucceeding: succeeding
         )
     }

@@ -217,9 +217,11 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         return result
     }
 
-    /// Absolute roots outside the source tree that phases declare as outputs.
+    /// Absolute roots outside the source tree whose changes phases record: `cairn` outputs and the `cache`
+    /// section's absolute paths (a phase that fills `~/.m2` is restored with what it put there).
     var declaredOutputRoots: [String] {
-        buildspec.cairn.phases.values.flatMap(\.outputs).map(expandHome)
+        let cachePaths = buildspec.cache.flatMap { try? self.cacheRoots($0).roots } ?? []
+        return Array(Set(buildspec.cairn.phases.values.flatMap(\.outputs).map(expandHome) + cachePaths)).sorted()
     }
 
     func expandHome(_ path: String) -> String {
