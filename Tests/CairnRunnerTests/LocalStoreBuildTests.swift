@@ -175,4 +175,38 @@ struct LocalStoreBuildTests {
                 != results[0].1.finalEnvironment["PATH"]?.split(separator: ":").first { $0.contains("cairn-bin-") }.map(
                     String.init))
     }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func aPhaseThatAlwaysRunsPassesNewValuesToLaterPhases() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              pre_build:
+                commands:
+                  - export APP_VERSION="1.0.$CODEBUILD_BUILD_NUMBER"
+              build:
+                commands:
+                  - echo "$APP_VERSION" > version.txt
+              post_build:
+                commands:
+                  - cat version.txt
+            cairn:
+              phases:
+                pre_build:
+                  cache: no
+            """
+        )
+        let first = try await project.build(store: storage.store)
+        #expect(first.result.outcomes == ["pre_build": "DISABLED", "build": "MISS", "post_build": "MISS"])
+        #expect(project.read("version.txt") == "1.0.1\n")
+        let second = try await project.build(store: storage.store)
+        #expect(second.result.outcomes == ["pre_build": "DISABLED", "build": "MISS", "post_build": "MISS"])
+        #expect(project.read("version.txt") == "1.0.2\n")
+        #expect(
+            second.output.contains("miss: variable set by an earlier phase: APP_VERSION changed ('1.0.1' → '1.0.2')"))
+    }
 }

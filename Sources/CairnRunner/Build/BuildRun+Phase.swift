@@ -7,8 +7,24 @@ extension BuildRun {
         var snapshot: WorkspaceSnapshot
     }
 
-    func keyInputs(for phase: Phase, snapshot: WorkspaceSnapshot, previousKey: String) throws -> PhaseKeyInputs {
+    func keyInputs(
+        for phase: Phase, snapshot: WorkspaceSnapshot, state: ShellState, previousKey: String
+    ) throws -> PhaseKeyInputs {
         let settings = buildspec.cairn.phases[phase.name]
+        // What earlier phases did to the session. With every phase cached this follows from the previous key, but
+        // a phase that always runs (`cache: no`) may export something new each build, and later phases read it.
+        var session: [Buildspec.NameValue] = []
+        for (name, value) in state.environment.sorted(by: { $0.key < $1.key })
+        where initialState.environment[name] != value {
+            session.append(.init(name: name, value: tokenize(value)))
+        }
+        for name in initialState.environment.keys.sorted() where state.environment[name] == nil {
+            session.append(.init(name: name, value: "(unset)"))
+        }
+        for (name, value) in state.variables.sorted(by: { $0.key < $1.key }) where initialState.variables[name] != value
+        {
+            session.append(.init(name: "shell variable " + name, value: tokenize(value)))
+        }
         let inputs = try InputFiles.select(
             from: snapshot, sourceDirectory: sourceDirectory, patterns: settings?.inputs,
             excluding: runnerFiles
@@ -24,7 +40,8 @@ extension BuildRun {
             inputPatterns: settings?.inputs ?? [],
             outputs: (settings?.outputs ?? [])
                 + (buildspec.cache?.paths.filter { $0.hasPrefix("/") || $0.hasPrefix("~/") } ?? []),
-            previousKey: previousKey, buildSucceeding: succeeding
+            previousKey: previousKey, buildSucceeding: succeeding, sessionVariables: session,
+            workingDirectory: tokenize(relativeDirectory(state.workingDirectory))
         )
     }
 
@@ -40,14 +57,16 @@ extension BuildRun {
         _ phase: Phase, shell: ShellSession, snapshot: WorkspaceSnapshot, previousKey: String
     ) async throws -> PhaseOutcome {
         let start = Date()
-        let inputs = try keyInputs(for: phase, snapshot: snapshot, previousKey: previousKey)
+        let before = try await shell.state()
+        let inputs = try keyInputs(for: phase, snapshot: snapshot, state: before, previousKey: previousKey)
+        let caching = options.useCache && buildspec.cairn.phases[phase.name]?.cache != false
         let key = inputs.key
         newHistory[phase.name.rawValue] = inputs
         var result = PhaseResult(
-            name: phase.name, status: .succeeded, cache: options.useCache ? .miss : .disabled, key: key.hex,
+            name: phase.name, status: .succeeded, cache: caching ? .miss : .disabled, key: key.hex,
             durationSeconds: 0, startTime: start.timeIntervalSince1970, endTime: 0
         )
-        if options.useCache {
+        if caching {
             if let manifest = try await lookUp(key) {
                 console.line("")
                 console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")
@@ -80,11 +99,10 @@ extension BuildRun {
         }
         console.line("")
         console.line(
-            "== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(options.useCache ? "miss" : "cache disabled")) =="
+            "== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(caching ? "miss" : "cache disabled")) =="
         )
         for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
 
-        let before = try await shell.state()
         let log = LogBuffer()
         let console = self.console
         let output: @Sendable ([UInt8]) -> Void = { bytes in
@@ -123,7 +141,7 @@ extension BuildRun {
             "== \(phase.name.phaseType) \(result.status.rawValue) in " + String(format: "%.2f", result.durationSeconds)
                 + " s =="
         )
-        if succeeded && options.useCache {
+        if succeeded && caching {
             let state = try await shell.state()
             do {
                 try await storePhase(

@@ -31,6 +31,8 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
     var history: BuildHistory?
     var newHistory: [String: PhaseKeyInputs] = [:]
     var helperDirectory = ""
+    /// The shell's state before the first phase; phase keys include what earlier phases changed.
+    var initialState = ShellState(environment: [:], workingDirectory: "")
 
     init(options: BuildOptions, buildspec: Buildspec) throws {
         self.options = options
@@ -155,6 +157,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         }
         if let cache = buildspec.cache { await restoreCache(cache, shell: shell) }
 
+        initialState = try await shell.state()
         var snapshot = try scanner.snapshot(extraRoots: declaredOutputRoots)
         var previousKey = ""
         var stopped = false

@@ -346,8 +346,9 @@ struct BuildspecReader {
                 for (phase, _, settings) in try mapping(value, "cairn.phases", allowed: names) {
                     var phaseSettings = CairnExtension.PhaseSettings()
                     let key = "cairn.phases.\(phase)"
-                    for (field, _, fieldValue) in try mapping(settings, key, allowed: ["inputs", "outputs"]) {
+                    for (field, _, fieldValue) in try mapping(settings, key, allowed: ["inputs", "outputs", "cache"]) {
                         switch field {
+                        case "cache": phaseSettings.cache = try yesNo(fieldValue, "\(key).cache")
                         case "inputs": phaseSettings.inputs = try strings(fieldValue, "\(key).inputs")
                         case "outputs":
                             phaseSettings.outputs = try strings(fieldValue, "\(key).outputs")

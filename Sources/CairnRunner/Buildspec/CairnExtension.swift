@@ -10,6 +10,8 @@
 ///     install:
 ///       inputs: [package-lock.json]   # globs, relative to the source directory
 ///       outputs: [/root/.npm]         # directories outside the source tree to record and restore
+///     post_build:
+///       cache: no                     # always run (it reads CODEBUILD_BUILD_NUMBER, deploys, …)
 /// ```
 public struct CairnExtension: Sendable, Hashable {
     public struct PhaseSettings: Sendable, Hashable {
@@ -17,6 +19,8 @@ public struct CairnExtension: Sendable, Hashable {
         public var inputs: [String]?
         /// Absolute (or `~/`) paths outside the source tree whose changes the phase's entry records.
         public var outputs: [String] = []
+        /// False (`cache: no`) for a phase that must always run: it is neither looked up nor stored.
+        public var cache = true
     }
     /// Outer environment variables whose values every phase key includes.
     public var envInputs: [String] = []

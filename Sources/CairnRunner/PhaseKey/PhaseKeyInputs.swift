@@ -6,7 +6,7 @@ import Foundation
 /// Kept whole in the project's history entry, so `--explain` can say which part changed since the last build.
 public struct PhaseKeyInputs: Sendable, Hashable, Codable {
     /// Bumped when the encoding changes, so old entries can never be hit by mistake.
-    public static let formatVersion = "cairn-phase-key-2"
+    public static let formatVersion = "cairn-phase-key-3"
 
     public var phase: String
     public var shell: String
@@ -33,6 +33,10 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
     public var previousKey: String
     /// `CODEBUILD_BUILD_SUCCEEDING` when the phase starts: `post_build` after a failed `build` is another key.
     public var buildSucceeding: Bool
+    /// Exported and shell variables that earlier phases set, changed or unset (paths as tokens).
+    public var sessionVariables: [Buildspec.NameValue]
+    /// The working directory the phase starts in, relative to the source directory.
+    public var workingDirectory: String
 
     /// The key: SHA-256 over a length-prefixed encoding of every field, in a fixed order.
     public var key: PhaseKey {
@@ -54,6 +58,8 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
         encoder.list("outputs", outputs)
         encoder.field("previous", previousKey)
         encoder.field("succeeding", buildSucceeding ? "1" : "0")
+        encoder.pairs("session", sessionVariables.map { ($0.name, $0.value) })
+        encoder.field("working-directory", workingDirectory)
         return PhaseKey(hex: MessageDigest.hash(.sha256, encoder.bytes).hexString)
     }
 
@@ -83,6 +89,11 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
             }
         }
         reasons += fileReasons
+        reasons += Self.pairDifferences(
+            "variable set by an earlier phase:", sessionVariables, earlier.sessionVariables, showValues: true)
+        if workingDirectory != earlier.workingDirectory {
+            reasons.append("starts in another directory (\(earlier.workingDirectory) → \(workingDirectory))")
+        }
         if buildSucceeding != earlier.buildSucceeding { reasons.append("an earlier phase failed in one of the builds") }
         if reasons.isEmpty && previousKey != earlier.previousKey { reasons.append("an earlier phase's key changed") }
         if reasons.count > limit { reasons = Array(reasons.prefix(limit)) + ["… and \(reasons.count - limit) more"] }
