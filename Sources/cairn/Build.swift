@@ -2,6 +2,10 @@ import ArgumentParser
 import CairnRunner
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `cairn build`: runs a CodeBuild buildspec, skipping every phase whose inputs were seen before.
 struct Build: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,7 +94,12 @@ struct Build: AsyncParsableCommand {
             options.zipArtifacts = zipArtifacts
             options.projectName = project
             if let secretsFile { options.secrets = try SecretsFile.load(path: secretsFile) }
+            let interruption = BuildInterruption()
+            options.interruption = interruption
+            let signalSources = Self.forwardSignals(to: interruption)
+            defer { signalSources.forEach { $0.cancel() } }
             let result = try await BuildRunner.run(options)
+            if let signal = result.interruptingSignal { throw ExitCode(128 + signal) }
             if !result.succeeded { throw ExitCode(1) }
         } catch let error as BuildspecError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -98,6 +107,22 @@ struct Build: AsyncParsableCommand {
         } catch let error as RunnerError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
+        }
+    }
+
+    /// Ctrl-C and SIGTERM stop the build's commands (they run in their own process group) and then the build; a
+    /// second one exits at once.
+    static func forwardSignals(to interruption: BuildInterruption) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if interruption.interruptingSignal != nil { _exit(128 + number) }
+                FileHandle.standardError.write(Data("\n[cairn] stopping the build (again to exit at once)\n".utf8))
+                interruption.interrupt(signal: number)
+            }
+            source.resume()
+            return source
         }
     }
 }

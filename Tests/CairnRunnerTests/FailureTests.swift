@@ -162,4 +162,37 @@ struct FailureTests {
         #expect(result.phase(.build)?.attempts == 1)
         #expect(output.contains("does not match"))
     }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func interruptingStopsTheRunningCommandAndTheBuild() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - sleep 30 && touch slept.txt
+              post_build:
+                commands:
+                  - touch post.txt
+            """
+        )
+        let interruption = BuildInterruption()
+        let clock = ContinuousClock()
+        let start = clock.now
+        async let build = project.build(store: storage.store) { $0.interruption = interruption }
+        try await Task.sleep(for: .seconds(1))
+        interruption.interrupt(signal: SIGTERM)
+        let (result, output) = try await build
+        #expect(clock.now - start < .seconds(20), "\(output)")
+        #expect(result.interruptingSignal == SIGTERM)
+        #expect(!result.succeeded)
+        #expect(result.outcomes["post_build"] == "NOT_RUN")
+        #expect(project.read("post.txt") == nil)
+        try await Task.sleep(for: .seconds(1))
+        #expect(project.read("slept.txt") == nil)
+    }
 }

@@ -22,6 +22,8 @@ public struct BuildOptions: Sendable {
     /// Values for `parameter-store` and `secrets-manager` names, from `--secrets-file`.
     public var secrets: [String: String] = [:]
     public var console: BuildConsole
+    /// Set to stop the build from outside (the command line wires Ctrl-C and SIGTERM to it).
+    public var interruption: BuildInterruption?
 
     public init(
         sourceDirectory: String, buildspecPath: String? = nil, store: any PhaseStore, environment: [String: String],

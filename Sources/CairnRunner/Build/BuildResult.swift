@@ -12,4 +12,6 @@ public struct BuildResult: Sendable {
     public var endTime: Double
     /// The shell's exported environment at the end.
     public var finalEnvironment: [String: String]
+    /// The signal that stopped the build (Ctrl-C: `SIGINT`), if one did.
+    public var interruptingSignal: Int32?
 }

@@ -120,7 +120,7 @@ extension BuildRun {
             }
             succeeded = try await runCommands(phase, shell: shell, output: attemptOutput)
             if succeeded { break }
-            guard case .retry(let count, let pattern)? = phase.onFailure, attempt <= count else { break }
+            guard case .retry(let count, let pattern)? = phase.onFailure, attempt <= count, !interrupted else { break }
             let text = String(decoding: attemptLog.contents, as: UTF8.self)
             guard
                 (try? NSRegularExpression(pattern: pattern))?.firstMatch(
@@ -132,6 +132,7 @@ extension BuildRun {
             console.line("[cairn] \(phase.name.phaseType) failed; retry \(attempt) of \(count)")
         }
         result.attempts = attempt
+        if interrupted { succeeded = false }
         result.status = succeeded ? .succeeded : .failed
         let after = try scanner.snapshot(extraRoots: declaredOutputRoots)
         let end = Date()
@@ -163,6 +164,7 @@ extension BuildRun {
     {
         var succeeded = true
         for command in phase.commands {
+            if interrupted { return false }
             console.line("[cairn] Running command \(command.text)")
             let status = try await shell.run(command.text, output: output)
             if status != 0 {
@@ -172,6 +174,7 @@ extension BuildRun {
             }
         }
         for command in phase.finally {
+            if interrupted { return false }
             console.line("[cairn] Running command \(command.text)")
             let status = try await shell.run(command.text, output: output)
             if status != 0 {

@@ -140,7 +140,10 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         buildNumber = (history?.buildNumber ?? 0) + 1
         let environment = try initialEnvironment(startTime: start)
         defer { try? FileManager.default.removeItem(atPath: helperDirectory) }
-        let shell = try ShellSession(shell: shellName, workingDirectory: sourceDirectory, environment: environment)
+        let shell = try ShellSession(
+            shell: shellName, workingDirectory: sourceDirectory, environment: environment,
+            interruption: options.interruption
+        )
         defer { shell.close() }
         console.line("[cairn] build \(buildID) (#\(buildNumber)) in \(sourceDirectory)")
         console.line(
@@ -162,7 +165,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         var previousKey = ""
         var stopped = false
         for phase in buildspec.phases {
-            if stopped {
+            if stopped || interrupted {
                 results.append(
                     PhaseResult(
                         name: phase.name, status: .notRun, cache: options.useCache ? .miss : .disabled, key: nil,
@@ -196,12 +199,17 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         let installOrPreBuildFailed = results.contains {
             ($0.name == .install || $0.name == .preBuild) && $0.status == .failed
         }
-        if !installOrPreBuildFailed {
-            locations += await uploadArtifacts(shell: shell)
-            locations += await uploadReports()
+        if let signal = options.interruption?.interruptingSignal {
+            succeeding = false
+            console.line("[cairn] interrupted by signal \(signal): the build stopped; nothing more was stored")
+        } else {
+            if !installOrPreBuildFailed {
+                locations += await uploadArtifacts(shell: shell)
+                locations += await uploadReports()
+            }
+            if let cache = buildspec.cache, succeeding { await saveCache(cache, shell: shell) }
+            if options.useCache { await saveHistory() }
         }
-        if let cache = buildspec.cache, succeeding { await saveCache(cache, shell: shell) }
-        if options.useCache { await saveHistory() }
 
         let exported = buildspec.env.exportedVariables.map {
             Buildspec.NameValue(name: $0, value: state.environment[$0] ?? "")
@@ -210,7 +218,8 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         let result = BuildResult(
             buildID: buildID, buildNumber: buildNumber, succeeded: succeeding, phases: results,
             artifactLocations: locations, exportedVariables: exported, startTime: start.timeIntervalSince1970,
-            endTime: end.timeIntervalSince1970, finalEnvironment: state.environment
+            endTime: end.timeIntervalSince1970, finalEnvironment: state.environment,
+            interruptingSignal: options.interruption?.interruptingSignal
         )
         printSummary(result)
         if let path = options.reportPath {
@@ -219,6 +228,9 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         }
         return result
     }
+
+    /// Whether Ctrl-C or SIGTERM stopped the build.
+    var interrupted: Bool { options.interruption?.interruptingSignal != nil }
 
     /// Absolute roots outside the source tree whose changes phases record: `cairn` outputs and the `cache`
     /// section's absolute paths (a phase that fills `~/.m2` is restored with what it put there).

@@ -24,8 +24,14 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     private let initialDirectory: String
     private let initialEnvironment: [String: String]
 
+    private let interruption: BuildInterruption?
+
     /// Starts the shell in `workingDirectory` with exactly `environment`.
-    public init(shell: String, workingDirectory: String, environment: [String: String]) throws {
+    public init(
+        shell: String, workingDirectory: String, environment: [String: String],
+        interruption: BuildInterruption? = nil
+    ) throws {
+        self.interruption = interruption
         self.shell = shell == "bash" ? "/bin/bash" : (shell == "sh" ? "/bin/sh" : shell)
         self.stateDirectory = FileManager.default.temporaryDirectory.path + "/cairn-shell-\(token)"
         self.initialDirectory = workingDirectory
@@ -52,6 +58,8 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         process.standardError = output
         try process.run()
         self.process = process
+        // Foundation starts the shell as the leader of a new process group.
+        interruption?.register(processGroup: process.processIdentifier)
         self.input = stdin.fileHandleForWriting
         self.outputDescriptor = output.fileHandleForReading.fileDescriptor
         // Keep the read end alive through the Pipe object.
@@ -76,6 +84,7 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
             kill(process.processIdentifier, SIGTERM)
         }
         process.waitUntilExit()
+        interruption?.unregister(processGroup: process.processIdentifier)
         self.process = nil
     }
 
@@ -98,6 +107,8 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     }
 
     private func send(_ line: String, output: @escaping @Sendable ([UInt8]) -> Void) async throws -> Int32 {
+        // After Ctrl-C nothing more runs; the command fails as if the signal had killed it.
+        if let signal = interruption?.interruptingSignal { return 128 + signal }
         if process == nil || process?.isRunning == false { try start(restoring: true) }
         write(line)
         let descriptor = outputDescriptor
@@ -112,6 +123,7 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         // End of output without a sentinel: the shell exited, and its status is the command's.
         process?.waitUntilExit()
         let status = process?.terminationStatus ?? 1
+        if let process { interruption?.unregister(processGroup: process.processIdentifier) }
         process = nil
         try start(restoring: true)
         return status == 0 ? 1 : status

@@ -1,0 +1,49 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Stops a build from outside (Ctrl-C, SIGTERM): signals the shell's process group and makes the build stop.
+///
+/// The shell runs in a process group of its own, so a terminal's Ctrl-C reaches only `cairn`; without this, a
+/// running command would outlive it. After ``interrupt(signal:)`` the current command fails, no further phase runs
+/// and nothing more is stored.
+public final class BuildInterruption: @unchecked Sendable {  // guarded by `lock`
+    private let lock = NSLock()
+    private var processGroups = Set<Int32>()
+    private var signal: Int32?
+
+    public init() {}
+
+    /// The signal that interrupted the build, if one did.
+    public var interruptingSignal: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
+    }
+
+    /// Forwards `signal` to every registered shell's process group and marks the build interrupted.
+    public func interrupt(signal: Int32) {
+        lock.lock()
+        self.signal = signal
+        let groups = processGroups
+        lock.unlock()
+        for group in groups {
+            kill(-group, signal)
+            kill(-group, SIGCONT)
+        }
+    }
+
+    func register(processGroup: Int32) {
+        lock.lock()
+        processGroups.insert(processGroup)
+        lock.unlock()
+    }
+
+    func unregister(processGroup: Int32) {
+        lock.lock()
+        processGroups.remove(processGroup)
+        lock.unlock()
+    }
+}
