@@ -55,7 +55,11 @@ struct Build: AsyncParsableCommand {
     )
     var secretsFile: String?
 
+    @Option(help: "Stop the build after this many minutes, as CodeBuild's timeoutInMinutes does; default: no limit.")
+    var timeout: Double?
+
     func validate() throws {
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of minutes") }
         if let store, !(store.hasPrefix("http://") || store.hasPrefix("https://")) {
             throw ValidationError("--store must be an http:// or https:// URL of a Cairn server, not '\(store)'")
         }
@@ -98,6 +102,14 @@ struct Build: AsyncParsableCommand {
             options.interruption = interruption
             let signalSources = Self.forwardSignals(to: interruption)
             defer { signalSources.forEach { $0.cancel() } }
+            let timer = timeout.map { minutes in
+                Task {
+                    try await Task.sleep(for: .seconds(minutes * 60))
+                    FileHandle.standardError.write(Data("\n[cairn] build timed out after \(minutes) minutes\n".utf8))
+                    interruption.interrupt(signal: SIGTERM)
+                }
+            }
+            defer { timer?.cancel() }
             let result = try await BuildRunner.run(options)
             if let signal = result.interruptingSignal { throw ExitCode(128 + signal) }
             if !result.succeeded { throw ExitCode(1) }

@@ -119,4 +119,16 @@ struct CommandLineTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.hasPrefix("error: no credentials for \(server.endpoint)"), "\(refused.stderr)")
     }
+
+    @Test func timeoutStopsTheBuild() throws {
+        let project = try FixtureProject("shell-only", git: false)
+        try project.write("buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 30\n")
+        let store = try TemporaryStore()
+        let start = Date()
+        let result = try runCairn(
+            ["build", "--cache-dir", store.directory, "--timeout", "0.02"], in: project.directory)
+        #expect(Date().timeIntervalSince(start) < 20)
+        #expect(result.status == 128 + SIGTERM, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("timed out"))
+    }
 }
