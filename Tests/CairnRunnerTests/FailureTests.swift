@@ -174,25 +174,39 @@ struct FailureTests {
             phases:
               build:
                 commands:
-                  - sleep 30 && touch slept.txt
+                  - sleep 60 & echo $! > sleep.pid; wait
               post_build:
                 commands:
                   - touch post.txt
             """
         )
         let interruption = BuildInterruption()
-        let clock = ContinuousClock()
-        let start = clock.now
-        async let build = project.build(store: storage.store) { $0.interruption = interruption }
-        try await Task.sleep(for: .seconds(1))
-        interruption.interrupt(signal: SIGTERM)
-        let (result, output) = try await build
-        #expect(clock.now - start < .seconds(20), "\(output)")
+        // A plain thread, not a task: it must not wait for the test's cooperative threads.
+        let pidFile = project.path("sleep.pid")
+        let interrupter = Thread {
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), text.hasSuffix("\n") { break }
+                usleep(20_000)
+            }
+            interruption.interrupt(signal: SIGTERM)
+        }
+        interrupter.start()
+        let (result, output) = try await project.build(store: storage.store) { $0.interruption = interruption }
         #expect(result.interruptingSignal == SIGTERM)
         #expect(!result.succeeded)
         #expect(result.outcomes["post_build"] == "NOT_RUN")
         #expect(project.read("post.txt") == nil)
-        try await Task.sleep(for: .seconds(1))
-        #expect(project.read("slept.txt") == nil)
+        // The command's own child was stopped with it.
+        let pid = try #require(
+            project.read("sleep.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        var gone = false
+        for _ in 0..<100 where !gone {
+            // Gone, or a zombie waiting for whichever process reaps orphans here.
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            gone = kill(pid, 0) != 0 || stat.contains(") Z ")
+            if !gone { usleep(50_000) }
+        }
+        #expect(gone, "sleep \(pid) still runs\n\(output)")
     }
 }
