@@ -209,4 +209,24 @@ struct LocalStoreBuildTests {
         #expect(
             second.output.contains("miss: variable set by an earlier phase: APP_VERSION changed ('1.0.1' → '1.0.2')"))
     }
+
+    @Test(.enabled(if: Tools.enabled("git")))
+    func anEntryWhoseBlobIsGoneIsAMissAndIsStoredAgain() async throws {
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        let cold = try await project.build(store: storage.store)
+        #expect(cold.result.succeeded)
+        // Retention swept the blob of out/sorted.txt, which the build phase created.
+        let digest = try #require(try project.tree()["out/sorted.txt"]?.digest)
+        let blobs = try BlobStore(dataDirectory: storage.directory)
+        try FileManager.default.removeItem(atPath: blobs.path(for: digest))
+
+        let copy = try FixtureProject("shell-only")
+        let warm = try await copy.build(store: storage.store)
+        // build runs again and leaves the same files, so post_build's key is unchanged and it is restored.
+        #expect(warm.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "MISS", "post_build": "HIT"])
+        #expect(warm.output.contains("same key as the last build, but its entry is gone from the store"))
+        #expect(try copy.tree() == project.tree())
+        #expect(blobs.contains(digest))
+    }
 }

@@ -66,13 +66,25 @@ extension BuildRun {
             name: phase.name, status: .succeeded, cache: caching ? .miss : .disabled, key: key.hex,
             durationSeconds: 0, startTime: start.timeIntervalSince1970, endTime: 0
         )
+        var snapshot = snapshot
         if caching {
             if let manifest = try await lookUp(key) {
                 console.line("")
                 console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")
                 if options.explain { console.line("[cairn] hit: every part of the key matches an earlier build") }
-                let restored = try await restore(manifest, shell: shell, snapshot: snapshot)
-                let log = try await store.read(manifest.log.digest)
+                let restored: WorkspaceSnapshot
+                let log: [UInt8]
+                do {
+                    log = try await store.read(manifest.log.digest)
+                    restored = try await restore(manifest, shell: shell, snapshot: snapshot)
+                } catch {
+                    // A blob swept between the lookup and the download, a full disk: run the phase instead.
+                    console.line("[cairn] warning: could not restore \(phase.name.phaseType) (\(error)); running it")
+                    snapshot = try scanner.snapshot(extraRoots: declaredOutputRoots)
+                    return try await run(
+                        phase, key: key, result: result, shell: shell, snapshot: snapshot, before: before, start: start
+                    )
+                }
                 if !log.isEmpty {
                     console.raw(log)
                     if log.last != UInt8(ascii: "\n") { console.line("") }
@@ -102,6 +114,18 @@ extension BuildRun {
             "== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(caching ? "miss" : "cache disabled")) =="
         )
         for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
+        return try await run(
+            phase, key: key, result: result, shell: shell, snapshot: snapshot, before: before, start: start
+        )
+    }
+
+    /// Runs a phase that missed (or could not be restored) and stores it when it succeeds.
+    private func run(
+        _ phase: Phase, key: PhaseKey, result: PhaseResult, shell: ShellSession, snapshot: WorkspaceSnapshot,
+        before: ShellState, start: Date
+    ) async throws -> PhaseOutcome {
+        var result = result
+        let caching = result.cache != .disabled
 
         let log = LogBuffer()
         let console = self.console
@@ -163,22 +187,24 @@ extension BuildRun {
         -> Bool
     {
         var succeeded = true
+        // The runner's lines go into the phase's log too, so a restored phase replays them.
+        let line: (String) -> Void = { output(Array(($0 + "\n").utf8)) }
         for command in phase.commands {
             if interrupted { return false }
-            console.line("[cairn] Running command \(command.text)")
+            line("[cairn] Running command \(command.text)")
             let status = try await shell.run(command.text, output: output)
             if status != 0 {
-                console.line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
+                line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
                 succeeded = false
                 break
             }
         }
         for command in phase.finally {
             if interrupted { return false }
-            console.line("[cairn] Running command \(command.text)")
+            line("[cairn] Running command \(command.text)")
             let status = try await shell.run(command.text, output: output)
             if status != 0 {
-                console.line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
+                line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
                 succeeded = false
             }
         }

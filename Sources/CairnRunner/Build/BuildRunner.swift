@@ -45,7 +45,9 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
             InputFiles.run(["git", "-C", sourceDirectory, "config", "--get", "remote.origin.url"])
             .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
             ?? sourceDirectory
-        self.projectID = projectName + "-" + String(MessageDigest.sha256Hex(identity).prefix(16))
+        // A name given with --project is the same project on every machine; otherwise the checkout's remote (or,
+        // without one, its path) tells projects that share a directory name apart.
+        self.projectID = options.projectName ?? projectName + "-" + String(MessageDigest.sha256Hex(identity).prefix(16))
         self.scanner = WorkspaceScanner(sourceDirectory: sourceDirectory)
         self.shellName = buildspec.env.shell ?? "/bin/sh"
         self.buildID = "\(projectName):\(UUID().uuidString.lowercased())"
