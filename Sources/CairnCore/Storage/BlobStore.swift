@@ -1,7 +1,6 @@
 import Foundation
 import NIOCore
 import NIOPosix
-import _NIOFileSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -64,6 +63,9 @@ public struct BlobStore: Sendable {
     }
 
     /// Calls `body` with consecutive chunks of a blob's bytes in `range` (offsets within the blob).
+    ///
+    /// One chunk is in flight at a time: the next is read only after `body` has taken the previous one, so a slow
+    /// reader holds the server's memory to one chunk per download whatever the blob's size.
     public func readChunks(
         of digest: BlobDigest,
         range: Range<Int64>,
@@ -72,15 +74,44 @@ public struct BlobStore: Sendable {
     ) async throws {
         guard !range.isEmpty else { return }
         let path = self.path(for: digest)
-        do {
-            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(chunkSize))) {
-                    try await body(chunk)
-                }
+        let descriptor = try await threadPool.runIfActive { try Self.open(path, digest: digest) }
+        defer { close(descriptor) }
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let chunk = offset..<min(range.upperBound, offset + Int64(chunkSize))
+            let buffer = try await threadPool.runIfActive {
+                try Self.pread(descriptor, chunk, path: path, digest: digest)
             }
-        } catch let error as FileSystemError where error.code == .notFound {
-            throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)")
+            try await body(buffer)
+            offset = chunk.upperBound
         }
+    }
+
+    /// Opens a blob file for reading; a missing file is ``BlobStoreError/Code/missingBlob``.
+    static func open(_ path: String, digest: BlobDigest) throws -> Int32 {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)") }
+            throw BlobStoreError.system("open", path: path, errno: errno)
+        }
+        return descriptor
+    }
+
+    /// Reads exactly `range` from an open blob file.
+    static func pread(_ descriptor: Int32, _ range: Range<Int64>, path: String, digest: BlobDigest) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: range.count)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { target -> Int in
+                let wanted = min(target.count, Int(range.upperBound - offset))
+                let read = Glibc.pread(descriptor, target.baseAddress, wanted, off_t(offset))
+                if read < 0 { throw BlobStoreError.system("read", path: path, errno: errno) }
+                return read
+            }
+            if count == 0 { throw BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says") }
+            offset += Int64(count)
+        }
+        return buffer
     }
 
     /// Reads a small range of a blob into one buffer with a single thread-pool job (open, pread, close): for
@@ -88,25 +119,9 @@ public struct BlobStore: Sendable {
     public func read(_ digest: BlobDigest, range: Range<Int64>) async throws -> ByteBuffer {
         let path = self.path(for: digest)
         return try await threadPool.runIfActive {
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                if errno == ENOENT { throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)") }
-                throw BlobStoreError.system("open", path: path, errno: errno)
-            }
+            let descriptor = try Self.open(path, digest: digest)
             defer { close(descriptor) }
-            var buffer = ByteBufferAllocator().buffer(capacity: range.count)
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { target -> Int in
-                    let wanted = min(target.count, Int(range.upperBound - offset))
-                    let read = pread(descriptor, target.baseAddress, wanted, off_t(offset))
-                    if read < 0 { throw BlobStoreError.system("read", path: path, errno: errno) }
-                    return read
-                }
-                if count == 0 { throw BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says") }
-                offset += Int64(count)
-            }
-            return buffer
+            return try Self.pread(descriptor, range, path: path, digest: digest)
         }
     }
 
