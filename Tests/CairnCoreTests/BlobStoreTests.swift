@@ -222,6 +222,24 @@ struct BlobStoreTests {
         }
     }
 
+    @Test("a range past the end stops at the end of the blob; read() of such a range is an error")
+    func readPastTheEnd() async throws {
+        try await Self.withStore { store, _ in
+            let content = Self.pattern(300_000, seed: 4)
+            let summary = try await Self.store([content], in: store)
+            var read: [UInt8] = []
+            try await store.readChunks(of: summary.digest, range: 0..<Int64.max) { buffer in
+                read += buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+            }
+            #expect(read == content)
+            await #expect(throws: BlobStoreError.self) {
+                _ = try await store.read(summary.digest, range: 0..<300_001)
+            }
+            let whole = try await store.read(summary.digest, range: 10..<20)
+            #expect(Array(whole.readableBytesView) == Array(content[10..<20]))
+        }
+    }
+
     @Test("readChunks of a missing blob throws missingBlob")
     func readMissingBlob() async throws {
         try await Self.withStore { store, _ in

@@ -52,6 +52,9 @@ struct FailureTests {
         let metadata = try MetadataStore(dataDirectory: storage.directory)
         let object = try #require(try await metadata.object(bucket: "builds", key: "fixture/fixture/out/post.txt"))
         #expect(object.size == 13)
+        // Tagged for retention's keep_last_builds.
+        #expect(object.headers.userMetadata["cairn-build"] == "1")
+        #expect(object.headers.userMetadata["cairn-project"]?.isEmpty == false)
 
         // Run again: the failed phase runs again (it was never stored), pre_build is restored.
         let again = try await project.build(store: storage.store)

@@ -62,7 +62,8 @@ public struct BlobStore: Sendable {
         return names.count
     }
 
-    /// Calls `body` with consecutive chunks of a blob's bytes in `range` (offsets within the blob).
+    /// Calls `body` with consecutive chunks of a blob's bytes in `range` (offsets within the blob); a range past
+    /// the end of the blob stops at the end (`0..<Int64.max` reads the whole blob).
     ///
     /// One chunk is in flight at a time: the next is read only after `body` has taken the previous one, so a slow
     /// reader holds the server's memory to one chunk per download whatever the blob's size.
@@ -82,7 +83,8 @@ public struct BlobStore: Sendable {
             let buffer = try await threadPool.runIfActive {
                 try Self.pread(descriptor, chunk, path: path, digest: digest)
             }
-            try await body(buffer)
+            if buffer.readableBytes > 0 { try await body(buffer) }
+            if buffer.readableBytes < chunk.count { return }  // the end of the blob
             offset = chunk.upperBound
         }
     }
@@ -97,7 +99,7 @@ public struct BlobStore: Sendable {
         return descriptor
     }
 
-    /// Reads exactly `range` from an open blob file.
+    /// Reads `range` from an open blob file; the result is shorter only when the file ends first.
     static func pread(_ descriptor: Int32, _ range: Range<Int64>, path: String, digest: BlobDigest) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: range.count)
         var offset = range.lowerBound
@@ -108,7 +110,7 @@ public struct BlobStore: Sendable {
                 if read < 0 { throw BlobStoreError.system("read", path: path, errno: errno) }
                 return read
             }
-            if count == 0 { throw BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says") }
+            if count == 0 { break }
             offset += Int64(count)
         }
         return buffer
@@ -121,7 +123,11 @@ public struct BlobStore: Sendable {
         return try await threadPool.runIfActive {
             let descriptor = try Self.open(path, digest: digest)
             defer { close(descriptor) }
-            return try Self.pread(descriptor, range, path: path, digest: digest)
+            let buffer = try Self.pread(descriptor, range, path: path, digest: digest)
+            guard buffer.readableBytes == range.count else {
+                throw BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
+            }
+            return buffer
         }
     }
 

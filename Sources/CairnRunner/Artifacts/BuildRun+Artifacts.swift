@@ -1,6 +1,12 @@
 import Foundation
 
 extension BuildRun {
+    /// Tags every artifact and report object with its project and build number, so that retention's
+    /// `keep_last_builds` keeps the newest builds' artifacts of each project whatever their age.
+    var artifactMetadata: [String: String] {
+        ["cairn-project": projectID, "cairn-build": String(buildNumber)]
+    }
+
     /// The artifact destination: bucket and key prefix (no trailing slash).
     var artifactDestination: (bucket: String, prefix: String) {
         let uri = options.artifactsDestination ?? "s3://cairn-artifacts/\(projectName)"
@@ -55,12 +61,12 @@ extension BuildRun {
                 to: archive
             )
             let key = join(folder, name.hasSuffix(".zip") ? name : name + ".zip")
-            let uri = try await store.putObject(bucket: bucket, key: key, file: archive)
+            let uri = try await store.putObject(bucket: bucket, key: key, file: archive, metadata: artifactMetadata)
             console.line("[cairn] artifact \(artifact.identifier): \(files.count) files in \(uri)")
             return uri
         }
         for file in files where file.symlinkTarget == nil {
-            _ = try await store.putObject(bucket: bucket, key: join(folder, name, file.name), file: file.path)
+            _ = try await store.putObject(bucket: bucket, key: join(folder, name, file.name), file: file.path, metadata: artifactMetadata)
         }
         let uri = "s3://\(bucket)/\(join(folder, name))/"
         console.line("[cairn] artifact \(artifact.identifier): \(files.count) files under \(uri)")
@@ -89,7 +95,9 @@ extension BuildRun {
                 let folder = join(prefix, "reports", buildID.replacingOccurrences(of: ":", with: "-"), group.name)
                 var summary = JUnitSummary()
                 for file in files {
-                    _ = try await store.putObject(bucket: bucket, key: join(folder, file.name), file: file.path)
+                    _ = try await store.putObject(
+                        bucket: bucket, key: join(folder, file.name), file: file.path, metadata: artifactMetadata
+                    )
                     if group.fileFormat.uppercased() == "JUNITXML" {
                         summary.add(try JUnitSummary.parse(file: file.path))
                     }

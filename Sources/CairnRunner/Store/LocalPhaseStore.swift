@@ -109,7 +109,9 @@ public struct LocalPhaseStore: PhaseStore {
         return entry
     }
 
-    public func putObject(bucket: String, key: String, file: String) async throws -> String {
+    public func putObject(
+        bucket: String, key: String, file: String, metadata userMetadata: [String: String]
+    ) async throws -> String {
         if try await metadata.bucket(bucket) == nil {
             do {
                 try await metadata.createBucket(bucket)
@@ -120,7 +122,8 @@ public struct LocalPhaseStore: PhaseStore {
         let summary = try await write(file: file)
         let object = ObjectInfo(
             bucket: bucket, key: key, size: summary.size, etag: summary.md5.hexString,
-            headers: ObjectHeaders(contentType: ContentType.guess(key)), checksum: nil, partCount: nil,
+            headers: ObjectHeaders(contentType: ContentType.guess(key), userMetadata: userMetadata), checksum: nil,
+            partCount: nil,
             createdAt: Date(), segments: [BlobSegment(digest: summary.digest, size: summary.size)]
         )
         try await metadata.putObject(object)

@@ -21,8 +21,9 @@ public protocol PhaseStore: Sendable {
     func putEntry(_ entry: ActionEntry) async throws
     /// The entry, or nil on a miss (including when a blob it names is gone).
     func entry(namespace: String, key: String) async throws -> ActionEntry?
-    /// Stores a file as an S3 object (creating the bucket when missing); returns its `s3://` URI.
-    func putObject(bucket: String, key: String, file: String) async throws -> String
+    /// Stores a file as an S3 object (creating the bucket when missing) with `x-amz-meta-*` user metadata;
+    /// returns its `s3://` URI.
+    func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String
 }
 
 extension PhaseStore {

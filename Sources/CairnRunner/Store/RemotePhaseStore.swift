@@ -176,7 +176,7 @@ public struct RemotePhaseStore: PhaseStore {
         )
     }
 
-    public func putObject(bucket: String, key: String, file: String) async throws -> String {
+    public func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String {
         if !createdBuckets.contains(bucket) {
             let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
             // 409 means the bucket exists already (ours or not; the PUT below says which).
@@ -193,6 +193,9 @@ public struct RemotePhaseStore: PhaseStore {
             handle in
             var request = signedS3Request(.PUT, bucket: bucket, key: key)
             request.headers.add(name: "Content-Type", value: ContentType.guess(key))
+            for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
+                request.headers.add(name: "x-amz-meta-\(name)", value: value)
+            }
             request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
             return try await execute(request)
         }
