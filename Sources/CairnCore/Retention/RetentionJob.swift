@@ -165,9 +165,8 @@ private struct Pass {
                         """,
                     arguments: StatementArguments([bucket] + arguments + [batchSize])
                 )
-                for key in keys {
-                    try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, key])
-                }
+                let delete = try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?")
+                for key in keys { try delete.execute(arguments: [bucket, key]) }
                 return keys.count
             }
             total += deleted
@@ -206,11 +205,8 @@ private struct Pass {
                     db, sql: "SELECT key FROM action_entries WHERE namespace = ? AND \(condition) LIMIT ?",
                     arguments: [namespace, argument, batchSize]
                 )
-                for key in keys {
-                    try db.execute(
-                        sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [namespace, key]
-                    )
-                }
+                let delete = try db.cachedStatement(sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?")
+                for key in keys { try delete.execute(arguments: [namespace, key]) }
                 return keys.count
             }
             total += deleted
