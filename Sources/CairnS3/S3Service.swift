@@ -16,7 +16,9 @@ public struct S3Service: Sendable {
         /// The smallest part, other than the last, that CompleteMultipartUpload accepts (S3: 5 MiB).
         public var minimumPartSize: Int64
 
-        public init(region: String = "us-east-1", virtualHostDomain: String? = nil, minimumPartSize: Int64 = 5 * 1024 * 1024) {
+        public init(
+            region: String = "us-east-1", virtualHostDomain: String? = nil, minimumPartSize: Int64 = 5 * 1024 * 1024
+        ) {
             self.region = region
             self.virtualHostDomain = virtualHostDomain
             self.minimumPartSize = minimumPartSize
@@ -54,7 +56,8 @@ public struct S3Service: Sendable {
             if s3Error.status.code >= 500 {
                 logger.error("S3 request failed", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
             } else {
-                logger.debug("S3 request refused", metadata: ["request.id": "\(requestID)", "s3.code": "\(s3Error.code)"])
+                logger.debug(
+                    "S3 request refused", metadata: ["request.id": "\(requestID)", "s3.code": "\(s3Error.code)"])
             }
             return s3Error.response(requestID: requestID, method: request.method)
         }
@@ -99,13 +102,18 @@ public struct S3Service: Sendable {
             throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
         }
         return S3Request(
-            request: request, requestID: requestID, bucket: bucket, key: key, query: query, authentication: authentication
+            request: request, requestID: requestID, bucket: bucket, key: key, query: query,
+            authentication: authentication
         )
     }
 
     private func dispatch(_ s3: S3Request) async throws -> Response {
         guard let bucket = s3.bucket else {
-            guard s3.method == .get else { throw S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed) }
+            guard s3.method == .get else {
+                throw S3Error(
+                    "MethodNotAllowed", "The specified method is not allowed against this resource.",
+                    status: .methodNotAllowed)
+            }
             return try await listBuckets(s3)
         }
         if let key = s3.key {
@@ -113,7 +121,8 @@ public struct S3Service: Sendable {
             case .put:
                 if s3.has("uploadId") {
                     return s3.header("x-amz-copy-source") != nil
-                        ? try await uploadPartCopy(s3, bucket: bucket, key: key) : try await uploadPart(s3, bucket: bucket, key: key)
+                        ? try await uploadPartCopy(s3, bucket: bucket, key: key)
+                        : try await uploadPart(s3, bucket: bucket, key: key)
                 }
                 if s3.header("x-amz-copy-source") != nil { return try await copyObject(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
@@ -134,7 +143,9 @@ public struct S3Service: Sendable {
             default:
                 break
             }
-            throw S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
+            throw S3Error(
+                "MethodNotAllowed", "The specified method is not allowed against this resource.",
+                status: .methodNotAllowed)
         }
         switch s3.method {
         case .put:
@@ -159,7 +170,8 @@ public struct S3Service: Sendable {
         default:
             break
         }
-        throw S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
+        throw S3Error(
+            "MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
     }
 
     /// Sub-resources Cairn does not implement are refused, never mistaken for a plain object or bucket request.
@@ -185,11 +197,13 @@ public struct S3Service: Sendable {
             case .noSuchBucket(let name): return .noSuchBucket(name)
             case .bucketAlreadyExists(let name):
                 return S3Error(
-                    "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.",
+                    "BucketAlreadyOwnedByYou",
+                    "Your previous request to create the named bucket succeeded and you already own it.",
                     status: .conflict, resource: name
                 )
             case .bucketNotEmpty(let name):
-                return S3Error("BucketNotEmpty", "The bucket you tried to delete is not empty", status: .conflict, resource: name)
+                return S3Error(
+                    "BucketNotEmpty", "The bucket you tried to delete is not empty", status: .conflict, resource: name)
             case .noSuchKey(_, let key): return .noSuchKey(key)
             case .noSuchUpload(let id): return .noSuchUpload(id)
             case .preconditionFailed: return .preconditionFailed
@@ -200,7 +214,10 @@ public struct S3Service: Sendable {
                     status: .badRequest
                 )
             case .invalidPartOrder:
-                return S3Error("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.", status: .badRequest)
+                return S3Error(
+                    "InvalidPartOrder",
+                    "The list of parts was not in ascending order. Parts must be ordered by part number.",
+                    status: .badRequest)
             case .blobMissing:
                 var error = S3Error(
                     "SlowDown", "Please reduce your request rate: the upload raced with a cleanup; retry it.",
@@ -209,7 +226,10 @@ public struct S3Service: Sendable {
                 error.headers.append((.retryAfter, "1"))
                 return error
             case .entityTooSmall(let number):
-                return S3Error("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size. (part \(number))", status: .badRequest)
+                return S3Error(
+                    "EntityTooSmall",
+                    "Your proposed upload is smaller than the minimum allowed object size. (part \(number))",
+                    status: .badRequest)
             }
         case let error as BlobStoreError where error.code == .diskFull:
             return S3Error(

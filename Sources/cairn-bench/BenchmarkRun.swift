@@ -88,9 +88,11 @@ actor BenchmarkRun {
             workload: workload, system: system, metric: metric, unit: unit, samples: samples, note: note
         )
         report.measurements.append(measurement)
-        let spread = samples.count > 1
+        let spread =
+            samples.count > 1
             ? " (\(BenchmarkReport.format(measurement.min))–\(BenchmarkReport.format(measurement.max)))" : ""
-        progress("  \(workload) · \(system) · \(metric): \(BenchmarkReport.format(measurement.median))\(spread) \(unit)")
+        progress(
+            "  \(workload) · \(system) · \(metric): \(BenchmarkReport.format(measurement.median))\(spread) \(unit)")
     }
 
     func progress(_ line: String) {

@@ -4,7 +4,7 @@ import CairnServer
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `cairn gc`: runs retention now, against a running server or offline against a data directory.
@@ -59,7 +59,8 @@ struct Gc: AsyncParsableCommand {
     private func runOffline() async throws -> RetentionReport {
         let environment = ProcessInfo.processInfo.environment
         let explicitFile = config ?? environment["CAIRN_CONFIG"]
-        var settings = try ServerSettings.load(file: explicitFile ?? ServerSettings.defaultConfigFile, required: explicitFile != nil)
+        var settings = try ServerSettings.load(
+            file: explicitFile ?? ServerSettings.defaultConfigFile, required: explicitFile != nil)
         try settings.applyEnvironment(environment)
         settings.dataDirectory = dataDirectory!
         guard FileManager.default.fileExists(atPath: settings.dataDirectory + "/metadata.sqlite") else {
@@ -79,7 +80,9 @@ struct Gc: AsyncParsableCommand {
             }
             date = parsed
         }
-        let report = try await RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize).run(now: date, dryRun: dryRun)
+        let report = try await RetentionJob(
+            metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize
+        ).run(now: date, dryRun: dryRun)
         withExtendedLifetime(lock) {}
         return report
     }
@@ -98,7 +101,8 @@ struct Gc: AsyncParsableCommand {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.timeoutInterval = 3600
-        request.setValue("Basic " + Data("\(id):\(secret)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+        request.setValue(
+            "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
         let (data, response) = try await URLSession.shared.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard status == 200 else {

@@ -14,7 +14,8 @@ struct Serve: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Address to listen on, HOST:PORT (default 127.0.0.1:9000; port 0 picks a free port). Env: CAIRN_ADDRESS.")
+    @Option(
+        help: "Address to listen on, HOST:PORT (default 127.0.0.1:9000; port 0 picks a free port). Env: CAIRN_ADDRESS.")
     var address: String?
 
     @Option(name: .customLong("data-dir"), help: "Data directory (default storage/). Env: CAIRN_DATA_DIR.")
@@ -23,7 +24,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Configuration file (default \(ServerSettings.defaultConfigFile)). Env: CAIRN_CONFIG.")
     var config: String?
 
-    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve HTTPS. Env: CAIRN_TLS_CERT.")
+    @Option(
+        name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve HTTPS. Env: CAIRN_TLS_CERT.")
     var tlsCertificate: String?
 
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert. Env: CAIRN_TLS_KEY.")
@@ -55,7 +57,8 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let app = try await CairnServer.buildApplication(settings: settings, logger: logger) { url in
             // Unbuffered: scripts and tests wait for this line on a pipe.
-            FileHandle.standardOutput.write(Data("Cairn listening on \(url) (data directory \(settings.dataDirectory))\n".utf8))
+            FileHandle.standardOutput.write(
+                Data("Cairn listening on \(url) (data directory \(settings.dataDirectory))\n".utf8))
         }
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

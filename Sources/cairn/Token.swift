@@ -15,13 +15,15 @@ struct Token: AsyncParsableCommand {
     )
 
     struct Location: ParsableArguments {
-        @Option(name: .customLong("data-dir"), help: "The server's data directory (default storage/). Env: CAIRN_DATA_DIR.")
+        @Option(
+            name: .customLong("data-dir"), help: "The server's data directory (default storage/). Env: CAIRN_DATA_DIR.")
         var dataDirectory: String?
 
         func open() throws -> MetadataStore {
             let directory = dataDirectory ?? ProcessInfo.processInfo.environment["CAIRN_DATA_DIR"] ?? "storage"
             guard FileManager.default.fileExists(atPath: directory + "/metadata.sqlite") else {
-                throw ValidationError("\(directory) holds no Cairn metadata; start `cairn serve --data-dir \(directory)` once first")
+                throw ValidationError(
+                    "\(directory) holds no Cairn metadata; start `cairn serve --data-dir \(directory)` once first")
             }
             return try MetadataStore(dataDirectory: directory)
         }

@@ -32,7 +32,8 @@ struct BenchSmokeTests {
         }
         let bench = try #require(Self.builtExecutable("cairn-bench"), "cairn-bench is not in the build folder")
         let cairn = try #require(Self.builtExecutable("cairn"), "cairn is not in the build folder")
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bench-smoke-\(UUID().uuidString)")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-bench-smoke-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
 
         let process = Process()
@@ -41,7 +42,7 @@ struct BenchSmokeTests {
             "--smoke", "--systems", "cairn", "--cairn", cairn.path, "--output", output.path, "--phase-seconds", "0.5",
         ]
         let log = output.appendingPathExtension("log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -56,9 +57,14 @@ struct BenchSmokeTests {
         let json = try Data(contentsOf: output.appendingPathComponent("results.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
         let measurements = try #require(report["measurements"] as? [[String: Any]])
-        let cairnWorkloads = Set(measurements.filter { $0["system"] as? String == "cairn" }.compactMap { $0["workload"] as? String })
-        for expected in ["PUT (curl", "GET (curl", "4 KiB PUT", "4 KiB GET", "PUT then GET", "start-up with 1000 objects"] {
-            #expect(cairnWorkloads.contains { $0.contains(expected) }, "no Cairn measurement for \(expected): \(cairnWorkloads)")
+        let cairnWorkloads = Set(
+            measurements.filter { $0["system"] as? String == "cairn" }.compactMap { $0["workload"] as? String })
+        for expected in [
+            "PUT (curl", "GET (curl", "4 KiB PUT", "4 KiB GET", "PUT then GET", "start-up with 1000 objects",
+        ] {
+            #expect(
+                cairnWorkloads.contains { $0.contains(expected) },
+                "no Cairn measurement for \(expected): \(cairnWorkloads)")
         }
         for measurement in measurements {
             let samples = measurement["samples"] as? [Double] ?? []

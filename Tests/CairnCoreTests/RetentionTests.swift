@@ -38,7 +38,8 @@ struct RetentionTests {
             let segment = try await blob(key, size: size)
             try await metadata.putObject(
                 ObjectInfo(
-                    bucket: bucket, key: key, size: segment.size, etag: "e", headers: ObjectHeaders(userMetadata: userMetadata),
+                    bucket: bucket, key: key, size: segment.size, etag: "e",
+                    headers: ObjectHeaders(userMetadata: userMetadata),
                     checksum: nil, partCount: nil, createdAt: created, segments: [segment]
                 )
             )
@@ -47,9 +48,10 @@ struct RetentionTests {
         }
 
         func keys(_ bucket: String = "b") async throws -> [String] {
-            try await metadata.listObjects(bucket: bucket, prefix: "", delimiter: nil, from: nil, maxKeys: 1000).entries.compactMap {
-                if case .object(let object) = $0 { return object.key } else { return nil }
-            }
+            try await metadata.listObjects(bucket: bucket, prefix: "", delimiter: nil, from: nil, maxKeys: 1000).entries
+                .compactMap {
+                    if case .object(let object) = $0 { return object.key } else { return nil }
+                }
         }
 
         /// The invariant: every object and entry that can be read names only blobs that exist.
@@ -66,7 +68,8 @@ struct RetentionTests {
     }
 
     static func withStore(_ body: (Store) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-gc-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-gc-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = Store(
@@ -98,7 +101,8 @@ struct RetentionTests {
     func expiryByIdleTime() async throws {
         try await Self.withStore { store in
             let created = Self.now.addingTimeInterval(-30 * Self.day)
-            try await store.put("read-yesterday", created: created, accessed: Self.now.addingTimeInterval(-1 * Self.day))
+            try await store.put(
+                "read-yesterday", created: created, accessed: Self.now.addingTimeInterval(-1 * Self.day))
             try await store.put("never-read", created: created)
             var policy = RetentionPolicy()
             policy.global.maximumIdle = 7 * Self.day
@@ -112,12 +116,19 @@ struct RetentionTests {
     func sizeLimitEvictsLeastRecentlyRead() async throws {
         try await Self.withStore { store in
             let created = Self.now.addingTimeInterval(-10 * Self.day)
-            try await store.put("read-3-days-ago", created: created, accessed: Self.now.addingTimeInterval(-3 * Self.day), size: 100_000)
-            try await store.put("read-1-day-ago", created: created, accessed: Self.now.addingTimeInterval(-1 * Self.day), size: 100_000)
-            try await store.put("read-5-days-ago", created: created, accessed: Self.now.addingTimeInterval(-5 * Self.day), size: 100_000)
+            try await store.put(
+                "read-3-days-ago", created: created, accessed: Self.now.addingTimeInterval(-3 * Self.day), size: 100_000
+            )
+            try await store.put(
+                "read-1-day-ago", created: created, accessed: Self.now.addingTimeInterval(-1 * Self.day), size: 100_000)
+            try await store.put(
+                "read-5-days-ago", created: created, accessed: Self.now.addingTimeInterval(-5 * Self.day), size: 100_000
+            )
             let entryBlob = try await store.blob("entry", size: 100_000)
             try await store.metadata.putEntry(
-                ActionEntry(namespace: "ccache/x", key: "k", value: entryBlob, createdAt: Self.now.addingTimeInterval(-2 * Self.day))
+                ActionEntry(
+                    namespace: "ccache/x", key: "k", value: entryBlob,
+                    createdAt: Self.now.addingTimeInterval(-2 * Self.day))
             )
             var policy = RetentionPolicy()
             policy.highWatermark = 350_000
@@ -136,7 +147,8 @@ struct RetentionTests {
             let old = Self.now.addingTimeInterval(-60 * Self.day)
             for build in 1...5 {
                 try await store.put(
-                    "app/\(build)/out.zip", created: old, metadata: ["cairn-project": "app", "cairn-build": String(build)]
+                    "app/\(build)/out.zip", created: old,
+                    metadata: ["cairn-project": "app", "cairn-build": String(build)]
                 )
             }
             try await store.put("lib/1/out.zip", created: old, metadata: ["cairn-project": "lib", "cairn-build": "1"])
@@ -156,11 +168,14 @@ struct RetentionTests {
             for (id, age) in [("stale", 10.0), ("fresh", 1.0)] {
                 let created = Self.now.addingTimeInterval(-age * Self.day)
                 try await store.metadata.createUpload(
-                    UploadInfo(uploadID: id, bucket: "b", key: id, headers: ObjectHeaders(), checksumAlgorithm: nil, createdAt: created)
+                    UploadInfo(
+                        uploadID: id, bucket: "b", key: id, headers: ObjectHeaders(), checksumAlgorithm: nil,
+                        createdAt: created)
                 )
                 let part = try await store.blob("part-\(id)")
                 try await store.metadata.putPart(
-                    uploadID: id, part: PartInfo(partNumber: 1, segment: part, etag: "e", checksum: nil, createdAt: created)
+                    uploadID: id,
+                    part: PartInfo(partNumber: 1, segment: part, etag: "e", checksum: nil, createdAt: created)
                 )
             }
             var policy = RetentionPolicy()
@@ -186,7 +201,8 @@ struct RetentionTests {
             #expect(store.blobs.contains(old.digest))
             #expect(try FileManager.default.contentsOfDirectory(atPath: store.blobs.temporaryDirectory).isEmpty)
             let real = try await job.run(now: Self.now)
-            #expect(real.expired == dry.expired && real.bytesFreed == dry.bytesFreed, "the dry run predicted the real one")
+            #expect(
+                real.expired == dry.expired && real.bytesFreed == dry.bytesFreed, "the dry run predicted the real one")
         }
     }
 
@@ -238,7 +254,8 @@ struct RetentionTests {
             // The state a kill leaves inside a sweep batch: files unlinked, their rows still there.
             for index in [0, 2, 4] { unlink(store.blobs.path(for: segments[index].digest)) }
             try await store.checkConsistent()
-            let report = try await RetentionJob(metadata: store.metadata, policy: RetentionPolicy(), batchSize: 4).run(now: Self.now)
+            let report = try await RetentionJob(metadata: store.metadata, policy: RetentionPolicy(), batchSize: 4).run(
+                now: Self.now)
             #expect(report.blobsSwept == 15)
             try await store.checkConsistent()
             for (index, segment) in segments.enumerated() {
@@ -256,7 +273,8 @@ struct RetentionTests {
             let live = store.blobs.temporaryDirectory + "/upload-live"
             _ = FileManager.default.createFile(atPath: stale, contents: Data("x".utf8))
             _ = FileManager.default.createFile(atPath: live, contents: Data("y".utf8))
-            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale)
             let report = try await RetentionJob(metadata: store.metadata, policy: RetentionPolicy()).run(now: Date())
             #expect(report.temporaryFilesRemoved == 1)
             #expect(!FileManager.default.fileExists(atPath: stale))

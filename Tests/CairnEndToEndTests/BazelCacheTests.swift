@@ -4,7 +4,9 @@ import Testing
 /// Bazel (Debian's bazel-bootstrap, offline) with `--remote_cache` pointed at Cairn.
 @Suite("Bazel remote cache", .serialized)
 struct BazelCacheTests {
-    @Test("build, bazel clean, build again: every action is a remote cache hit", .enabled(if: Clients.available(["bazel"])))
+    @Test(
+        "build, bazel clean, build again: every action is a remote cache hit",
+        .enabled(if: Clients.available(["bazel"])))
     func cleanRebuildHitsEverything() throws {
         guard Clients.require(["bazel"]) else { return }
         let server = try CairnServerProcess()
@@ -17,14 +19,15 @@ struct BazelCacheTests {
             to: workspace.appendingPathComponent("WORKSPACE"), atomically: true, encoding: .utf8
         )
         try """
-            genrule(name = "a", outs = ["a.txt"], cmd = "echo alpha > $@")
-            genrule(name = "b", srcs = [":a"], outs = ["b.txt"], cmd = "cat $(location :a) > $@; echo beta >> $@")
-            genrule(name = "c", srcs = [":b"], outs = ["c.txt"], cmd = "tr a-z A-Z < $(location :b) > $@")
-            genrule(name = "d", outs = ["d.bin"], cmd = "head -c 200000 /dev/zero | tr '\\\\0' 'x' > $@")
-            """.write(to: workspace.appendingPathComponent("BUILD"), atomically: true, encoding: .utf8)
+        genrule(name = "a", outs = ["a.txt"], cmd = "echo alpha > $@")
+        genrule(name = "b", srcs = [":a"], outs = ["b.txt"], cmd = "cat $(location :a) > $@; echo beta >> $@")
+        genrule(name = "c", srcs = [":b"], outs = ["c.txt"], cmd = "tr a-z A-Z < $(location :b) > $@")
+        genrule(name = "d", outs = ["d.bin"], cmd = "head -c 200000 /dev/zero | tr '\\\\0' 'x' > $@")
+        """.write(to: workspace.appendingPathComponent("BUILD"), atomically: true, encoding: .utf8)
 
         let host = server.endpoint.replacingOccurrences(of: "http://", with: "")
-        let remote = "--remote_cache=http://\(CairnServerProcess.accessKeyID):\(CairnServerProcess.secretAccessKey)@\(host)/_cairn/bazel/main"
+        let remote =
+            "--remote_cache=http://\(CairnServerProcess.accessKeyID):\(CairnServerProcess.secretAccessKey)@\(host)/_cairn/bazel/main"
         let startup = ["bazel", "--batch", "--output_user_root=\(work.appendingPathComponent("root").path)"]
         let build = startup + ["build", "//:c", "//:d", remote, "--spawn_strategy=local"]
         let environment = ProcessInfo.processInfo.environment
@@ -38,7 +41,9 @@ struct BazelCacheTests {
 
         let warm = try Clients.run(build, environment: environment, directory: workspace)
         #expect(warm.status == 0, "warm build: \(warm.output.suffix(3000))")
-        #expect(warm.output.contains("4 remote cache hit"), "all four actions are remote hits:\n\(warm.output.suffix(3000))")
+        #expect(
+            warm.output.contains("4 remote cache hit"), "all four actions are remote hits:\n\(warm.output.suffix(3000))"
+        )
         let output = try String(
             contentsOf: workspace.appendingPathComponent("bazel-bin/c.txt"), encoding: .utf8
         )

@@ -13,12 +13,15 @@ struct CacheClientTests {
         ]
         if readOnly { arguments.append("--read-only") }
         let result = try Clients.run(arguments, environment: ProcessInfo.processInfo.environment)
-        guard result.status == 0, let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("cairn_") })
+        guard result.status == 0,
+            let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("cairn_") })
         else { throw ServerFailure("cairn token create failed: \(result.output)") }
         return String(line)
     }
 
-    @Test("Gradle, Turborepo, sccache, Bazel rules, tokens and the cache API", .enabled(if: Clients.available(["python3"], python: ["boto3"])))
+    @Test(
+        "Gradle, Turborepo, sccache, Bazel rules, tokens and the cache API",
+        .enabled(if: Clients.available(["python3"], python: ["boto3"])))
     func protocols() throws {
         guard Clients.require(["python3"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
@@ -28,7 +31,9 @@ struct CacheClientTests {
         let readOnly = try Self.makeToken(server, namespace: "team-a", readOnly: true)
         try Clients.runScript(
             "python3", "cache_protocols.py", server: server, bucketPrefix: "cache",
-            extraEnvironment: ["CAIRN_TOKEN_RW": readWrite, "CAIRN_TOKEN_RO": readOnly, "CAIRN_MAX_ENTRY": String(4 << 20)]
+            extraEnvironment: [
+                "CAIRN_TOKEN_RW": readWrite, "CAIRN_TOKEN_RO": readOnly, "CAIRN_MAX_ENTRY": String(4 << 20),
+            ]
         )
     }
 
@@ -46,7 +51,8 @@ struct CacheClientTests {
     private static func compile(_ project: URL, environment: [String: String]) throws -> [String: Int] {
         for name in ["f0", "f1", "f2", "f3", "main"] {
             let result = try Clients.run(
-                ["ccache", "gcc", "-O1", "-c", "\(name).c", "-o", "\(name).o"], environment: environment, directory: project
+                ["ccache", "gcc", "-O1", "-c", "\(name).c", "-o", "\(name).o"], environment: environment,
+                directory: project
             )
             guard result.status == 0 else { throw ServerFailure("ccache gcc failed: \(result.output)") }
         }
@@ -91,7 +97,9 @@ struct CacheClientTests {
         #expect(warm["cache_miss", default: 0] == 0, "nothing compiled again: \(warm)")
     }
 
-    @Test("ccache with a read-only token gets hits and has its writes refused", .enabled(if: Clients.available(["ccache", "gcc"])))
+    @Test(
+        "ccache with a read-only token gets hits and has its writes refused",
+        .enabled(if: Clients.available(["ccache", "gcc"])))
     func ccacheReadOnly() throws {
         guard Clients.require(["ccache", "gcc"]) else { return }
         let server = try CairnServerProcess()

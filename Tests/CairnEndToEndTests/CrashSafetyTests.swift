@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Bad input, disconnects, kills, shutdowns and a full disk: each fails cleanly and loses nothing.
@@ -30,7 +30,8 @@ struct CrashSafetyTests {
     }
 
     private func temporaryFiles(_ server: CairnServerProcess) -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path)) ?? []
+        (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("tmp").path))
+            ?? []
     }
 
     @Test(
@@ -48,7 +49,9 @@ struct CrashSafetyTests {
         )
     }
 
-    @Test("SIGKILL during uploads leaves no object and no temp file after restart", .enabled(if: Clients.available(python, python: ["boto3"])))
+    @Test(
+        "SIGKILL during uploads leaves no object and no temp file after restart",
+        .enabled(if: Clients.available(python, python: ["boto3"])))
     func killDuringUploads() throws {
         guard Clients.require(Self.python, python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
@@ -94,7 +97,9 @@ struct CrashSafetyTests {
         #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: small.path))
     }
 
-    @Test("SIGTERM lets an upload in flight finish, then exits cleanly", .enabled(if: Clients.available(python + ["curl"], python: ["boto3"])))
+    @Test(
+        "SIGTERM lets an upload in flight finish, then exits cleanly",
+        .enabled(if: Clients.available(python + ["curl"], python: ["boto3"])))
     func gracefulShutdown() throws {
         guard Clients.require(Self.python + ["curl"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
@@ -107,7 +112,9 @@ struct CrashSafetyTests {
         defer { try? FileManager.default.removeItem(at: status) }
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        curl.arguments = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "10M", "-T", file.path, url]
+        curl.arguments = [
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "10M", "-T", file.path, url,
+        ]
         _ = FileManager.default.createFile(atPath: status.path, contents: nil)
         curl.standardOutput = try FileHandle(forWritingTo: status)
         try curl.run()
@@ -121,7 +128,9 @@ struct CrashSafetyTests {
 
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
-        #expect(try op(restarted, "head", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines) == String(40 << 20))
+        #expect(
+            try op(restarted, "head", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines)
+                == String(40 << 20))
         #expect(temporaryFiles(restarted).isEmpty)
     }
 
@@ -135,10 +144,12 @@ struct CrashSafetyTests {
             Issue.record("the full-disk test mounts a small tmpfs and needs root")
             return
         }
-        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-full-\(UUID().uuidString)")
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
         let mount = try Clients.run(
-            ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mountPoint.path], environment: ProcessInfo.processInfo.environment
+            ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mountPoint.path],
+            environment: ProcessInfo.processInfo.environment
         )
         guard mount.status == 0 else {
             Issue.record("could not mount a tmpfs: \(mount.output)")
@@ -173,7 +184,8 @@ struct CrashSafetyTests {
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
         let keys = try op(restarted, "keys", "full")
-        #expect(keys.output.split(separator: "\n") == ["first", "small"], "metadata intact after restart: \(keys.output)")
+        #expect(
+            keys.output.split(separator: "\n") == ["first", "small"], "metadata intact after restart: \(keys.output)")
     }
 }
 

@@ -13,7 +13,9 @@ struct MemoryTests {
         return kilobytes * 1024
     }
 
-    @Test("2 GiB PUT and GET stay under 150 MB resident", .enabled(if: Clients.available(["python3", "curl", "sh"], python: ["boto3"])))
+    @Test(
+        "2 GiB PUT and GET stay under 150 MB resident",
+        .enabled(if: Clients.available(["python3", "curl", "sh"], python: ["boto3"])))
     func twoGiBStream() throws {
         guard Clients.require(["python3", "curl", "sh"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
@@ -26,7 +28,8 @@ struct MemoryTests {
         let putURL = put.output.trimmingCharacters(in: .whitespacesAndNewlines)
         // The body streams from a pipe: curl sends it chunked, the server never sees it whole.
         let upload = try Clients.run(
-            ["sh", "-c", "head -c \(size) /dev/urandom | curl -sS -f -T - \"$0\" -w '%{http_code}'", putURL], environment: env
+            ["sh", "-c", "head -c \(size) /dev/urandom | curl -sS -f -T - \"$0\" -w '%{http_code}'", putURL],
+            environment: env
         )
         #expect(upload.status == 0 && upload.output.hasSuffix("200"), "upload: \(upload.output)")
         let afterPut = try peakResidentBytes(server)
@@ -52,7 +55,9 @@ struct MemoryTests {
             ],
             environment: env
         )
-        #expect(download.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(size), "download: \(download.output)")
+        #expect(
+            download.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(size),
+            "download: \(download.output)")
         let afterGet = try peakResidentBytes(server)
         #expect(afterGet < 150_000_000, "peak RSS after a 2 GiB GET: \(afterGet / 1_000_000) MB")
         print("peak RSS: after 2 GiB PUT \(afterPut / 1_000_000) MB, after 2 GiB GET \(afterGet / 1_000_000) MB")

@@ -16,7 +16,8 @@ struct RealClientTests {
     @Test("AWS CLI over HTTPS", .enabled(if: Clients.available(["aws", "curl", "openssl"])))
     func awsCLIOverHTTPS() throws {
         guard Clients.require(["aws", "curl", "openssl"]) else { return }
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-tls-\(UUID().uuidString)")
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
         let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
         try server.start()
@@ -35,7 +36,8 @@ struct RealClientTests {
     @Test("boto3 over HTTPS", .enabled(if: Clients.available(["python3", "openssl"], python: ["boto3", "awscrt"])))
     func boto3OverHTTPS() throws {
         guard Clients.require(["python3", "openssl"], python: ["boto3", "awscrt"]) else { return }
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-tls-\(UUID().uuidString)")
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
         let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
         try server.start()

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Retention through the real interfaces: the AWS CLI's lifecycle calls, `cairn gc --server`, and
@@ -13,7 +13,9 @@ struct RetentionEndToEndTests {
         try Clients.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
     }
 
-    private func gc(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Clients.Result {
+    private func gc(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> Clients.Result
+    {
         try Clients.run([CairnServerProcess.executable.path, "gc"] + arguments, environment: environment)
     }
 
@@ -37,7 +39,9 @@ struct RetentionEndToEndTests {
         let base = ["--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json"]
         let dry = try gc(base + ["--dry-run"])
         #expect(dry.status == 0, "\(dry.output)")
-        #expect(dry.output.contains("\"lifecycle:retention-lifecycle:expire-tmp\" : 1"), "the dry run names the rule: \(dry.output)")
+        #expect(
+            dry.output.contains("\"lifecycle:retention-lifecycle:expire-tmp\" : 1"),
+            "the dry run names the rule: \(dry.output)")
         let real = try gc(base)
         #expect(real.status == 0, "\(real.output)")
         #expect(real.output.contains("\"blobsSwept\" : 1"), "the expired object's blob is swept: \(real.output)")
@@ -90,12 +94,12 @@ struct RetentionEndToEndTests {
 
         let config = server.dataDirectory.appendingPathComponent("gc.yaml")
         try """
-            retention:
-              grace_period_seconds: 60
-              buckets:
-                doomed:
-                  expire_after_days: 1
-            """.write(to: config, atomically: true, encoding: .utf8)
+        retention:
+          grace_period_seconds: 60
+          buckets:
+            doomed:
+              expire_after_days: 1
+        """.write(to: config, atomically: true, encoding: .utf8)
         let later = Date().addingTimeInterval(2 * 86400).formatted(.iso8601)
         var environment = ProcessInfo.processInfo.environment
         environment["CAIRN_RETENTION_BATCH_SIZE"] = "5"
@@ -118,18 +122,22 @@ struct RetentionEndToEndTests {
         for key in remaining.prefix(50) {
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: copy) }
-            #expect(try op(check, "get", "doomed", key, copy.path).status == 0, "\(key) is listed, so it must be readable")
+            #expect(
+                try op(check, "get", "doomed", key, copy.path).status == 0, "\(key) is listed, so it must be readable")
         }
         #expect(check.stop() == 0)
 
-        let finish = try gc(["--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json"])
+        let finish = try gc([
+            "--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json",
+        ])
         #expect(finish.status == 0, "\(finish.output)")
         let after = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try after.start()
         #expect(try op(after, "keys", "doomed").output.isEmpty, "the second run finished the work")
         #expect(try op(after, "keys", "kept").output.split(separator: "\n") == ["keep-me"])
         // No orphaned blob: exactly one blob file (keep-me's) remains.
-        let blobFiles = FileManager.default.enumerator(atPath: server.dataDirectory.appendingPathComponent("blobs").path)?
+        let blobFiles =
+            FileManager.default.enumerator(atPath: server.dataDirectory.appendingPathComponent("blobs").path)?
             .compactMap { $0 as? String }.filter { $0.split(separator: "/").last?.count == 64 } ?? []
         #expect(blobFiles.count == 1, "only the surviving object's blob is left: \(blobFiles.count)")
     }

@@ -13,7 +13,8 @@ struct ServerSettingsTests {
 
     /// The package root, found from this file's path.
     static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     @Test("the shipped config/cairn.yaml loads and states the built-in defaults")
@@ -30,12 +31,17 @@ struct ServerSettingsTests {
         #expect(throws: SettingsError.self) { try ServerSettings.load(file: "/nonexistent/cairn.yaml", required: true) }
     }
 
-    @Test("unknown keys are refused with their name", arguments: [
-        ("server:\n  adress: 127.0.0.1:1\n", "server.adress"),
-        ("s4:\n  region: x\n", "s4"),
-        ("retention:\n  buckets:\n    logs:\n      expire_after_dayz: 3\n", "retention.buckets.logs.expire_after_dayz"),
-        ("server:\n  tls:\n    cert: a\n", "server.tls.cert"),
-    ])
+    @Test(
+        "unknown keys are refused with their name",
+        arguments: [
+            ("server:\n  adress: 127.0.0.1:1\n", "server.adress"),
+            ("s4:\n  region: x\n", "s4"),
+            (
+                "retention:\n  buckets:\n    logs:\n      expire_after_dayz: 3\n",
+                "retention.buckets.logs.expire_after_dayz"
+            ),
+            ("server:\n  tls:\n    cert: a\n", "server.tls.cert"),
+        ])
     func unknownKeys(text: String, name: String) throws {
         let path = try Self.write(text)
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -68,17 +74,22 @@ struct ServerSettingsTests {
         #expect(settings.retention.global.maximumIdle == TimeInterval(7 * 86400))
         #expect(settings.retention.buckets["logs"]?.maximumAge == 43200)
         #expect(settings.retention.highWatermark == 1000)
-        try settings.applyEnvironment(["CAIRN_ADDRESS": "127.0.0.1:0", "CAIRN_ROOT_ACCESS_KEY_ID": "id", "CAIRN_ROOT_SECRET_ACCESS_KEY": "long-enough"])
+        try settings.applyEnvironment([
+            "CAIRN_ADDRESS": "127.0.0.1:0", "CAIRN_ROOT_ACCESS_KEY_ID": "id",
+            "CAIRN_ROOT_SECRET_ACCESS_KEY": "long-enough",
+        ])
         #expect(settings.address == "127.0.0.1:0")
         try settings.validate()
         #expect(try settings.hostAndPort() == ("127.0.0.1", 0))
     }
 
-    @Test("combinations that cannot work are refused", arguments: [
-        ["CAIRN_TLS_CERT": "cert.pem"],
-        ["CAIRN_ROOT_ACCESS_KEY_ID": "only-the-id"],
-        ["CAIRN_ADDRESS": "no-port"],
-    ])
+    @Test(
+        "combinations that cannot work are refused",
+        arguments: [
+            ["CAIRN_TLS_CERT": "cert.pem"],
+            ["CAIRN_ROOT_ACCESS_KEY_ID": "only-the-id"],
+            ["CAIRN_ADDRESS": "no-port"],
+        ])
     func invalidCombinations(environment: [String: String]) throws {
         var settings = ServerSettings()
         try settings.applyEnvironment(environment)

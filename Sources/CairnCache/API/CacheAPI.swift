@@ -33,7 +33,8 @@ struct CacheAPI: Sendable {
 
     private func names(_ context: BasicRequestContext) throws -> (namespace: String, key: String) {
         guard let namespace = context.parameters.get("namespace").flatMap({ $0.removingPercentEncoding }),
-            let key = context.parameters.get("key").flatMap({ $0.removingPercentEncoding }), !namespace.isEmpty, !key.isEmpty
+            let key = context.parameters.get("key").flatMap({ $0.removingPercentEncoding }), !namespace.isEmpty,
+            !key.isEmpty
         else { throw CacheError.badRequest("InvalidName", "the namespace and key must be non-empty path segments") }
         return (namespace, key)
     }
@@ -57,7 +58,9 @@ struct CacheAPI: Sendable {
 
     private func putBlob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let principal = try await authenticator.principal(for: request)
-        if principal.readOnly { throw CacheError.forbidden("this token is read-only: it can read hits but never write") }
+        if principal.readOnly {
+            throw CacheError.forbidden("this token is read-only: it can read hits but never write")
+        }
         let expected = try digest(context)
         _ = try await storage.receiveBlob(request, expected: expected)
         return .empty(.ok)
@@ -94,7 +97,8 @@ struct CacheAPI: Sendable {
         let attributes = object["attributes"] as? [String: String] ?? [:]
         let missing = ([valueDigest] + references).filter { !storage.blobs.contains($0) }.map(\.hex)
         if !missing.isEmpty {
-            var error = CacheError.badRequest("MissingBlobs", "\(missing.count) blob(s) named by the entry are not stored; upload them first")
+            var error = CacheError.badRequest(
+                "MissingBlobs", "\(missing.count) blob(s) named by the entry are not stored; upload them first")
             error.extra["missing"] = missing
             throw error
         }

@@ -15,7 +15,8 @@ public struct CacheAuthenticator: Sendable {
     let metadata: MetadataStore
     let verifier: SigV4Verifier
 
-    public init(rootAccessKeyID: String, rootSecretAccessKey: String, metadata: MetadataStore, verifier: SigV4Verifier) {
+    public init(rootAccessKeyID: String, rootSecretAccessKey: String, metadata: MetadataStore, verifier: SigV4Verifier)
+    {
         self.rootAccessKeyID = rootAccessKeyID
         self.rootSecretAccessKey = rootSecretAccessKey
         self.metadata = metadata
@@ -25,15 +26,20 @@ public struct CacheAuthenticator: Sendable {
     /// The caller, or a 401 naming what was wrong.
     public func principal(for request: Request) async throws -> CachePrincipal {
         guard let authorization = request.headers[.authorization] else {
-            throw CacheError.unauthorized("credentials are required: Basic (access key id and secret, or a cache token) or a Bearer token")
+            throw CacheError.unauthorized(
+                "credentials are required: Basic (access key id and secret, or a cache token) or a Bearer token")
         }
         if authorization.hasPrefix("Basic ") {
-            guard let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            guard
+                let decoded = Data(
+                    base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
                 let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
             else { throw CacheError.unauthorized("the Basic credentials are not base64 of user:password") }
             let user = String(text[..<colon])
             let password = String(text[text.index(after: colon)...])
-            if constantTimeEqual(user, rootAccessKeyID) && constantTimeEqual(password, rootSecretAccessKey) { return .root }
+            if constantTimeEqual(user, rootAccessKeyID) && constantTimeEqual(password, rootSecretAccessKey) {
+                return .root
+            }
             if let token = try await metadata.token(secret: password) { return Self.principal(token) }
             throw CacheError.unauthorized("unknown user or wrong password")
         }

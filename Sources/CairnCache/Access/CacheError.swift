@@ -37,6 +37,8 @@ public struct CacheError: Error, HTTPResponseError, Sendable, CustomStringConver
     }
 
     static func forbidden(_ message: String) -> CacheError { CacheError(.forbidden, "Forbidden", message) }
-    static func notFound(_ what: String) -> CacheError { CacheError(.notFound, "NotFound", "\(what) is not in the cache") }
+    static func notFound(_ what: String) -> CacheError {
+        CacheError(.notFound, "NotFound", "\(what) is not in the cache")
+    }
     static func badRequest(_ code: String, _ message: String) -> CacheError { CacheError(.badRequest, code, message) }
 }

@@ -29,7 +29,9 @@ enum ActionResultReferences {
         var reader = ProtobufReader(message)
         var found: [BlobDigest] = []
         while let (field, value) = reader.next() {
-            if fields.contains(field), case .bytes(let inner) = value, let digest = digest(inner) { found.append(digest) }
+            if fields.contains(field), case .bytes(let inner) = value, let digest = digest(inner) {
+                found.append(digest)
+            }
         }
         return found
     }

@@ -28,7 +28,9 @@ struct BazelCache: Sendable {
         return (namespace, digest)
     }
 
-    private func get(_ request: Request, _ context: BasicRequestContext, kind: String, head: Bool) async throws -> Response {
+    private func get(_ request: Request, _ context: BasicRequestContext, kind: String, head: Bool) async throws
+        -> Response
+    {
         let principal = try await authenticator.principal(for: request)
         let (namespace, digest) = try parse(context)
         try principal.authorize(namespace: namespace, write: false)

@@ -20,7 +20,9 @@ struct CCacheStorage: Sendable {
     private func names(_ context: BasicRequestContext) throws -> (namespace: String, key: String) {
         let namespace = context.parameters.get("namespace") ?? ""
         let key = context.parameters.getCatchAll().joined(separator: "/")
-        guard !key.isEmpty, key.count <= 512 else { throw CacheError.badRequest("InvalidKey", "a ccache key is 1 to 512 characters") }
+        guard !key.isEmpty, key.count <= 512 else {
+            throw CacheError.badRequest("InvalidKey", "a ccache key is 1 to 512 characters")
+        }
         return (namespace, key)
     }
 

@@ -24,8 +24,12 @@ struct TurboCache: Sendable {
             }
             return Response.empty(.ok)
         }
-        router.get("/_cairn/turbo/v8/artifacts/:hash") { request, context in try await get(request, context, head: false) }
-        router.head("/_cairn/turbo/v8/artifacts/:hash") { request, context in try await get(request, context, head: true) }
+        router.get("/_cairn/turbo/v8/artifacts/:hash") { request, context in
+            try await get(request, context, head: false)
+        }
+        router.head("/_cairn/turbo/v8/artifacts/:hash") { request, context in
+            try await get(request, context, head: true)
+        }
         router.put("/_cairn/turbo/v8/artifacts/:hash") { request, context in try await put(request, context) }
     }
 
@@ -38,7 +42,9 @@ struct TurboCache: Sendable {
 
     private func hash(_ context: BasicRequestContext) throws -> String {
         let hash = context.parameters.get("hash") ?? ""
-        guard !hash.isEmpty, hash.count <= 256, hash.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+        guard !hash.isEmpty, hash.count <= 256,
+            hash.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+        else {
             throw CacheError.badRequest("InvalidHash", "an artifact hash is 1 to 256 letters, digits, - or _")
         }
         return hash
@@ -66,12 +72,15 @@ struct TurboCache: Sendable {
         var attributes: [String: String] = [:]
         if let duration = request.headers[HTTPField.Name("x-artifact-duration")!] {
             guard Int(duration) != nil else {
-                throw CacheError.badRequest("InvalidDuration", "x-artifact-duration must be an integer number of milliseconds")
+                throw CacheError.badRequest(
+                    "InvalidDuration", "x-artifact-duration must be an integer number of milliseconds")
             }
             attributes["duration"] = duration
         }
         if let tag = request.headers[HTTPField.Name("x-artifact-tag")!] {
-            guard tag.count <= 600 else { throw CacheError.badRequest("InvalidTag", "x-artifact-tag is at most 600 characters") }
+            guard tag.count <= 600 else {
+                throw CacheError.badRequest("InvalidTag", "x-artifact-tag is at most 600 characters")
+            }
             attributes["tag"] = tag
         }
         let value = try await storage.receiveBlob(request)

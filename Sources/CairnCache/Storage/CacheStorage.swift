@@ -43,7 +43,8 @@ public struct CacheStorage: Sendable {
             return segment
         } catch let error as BlobStoreError where error.code == .diskFull {
             await writer.discard()
-            throw CacheError(.init(code: 507), "InsufficientStorage", "the server has no space left; nothing was stored")
+            throw CacheError(
+                .init(code: 507), "InsufficientStorage", "the server has no space left; nothing was stored")
         } catch {
             await writer.discard()
             throw error

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A streaming CRC-32 checksum (IEEE 802.3, the variant used by zlib, gzip, PNG and Ethernet).

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A streaming CRC-32C checksum (Castagnoli, the variant used by iSCSI, ext4 and SSE4.2 `crc32`).

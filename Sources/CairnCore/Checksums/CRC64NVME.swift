@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A streaming CRC-64/NVME checksum (the "CRC64-NVME" algorithm of the NVM Express specification).

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// A bearer token for the build-cache protocols, scoped to one namespace (or `*` for all), possibly read-only.
 ///
@@ -25,12 +26,16 @@ public struct CacheToken: Sendable, Hashable {
 
 extension MetadataStore {
     /// Creates a token and returns it with its secret (which is not stored and cannot be shown again).
-    public func createToken(namespace: String, readOnly: Bool, at date: Date = Date()) async throws -> (CacheToken, secret: String) {
+    public func createToken(namespace: String, readOnly: Bool, at date: Date = Date()) async throws -> (
+        CacheToken, secret: String
+    ) {
         let secret = "cairn_" + SecureRandom.bytes(24).hexString
-        let token = CacheToken(id: SecureRandom.bytes(6).hexString, namespace: namespace, readOnly: readOnly, createdAt: date)
+        let token = CacheToken(
+            id: SecureRandom.bytes(6).hexString, namespace: namespace, readOnly: readOnly, createdAt: date)
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT INTO cache_tokens (id, secret_sha256, namespace, read_only, created_at) VALUES (?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO cache_tokens (id, secret_sha256, namespace, read_only, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [token.id, MessageDigest.sha256Hex(secret), namespace, readOnly, date.timeIntervalSince1970]
             )
         }
@@ -41,7 +46,8 @@ extension MetadataStore {
     public func token(secret: String) async throws -> CacheToken? {
         try await pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT * FROM cache_tokens WHERE secret_sha256 = ?", arguments: [MessageDigest.sha256Hex(secret)]
+                db, sql: "SELECT * FROM cache_tokens WHERE secret_sha256 = ?",
+                arguments: [MessageDigest.sha256Hex(secret)]
             ).map(Self.token)
         }
     }
@@ -69,5 +75,3 @@ extension MetadataStore {
         )
     }
 }
-
-import GRDB

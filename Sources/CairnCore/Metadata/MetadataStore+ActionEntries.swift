@@ -9,7 +9,8 @@ extension MetadataStore {
             // may upload an action result before, or without, all of its outputs).
             try Self.requireBlobs([entry.value.digest], in: self.blobs)
             try db.execute(
-                sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [entry.namespace, entry.key]
+                sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?",
+                arguments: [entry.namespace, entry.key]
             )
             let time = entry.createdAt.timeIntervalSince1970
             try db.execute(
@@ -44,7 +45,8 @@ extension MetadataStore {
         try await pool.read { db in
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM action_entries WHERE namespace = ? AND key = ?", arguments: [namespace, key]
+                    db, sql: "SELECT * FROM action_entries WHERE namespace = ? AND key = ?",
+                    arguments: [namespace, key]
                 )
             else { return nil }
             let value = BlobSegment(digest: BlobDigest(hex: row["value_digest"] as String)!, size: row["value_size"])
@@ -52,7 +54,8 @@ extension MetadataStore {
                 db, sql: "SELECT digest FROM action_entry_blobs WHERE namespace = ? AND key = ? ORDER BY digest",
                 arguments: [namespace, key]
             ).compactMap(BlobDigest.init(hex:)).filter { $0 != value.digest }
-            let attributes = try JSONDecoder().decode([String: String].self, from: Data((row["attributes"] as String).utf8))
+            let attributes = try JSONDecoder().decode(
+                [String: String].self, from: Data((row["attributes"] as String).utf8))
             return ActionEntry(
                 namespace: namespace, key: key, value: value, references: references, attributes: attributes,
                 totalSize: row["total_size"], createdAt: Date(timeIntervalSince1970: row["created_at"])
@@ -64,7 +67,8 @@ extension MetadataStore {
     @discardableResult
     public func deleteEntry(namespace: String, key: String) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [namespace, key])
+            try db.execute(
+                sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [namespace, key])
             return db.changesCount > 0
         }
     }

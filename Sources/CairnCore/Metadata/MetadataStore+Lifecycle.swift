@@ -6,7 +6,9 @@ extension MetadataStore {
     public func lifecycle(bucket: String) async throws -> [LifecycleRule]? {
         try await pool.read { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
-            guard let text = try String.fetchOne(db, sql: "SELECT rules FROM bucket_lifecycle WHERE bucket = ?", arguments: [bucket])
+            guard
+                let text = try String.fetchOne(
+                    db, sql: "SELECT rules FROM bucket_lifecycle WHERE bucket = ?", arguments: [bucket])
             else { return nil }
             return try JSONDecoder().decode([LifecycleRule].self, from: Data(text.utf8))
         }

@@ -93,10 +93,11 @@ extension MetadataStore {
         case .none:
             return
         case .keyAbsent:
-            let exists = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key = ?)",
-                arguments: [bucket, keyData(key)]
-            ) ?? false
+            let exists =
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key = ?)",
+                    arguments: [bucket, keyData(key)]
+                ) ?? false
             if exists { throw MetadataError.preconditionFailed }
         case .etagMatches(let etag):
             let current = try String.fetchOne(
@@ -113,7 +114,8 @@ extension MetadataStore {
         let algorithm: String? = row["checksum_algorithm"]
         return UploadInfo(
             uploadID: uploadID, bucket: row["bucket"], key: String(decoding: row["key"] as Data, as: UTF8.self),
-            headers: try headers(row["headers"]), checksumAlgorithm: algorithm.flatMap { ChecksumAlgorithm(rawValue: $0) },
+            headers: try headers(row["headers"]),
+            checksumAlgorithm: algorithm.flatMap { ChecksumAlgorithm(rawValue: $0) },
             createdAt: Date(timeIntervalSince1970: row["created_at"])
         )
     }

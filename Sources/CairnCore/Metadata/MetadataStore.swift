@@ -44,7 +44,10 @@ public final class MetadataStore: Sendable {
     public func bucket(_ name: String) async throws -> BucketInfo? {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT name, created_at FROM buckets WHERE name = ?", arguments: [name])
-                .map { BucketInfo(name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region) }
+                .map {
+                    BucketInfo(
+                        name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
+                }
         }
     }
 
@@ -52,7 +55,8 @@ public final class MetadataStore: Sendable {
     public func buckets() async throws -> [BucketInfo] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT name, created_at FROM buckets ORDER BY name").map {
-                BucketInfo(name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
+                BucketInfo(
+                    name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
             }
         }
     }
@@ -61,14 +65,15 @@ public final class MetadataStore: Sendable {
     public func deleteBucket(_ name: String) async throws {
         try await pool.write { db in
             guard try Self.bucketExists(db, name) else { throw MetadataError.noSuchBucket(name) }
-            let busy = try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1)
-                        OR EXISTS (SELECT 1 FROM uploads WHERE bucket = ?1)
-                    """,
-                arguments: [name]
-            ) ?? false
+            let busy =
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1)
+                            OR EXISTS (SELECT 1 FROM uploads WHERE bucket = ?1)
+                        """,
+                    arguments: [name]
+                ) ?? false
             if busy { throw MetadataError.bucketNotEmpty(name) }
             try db.execute(sql: "DELETE FROM buckets WHERE name = ?", arguments: [name])
         }
@@ -104,7 +109,8 @@ public final class MetadataStore: Sendable {
     public func deleteObject(bucket: String, key: String) async throws -> Bool {
         try await pool.write { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
-            try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, Self.keyData(key)])
+            try db.execute(
+                sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, Self.keyData(key)])
             return db.changesCount > 0
         }
     }
@@ -117,7 +123,9 @@ public final class MetadataStore: Sendable {
                 sql: "UPDATE objects SET accessed_at = MAX(accessed_at, ?) WHERE bucket = ? AND key = ?"
             )
             for access in accesses {
-                try statement.execute(arguments: [access.date.timeIntervalSince1970, access.bucket, Self.keyData(access.key)])
+                try statement.execute(arguments: [
+                    access.date.timeIntervalSince1970, access.bucket, Self.keyData(access.key),
+                ])
             }
         }
     }
@@ -173,11 +181,13 @@ public final class MetadataStore: Sendable {
             if entries.count < maxKeys || lower.isEmpty {
                 more = false
             } else {
-                more = try Bool.fetchOne(
-                    db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key >= ? \(upper == nil ? "" : "AND key < ?"))",
-                    arguments: Self.rangeArguments(bucket, lower, upper)
-                ) ?? false
+                more =
+                    try Bool.fetchOne(
+                        db,
+                        sql:
+                            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key >= ? \(upper == nil ? "" : "AND key < ?"))",
+                        arguments: Self.rangeArguments(bucket, lower, upper)
+                    ) ?? false
             }
             return ObjectListing(entries: entries, isTruncated: more, resumeAt: more ? lower : nil, lastName: lastName)
         }
@@ -288,7 +298,9 @@ public final class MetadataStore: Sendable {
         try await pool.write { db in
             guard let upload = try Self.fetchUpload(db, uploadID) else { throw MetadataError.noSuchUpload(uploadID) }
             let stored = Dictionary(
-                uniqueKeysWithValues: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000).map { ($0.partNumber, $0) }
+                uniqueKeysWithValues: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000).map {
+                    ($0.partNumber, $0)
+                }
             )
             var chosen: [PartInfo] = []
             var previous = 0

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Enforces a ``RetentionPolicy``: expires objects and cache entries, aborts stale uploads, evicts the least
@@ -30,7 +30,8 @@ public struct RetentionJob: Sendable {
         let started = Date()
         var report: RetentionReport
         if dryRun {
-            let snapshot = metadata.blobs.temporaryDirectory + "/retention-dry-run-\(SecureRandom.bytes(6).hexString).sqlite"
+            let snapshot =
+                metadata.blobs.temporaryDirectory + "/retention-dry-run-\(SecureRandom.bytes(6).hexString).sqlite"
             defer {
                 for suffix in ["", "-wal", "-shm", "-journal"] { unlink(snapshot + suffix) }
             }
@@ -38,10 +39,13 @@ public struct RetentionJob: Sendable {
             let pool = metadata.pool
             // SQLite's online backup reads a consistent snapshot without blocking the server's writers.
             try await metadata.blobs.threadPool.runIfActive { try pool.backup(to: queue) }
-            report = try await Pass(writer: queue, blobs: metadata.blobs, policy: policy, now: now, dryRun: true, batchSize: batchSize).run()
+            report = try await Pass(
+                writer: queue, blobs: metadata.blobs, policy: policy, now: now, dryRun: true, batchSize: batchSize
+            ).run()
         } else {
             report = try await Pass(
-                writer: metadata.pool, blobs: metadata.blobs, policy: policy, now: now, dryRun: false, batchSize: batchSize
+                writer: metadata.pool, blobs: metadata.blobs, policy: policy, now: now, dryRun: false,
+                batchSize: batchSize
             ).run()
         }
         report.durationSeconds = Date().timeIntervalSince(started)
@@ -112,7 +116,9 @@ private struct Pass {
     // MARK: Expiry
 
     private func expireObjects(_ report: inout RetentionReport) async throws {
-        let buckets = try await writer.read { db in try String.fetchAll(db, sql: "SELECT name FROM buckets ORDER BY name") }
+        let buckets = try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM buckets ORDER BY name")
+        }
         for bucket in buckets {
             let expiry = policy.expiry(bucket: bucket)
             let scope = policy.buckets[bucket] != nil ? "bucket:\(bucket)" : "global"
@@ -144,14 +150,18 @@ private struct Pass {
 
     private func lifecycleRules(_ bucket: String) async throws -> [LifecycleRule] {
         try await writer.read { db in
-            guard let text = try String.fetchOne(db, sql: "SELECT rules FROM bucket_lifecycle WHERE bucket = ?", arguments: [bucket])
+            guard
+                let text = try String.fetchOne(
+                    db, sql: "SELECT rules FROM bucket_lifecycle WHERE bucket = ?", arguments: [bucket])
             else { return [] }
             return try JSONDecoder().decode([LifecycleRule].self, from: Data(text.utf8))
         }
     }
 
     /// Deletes a bucket's unprotected objects matching `condition`, a batch per transaction.
-    private func deleteObjects(bucket: String, condition: String, arguments: [any DatabaseValueConvertible]) async throws -> Int {
+    private func deleteObjects(bucket: String, condition: String, arguments: [any DatabaseValueConvertible])
+        async throws -> Int
+    {
         let arguments = arguments.map(\.databaseValue)
         var total = 0
         while true {
@@ -218,15 +228,19 @@ private struct Pass {
 
     private func abortStaleUploads(_ report: inout RetentionReport) async throws {
         if let after = policy.abortIncompleteUploadsAfter {
-            report.uploadsAborted += try await abortUploads(condition: "created_at < ?", arguments: [nowSeconds - after])
+            report.uploadsAborted += try await abortUploads(
+                condition: "created_at < ?", arguments: [nowSeconds - after])
         }
-        let buckets = try await writer.read { db in try String.fetchAll(db, sql: "SELECT bucket FROM bucket_lifecycle") }
+        let buckets = try await writer.read { db in try String.fetchAll(db, sql: "SELECT bucket FROM bucket_lifecycle")
+        }
         for bucket in buckets {
             for rule in try await lifecycleRules(bucket) where rule.enabled {
                 guard let days = rule.abortIncompleteUploadDays else { continue }
                 let prefix = Array(rule.prefix.utf8)
                 var condition = "bucket = ? AND created_at < ? AND key >= ?"
-                var arguments: [any DatabaseValueConvertible] = [bucket, nowSeconds - Double(days) * 86400, Data(prefix)]
+                var arguments: [any DatabaseValueConvertible] = [
+                    bucket, nowSeconds - Double(days) * 86400, Data(prefix),
+                ]
                 if let upper = MetadataStore.successorOfPrefix(prefix) {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))
@@ -300,21 +314,25 @@ private struct Pass {
                             db, sql: "SELECT DISTINCT digest FROM object_segments WHERE bucket = ? AND key = ?",
                             arguments: [scope, name]
                         )
-                        try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [scope, name])
+                        try db.execute(
+                            sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [scope, name])
                     } else {
                         let key = String(decoding: name, as: UTF8.self)
                         digests = try String.fetchAll(
                             db, sql: "SELECT digest FROM action_entry_blobs WHERE namespace = ? AND key = ?",
                             arguments: [scope, key]
                         )
-                        try db.execute(sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [scope, key])
+                        try db.execute(
+                            sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?", arguments: [scope, key])
                     }
                     count += 1
                     for digest in digests {
-                        freed += try Int64.fetchOne(
-                            db, sql: "SELECT size FROM blobs b WHERE digest = ? AND NOT \(Self.referencedCondition)",
-                            arguments: [digest]
-                        ) ?? 0
+                        freed +=
+                            try Int64.fetchOne(
+                                db,
+                                sql: "SELECT size FROM blobs b WHERE digest = ? AND NOT \(Self.referencedCondition)",
+                                arguments: [digest]
+                            ) ?? 0
                     }
                     if current - freed <= low { break }
                 }

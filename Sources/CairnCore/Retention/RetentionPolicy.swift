@@ -38,7 +38,9 @@ public struct RetentionPolicy: Sendable, Equatable {
     func expiry(bucket: String) -> Expiry { buckets[bucket] ?? global }
 
     func expiry(namespace: String) -> Expiry {
-        let match = namespaces.keys.filter { namespace == $0 || namespace.hasPrefix($0 + "/") }.max { $0.count < $1.count }
+        let match = namespaces.keys.filter { namespace == $0 || namespace.hasPrefix($0 + "/") }.max {
+            $0.count < $1.count
+        }
         return match.map { namespaces[$0]! } ?? global
     }
 }

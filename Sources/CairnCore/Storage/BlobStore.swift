@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Immutable content named by its SHA-256, stored once in `blobs/sha256/ab/cd/<digest>` under a data directory.
@@ -93,14 +93,17 @@ public struct BlobStore: Sendable {
     static func open(_ path: String, digest: BlobDigest) throws -> Int32 {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            if errno == ENOENT { throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)") }
+            if errno == ENOENT {
+                throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)")
+            }
             throw BlobStoreError.system("open", path: path, errno: errno)
         }
         return descriptor
     }
 
     /// Reads `range` from an open blob file; the result is shorter only when the file ends first.
-    static func pread(_ descriptor: Int32, _ range: Range<Int64>, path: String, digest: BlobDigest) throws -> ByteBuffer {
+    static func pread(_ descriptor: Int32, _ range: Range<Int64>, path: String, digest: BlobDigest) throws -> ByteBuffer
+    {
         var buffer = ByteBufferAllocator().buffer(capacity: range.count)
         var offset = range.lowerBound
         while offset < range.upperBound {

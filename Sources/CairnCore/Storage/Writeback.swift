@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts the kernel writing a file range to disk without waiting (Linux `sync_file_range`), so that the fsync at
@@ -10,10 +10,10 @@ enum Writeback {
     /// `sync_file_range` is not exported by the Glibc module; looked up once. Nil where it does not exist.
     private static let syncFileRange: SyncFileRange? = {
         #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
-        return unsafeBitCast(symbol, to: SyncFileRange.self)
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+            return unsafeBitCast(symbol, to: SyncFileRange.self)
         #else
-        return nil
+            return nil
         #endif
     }()
 

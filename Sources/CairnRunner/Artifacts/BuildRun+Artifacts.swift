@@ -66,7 +66,8 @@ extension BuildRun {
             return uri
         }
         for file in files where file.symlinkTarget == nil {
-            _ = try await store.putObject(bucket: bucket, key: join(folder, name, file.name), file: file.path, metadata: artifactMetadata)
+            _ = try await store.putObject(
+                bucket: bucket, key: join(folder, name, file.name), file: file.path, metadata: artifactMetadata)
         }
         let uri = "s3://\(bucket)/\(join(folder, name))/"
         console.line("[cairn] artifact \(artifact.identifier): \(files.count) files under \(uri)")

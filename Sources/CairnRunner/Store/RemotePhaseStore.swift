@@ -176,7 +176,8 @@ public struct RemotePhaseStore: PhaseStore {
         )
     }
 
-    public func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String {
+    public func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String
+    {
         if !createdBuckets.contains(bucket) {
             let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
             // 409 means the bucket exists already (ours or not; the PUT below says which).

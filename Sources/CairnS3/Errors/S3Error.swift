@@ -81,7 +81,8 @@ extension S3Error {
         )
     }
     public static let preconditionFailed = S3Error(
-        "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", status: .preconditionFailed
+        "PreconditionFailed", "At least one of the pre-conditions you specified did not hold",
+        status: .preconditionFailed
     )
     public static func badDigest(_ message: String) -> S3Error {
         S3Error("BadDigest", message, status: .badRequest)

@@ -79,7 +79,8 @@ struct BodyReceiver {
                 }
                 if writer.bytesWritten > Self.maximumObjectSize {
                     throw S3Error(
-                        "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", status: .badRequest
+                        "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.",
+                        status: .badRequest
                     )
                 }
             }
@@ -110,7 +111,9 @@ struct BodyReceiver {
     private func declaredChecksum(_ s3: S3Request) throws -> Declared? {
         var found: [Declared] = []
         for algorithm in ChecksumAlgorithm.allCases {
-            if let value = s3.header(algorithm.headerName) { found.append(Declared(algorithm: algorithm, value: value)) }
+            if let value = s3.header(algorithm.headerName) {
+                found.append(Declared(algorithm: algorithm, value: value))
+            }
         }
         if let trailer = s3.header("x-amz-trailer") {
             for name in trailer.split(separator: ",") {
@@ -120,7 +123,8 @@ struct BodyReceiver {
             }
         }
         if found.count > 1 {
-            throw S3Error.invalidRequest("Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+            throw S3Error.invalidRequest(
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
         }
         if found.isEmpty, let name = s3.header("x-amz-sdk-checksum-algorithm") {
             guard ChecksumAlgorithm(rawValue: name.uppercased()) != nil else {
@@ -147,10 +151,12 @@ struct BodyReceiver {
         guard let declared, let computed = summary.checksum else { return nil }
         let claimed = declared.value ?? trailers[declared.algorithm.headerName]
         guard let claimed else {
-            throw S3Error.invalidRequest("The x-amz-trailer header named \(declared.algorithm.headerName) but the body carried no such trailer")
+            throw S3Error.invalidRequest(
+                "The x-amz-trailer header named \(declared.algorithm.headerName) but the body carried no such trailer")
         }
         guard claimed == computed.value else {
-            throw S3Error.badDigest("The \(declared.algorithm.rawValue) you specified did not match the calculated checksum.")
+            throw S3Error.badDigest(
+                "The \(declared.algorithm.rawValue) you specified did not match the calculated checksum.")
         }
         return StoredChecksum(algorithm: declared.algorithm, value: computed.value)
     }

@@ -95,7 +95,8 @@ extension S3Service {
 enum BucketName {
     static func validate(_ name: String) throws {
         func invalid(_ why: String) -> S3Error {
-            S3Error("InvalidBucketName", "The specified bucket is not valid: \(why).", status: .badRequest, resource: name)
+            S3Error(
+                "InvalidBucketName", "The specified bucket is not valid: \(why).", status: .badRequest, resource: name)
         }
         let bytes = Array(name.utf8)
         guard (3...63).contains(bytes.count) else { throw invalid("a bucket name has 3 to 63 characters") }
@@ -114,7 +115,9 @@ enum BucketName {
             throw invalid("dots may not be adjacent to dots or hyphens")
         }
         let parts = name.split(separator: ".")
-        if parts.count == 4 && parts.allSatisfy({ UInt8($0) != nil }) { throw invalid("a bucket name is not an IP address") }
+        if parts.count == 4 && parts.allSatisfy({ UInt8($0) != nil }) {
+            throw invalid("a bucket name is not an IP address")
+        }
         for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] where name.hasPrefix(prefix) {
             throw invalid("the prefix \(prefix) is reserved")
         }

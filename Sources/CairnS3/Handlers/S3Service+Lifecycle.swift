@@ -12,7 +12,9 @@ extension S3Service {
             throw S3Error.malformedXML("expected LifecycleConfiguration, found \(root.name)")
         }
         let rules = try root.children("Rule").map(Self.lifecycleRule)
-        guard !rules.isEmpty, rules.count <= 1000 else { throw S3Error.malformedXML("a configuration has 1 to 1000 rules") }
+        guard !rules.isEmpty, rules.count <= 1000 else {
+            throw S3Error.malformedXML("a configuration has 1 to 1000 rules")
+        }
         try await metadata.setLifecycle(bucket: bucket, rules: rules)
         return emptyResponse()
     }
@@ -30,7 +32,9 @@ extension S3Service {
             throw S3Error.malformedXML("a Rule needs Status Enabled or Disabled")
         }
         let filter = node.child("Filter")
-        let prefix = node.child("Prefix")?.text ?? filter?.child("Prefix")?.text ?? filter?.child("And")?.child("Prefix")?.text ?? ""
+        let prefix =
+            node.child("Prefix")?.text ?? filter?.child("Prefix")?.text ?? filter?.child("And")?.child("Prefix")?.text
+            ?? ""
         if filter?.child("Tag") != nil || filter?.child("And")?.child("Tag") != nil {
             throw S3Error.notImplemented("A lifecycle filter on object tags")
         }
@@ -56,7 +60,8 @@ extension S3Service {
     func getBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
         guard let rules = try await metadata.lifecycle(bucket: bucket) else {
             throw S3Error(
-                "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", status: .notFound, resource: bucket
+                "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", status: .notFound,
+                resource: bucket
             )
         }
         let xml = XMLWriter()
@@ -66,9 +71,13 @@ extension S3Service {
                     if let id = rule.id { xml.element("ID", id) }
                     xml.element("Filter") { xml.element("Prefix", rule.prefix) }
                     xml.element("Status", rule.enabled ? "Enabled" : "Disabled")
-                    if let days = rule.expirationDays { xml.element("Expiration") { xml.element("Days", String(days)) } }
+                    if let days = rule.expirationDays {
+                        xml.element("Expiration") { xml.element("Days", String(days)) }
+                    }
                     if let days = rule.abortIncompleteUploadDays {
-                        xml.element("AbortIncompleteMultipartUpload") { xml.element("DaysAfterInitiation", String(days)) }
+                        xml.element("AbortIncompleteMultipartUpload") {
+                            xml.element("DaysAfterInitiation", String(days))
+                        }
                     }
                 }
             }

@@ -69,7 +69,9 @@ extension S3Service {
                         xml.element("ETag", S3Format.quoted(object.etag))
                         xml.element("Size", String(object.size))
                         xml.element("StorageClass", "STANDARD")
-                        if let checksum = object.checksum { xml.element("ChecksumAlgorithm", checksum.algorithm.rawValue) }
+                        if let checksum = object.checksum {
+                            xml.element("ChecksumAlgorithm", checksum.algorithm.rawValue)
+                        }
                         if fetchOwner {
                             ownerElement(xml, "Owner")
                         }

@@ -68,9 +68,13 @@ extension S3Service {
             guard let parsed = try? ByteRange.parse(text, size: source.size), text.contains("-"),
                 !text.hasPrefix("bytes=-"), !text.hasSuffix("-")
             else {
-                throw S3Error.invalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+                throw S3Error.invalidArgument(
+                    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+                )
             }
-            guard parsed.upperBound <= source.size else { throw S3Error("InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable) }
+            guard parsed.upperBound <= source.size else {
+                throw S3Error("InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable)
+            }
             range = parsed
         }
         let segment: BlobSegment
@@ -87,7 +91,8 @@ extension S3Service {
                     offset += piece.size
                     let overlap = pieceRange.clamped(to: range)
                     guard !overlap.isEmpty else { continue }
-                    let local = (overlap.lowerBound - pieceRange.lowerBound)..<(overlap.upperBound - pieceRange.lowerBound)
+                    let local =
+                        (overlap.lowerBound - pieceRange.lowerBound)..<(overlap.upperBound - pieceRange.lowerBound)
                     try await blobs.readChunks(of: piece.digest, range: local) { try await writer.write($0) }
                 }
                 let summary = try await writer.finish()
@@ -116,7 +121,8 @@ extension S3Service {
         }
         var requested: [(partNumber: Int, etag: String)] = []
         for part in root.children("Part") {
-            guard let numberText = part.child("PartNumber")?.text, let number = Int(numberText.trimmingCharacters(in: .whitespacesAndNewlines)),
+            guard let numberText = part.child("PartNumber")?.text,
+                let number = Int(numberText.trimmingCharacters(in: .whitespacesAndNewlines)),
                 let etag = part.child("ETag")?.text
             else { throw S3Error.malformedXML("every Part needs a PartNumber and an ETag") }
             requested.append((number, S3Format.unquoted(etag)))
@@ -184,7 +190,9 @@ extension S3Service {
                     xml.element("LastModified", S3Format.iso8601(part.createdAt))
                     xml.element("ETag", S3Format.quoted(part.etag))
                     xml.element("Size", String(part.segment.size))
-                    if let checksum = part.checksum { xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value) }
+                    if let checksum = part.checksum {
+                        xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value)
+                    }
                 }
             }
         }

@@ -105,7 +105,8 @@ extension S3Service {
                 offset += segment.size
                 let overlap = segmentRange.clamped(to: selected)
                 guard !overlap.isEmpty else { continue }
-                let local = (overlap.lowerBound - segmentRange.lowerBound)..<(overlap.upperBound - segmentRange.lowerBound)
+                let local =
+                    (overlap.lowerBound - segmentRange.lowerBound)..<(overlap.upperBound - segmentRange.lowerBound)
                 try await blobs.readChunks(of: segment.digest, range: local) { try await writer.write($0) }
             }
             try await writer.finish(nil)
@@ -211,17 +212,23 @@ extension S3Service {
 
     /// The source named by `x-amz-copy-source` (`bucket/key` or `/bucket/key`, URL-encoded).
     func copySource(_ s3: S3Request) async throws -> ObjectInfo {
-        guard var text = s3.header("x-amz-copy-source") else { throw S3Error.invalidArgument("x-amz-copy-source is missing") }
+        guard var text = s3.header("x-amz-copy-source") else {
+            throw S3Error.invalidArgument("x-amz-copy-source is missing")
+        }
         if let question = text.firstIndex(of: "?") {
             let versionQuery = text[text.index(after: question)...]
             guard versionQuery.hasPrefix("versionId=null") || versionQuery.isEmpty else {
-                throw S3Error.invalidArgument("Cairn keeps no object versions; x-amz-copy-source may not name a versionId")
+                throw S3Error.invalidArgument(
+                    "Cairn keeps no object versions; x-amz-copy-source may not name a versionId")
             }
             text = String(text[..<question])
         }
-        guard let decoded = SigV4.percentDecode(text) else { throw S3Error.invalidArgument("x-amz-copy-source is not valid URL-encoded UTF-8") }
+        guard let decoded = SigV4.percentDecode(text) else {
+            throw S3Error.invalidArgument("x-amz-copy-source is not valid URL-encoded UTF-8")
+        }
         let path = decoded.hasPrefix("/") ? String(decoded.dropFirst()) : decoded
-        guard let slash = path.firstIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex else {
+        guard let slash = path.firstIndex(of: "/"), slash != path.startIndex, path.index(after: slash) != path.endIndex
+        else {
             throw S3Error.invalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
         }
         let bucket = String(path[..<slash])
@@ -291,7 +298,8 @@ enum ByteRange {
         let spec = text.dropFirst("bytes=".count)
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
-        let unsatisfiable = S3Error("InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable)
+        let unsatisfiable = S3Error(
+            "InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable)
         if parts[0].isEmpty {
             guard let suffix = Int64(parts[1]), suffix >= 0 else { return nil }
             guard suffix > 0, size > 0 else { throw unsatisfiable.withContentRange(size) }

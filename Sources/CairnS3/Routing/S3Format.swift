@@ -4,8 +4,10 @@ import Foundation
 enum S3Format {
     /// `2009-10-12T17:50:30.000Z`, as in XML bodies.
     static func iso8601(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
-            .replacingOccurrences(of: "+0000", with: "Z")
+        date.formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)
+        )
+        .replacingOccurrences(of: "+0000", with: "Z")
     }
 
     private static let httpDateFormatter: DateFormatter = {

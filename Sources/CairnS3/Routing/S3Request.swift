@@ -29,7 +29,8 @@ struct S3Request {
     func intQuery(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         guard let text = query(name) else { return value }
         guard let number = Int(text), number >= range.lowerBound else {
-            throw S3Error.invalidArgument("\(name) must be an integer between \(range.lowerBound) and \(range.upperBound)")
+            throw S3Error.invalidArgument(
+                "\(name) must be an integer between \(range.lowerBound) and \(range.upperBound)")
         }
         return min(number, range.upperBound)
     }

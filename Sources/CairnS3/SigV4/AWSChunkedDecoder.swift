@@ -73,7 +73,9 @@ public struct AWSChunkedDecoder {
                     try verifyTrailer()
                     state = .done
                 } else {
-                    guard let colon = text.firstIndex(of: ":") else { throw Self.malformed("trailer line without a colon") }
+                    guard let colon = text.firstIndex(of: ":") else {
+                        throw Self.malformed("trailer line without a colon")
+                    }
                     let name = text[..<colon].lowercased().trimmingCharacters(in: .whitespaces)
                     trailers[name] = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 }

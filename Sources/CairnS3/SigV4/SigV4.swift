@@ -53,7 +53,8 @@ public enum SigV4 {
         var index = 0
         while index < utf8.count {
             if utf8[index] == UInt8(ascii: "%") {
-                guard index + 2 < utf8.count, let byte = [UInt8](hex: String(decoding: utf8[index + 1...index + 2], as: UTF8.self))
+                guard index + 2 < utf8.count,
+                    let byte = [UInt8](hex: String(decoding: utf8[index + 1...index + 2], as: UTF8.self))
                 else { return nil }
                 out.append(byte[0])
                 index += 3
@@ -111,7 +112,8 @@ public enum SigV4 {
     ) -> String {
         let canonicalHeaders = headers.map { "\($0.name):\(canonicalHeaderValue($0.value))\n" }.joined()
         let signedHeaders = headers.map(\.name).joined(separator: ";")
-        return [method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
+        return [method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].joined(
+            separator: "\n")
     }
 
     /// The string to sign for a request.

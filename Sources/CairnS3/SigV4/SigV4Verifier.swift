@@ -56,7 +56,8 @@ public struct SigV4Verifier: Sendable {
         }
         guard parts[3] == "s3" else {
             throw S3Error(
-                "AuthorizationHeaderMalformed", "The authorization header is malformed; incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".",
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".",
                 status: .badRequest
             )
         }
@@ -65,7 +66,9 @@ public struct SigV4Verifier: Sendable {
 
     private func secret(for accessKeyID: String) throws -> String {
         guard let secret = secretForAccessKey(accessKeyID) else {
-            throw S3Error("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", status: .forbidden)
+            throw S3Error(
+                "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
+                status: .forbidden)
         }
         return secret
     }
@@ -107,7 +110,8 @@ public struct SigV4Verifier: Sendable {
             let signature = fields["Signature"]
         else {
             throw S3Error(
-                "AuthorizationHeaderMalformed", "The authorization header is malformed; it needs Credential, SignedHeaders and Signature.",
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; it needs Credential, SignedHeaders and Signature.",
                 status: .badRequest
             )
         }
@@ -119,7 +123,8 @@ public struct SigV4Verifier: Sendable {
         _ = try checkTime(amzDate)
         guard amzDate.hasPrefix(credential.date) else {
             throw S3Error(
-                "AuthorizationHeaderMalformed", "The authorization header is malformed; the credential date does not match x-amz-date.",
+                "AuthorizationHeaderMalformed",
+                "The authorization header is malformed; the credential date does not match x-amz-date.",
                 status: .badRequest
             )
         }
@@ -139,13 +144,16 @@ public struct SigV4Verifier: Sendable {
             payloadHash: payloadHash
         )
         let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
-        let key = signingKeys.key(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let key = signingKeys.key(
+            secret: secret, date: credential.date, region: credential.region, service: credential.service)
         let expected = SigV4.signature(of: stringToSign, key: key)
         guard constantTimeEqual(expected, signature) else {
             throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
         }
-        let context = ChunkSigningContext(signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature)
-        return Authentication(accessKeyID: credential.accessKeyID, payload: try payloadExpectation(payloadHash, context: context))
+        let context = ChunkSigningContext(
+            signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature)
+        return Authentication(
+            accessKeyID: credential.accessKeyID, payload: try payloadExpectation(payloadHash, context: context))
     }
 
     private func verifyPresigned(_ request: SignedRequest) throws -> Authentication {
@@ -157,7 +165,9 @@ public struct SigV4Verifier: Sendable {
             let expiresText = value("X-Amz-Expires"), let signedHeadersText = value("X-Amz-SignedHeaders"),
             let signature = value("X-Amz-Signature")
         else {
-            throw S3Error.accessDenied("Query-string authentication requires the X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters")
+            throw S3Error.accessDenied(
+                "Query-string authentication requires the X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters"
+            )
         }
         let credential = try parseCredential(credentialText)
         let secret = try secret(for: credential.accessKeyID)
@@ -184,7 +194,8 @@ public struct SigV4Verifier: Sendable {
             payloadHash: payloadHash
         )
         let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
-        let key = signingKeys.key(secret: secret, date: credential.date, region: credential.region, service: credential.service)
+        let key = signingKeys.key(
+            secret: secret, date: credential.date, region: credential.region, service: credential.service)
         guard constantTimeEqual(SigV4.signature(of: stringToSign, key: key), signature) else {
             throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
         }
@@ -204,7 +215,8 @@ public struct SigV4Verifier: Sendable {
         default:
             guard value.utf8.count == 64, let bytes = [UInt8](hex: value) else {
                 throw S3Error(
-                    "InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value, or a SHA-256 hex digest",
+                    "InvalidArgument",
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value, or a SHA-256 hex digest",
                     status: .badRequest
                 )
             }

@@ -58,7 +58,8 @@ public enum CairnServer {
             _ = try await metadata.bucket("-health-check-")
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
         }
         let cacheStorage = CacheStorage(
             blobs: blobs, metadata: metadata, accessLog: accessLog, maximumEntrySize: settings.maximumCacheEntrySize
@@ -69,7 +70,8 @@ public enum CairnServer {
         )
         CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
         let retention = RetentionRunner(
-            job: RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize), accessLog: accessLog, logger: logger
+            job: RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize),
+            accessLog: accessLog, logger: logger
         )
         router.post("/_cairn/admin/gc") { request, _ -> Response in
             let principal = try await cacheAuthenticator.principal(for: request)
@@ -82,7 +84,8 @@ public enum CairnServer {
             encoder.outputFormatting = [.sortedKeys]
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
         }
         let responder = CairnResponder(s3: s3, routes: router.buildResponder())
 
@@ -112,7 +115,8 @@ public enum CairnServer {
                 ? [
                     flusher, LockHolder(lock: lock),
                     RetentionService(
-                        runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)), logger: logger
+                        runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
+                        logger: logger
                     ),
                 ]
                 : [flusher, LockHolder(lock: lock)],

@@ -95,7 +95,9 @@ extension ServerSettings {
         if let value = environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] { rootSecretAccessKey = value }
         if let value = environment["CAIRN_LOG_LEVEL"] { logLevel = value }
         if let value = environment["CAIRN_RETENTION_BATCH_SIZE"] {
-            guard let size = Int(value), size > 0 else { throw SettingsError("CAIRN_RETENTION_BATCH_SIZE must be a positive integer") }
+            guard let size = Int(value), size > 0 else {
+                throw SettingsError("CAIRN_RETENTION_BATCH_SIZE must be a positive integer")
+            }
             retentionBatchSize = size
         }
         if let value = environment["CAIRN_CACHE_MAX_ENTRY_BYTES"] {
@@ -116,7 +118,8 @@ extension ServerSettings {
     public func validate() throws {
         _ = try hostAndPort()
         if retention.gracePeriod < 60 {
-            throw SettingsError("retention.grace_period_seconds must be at least 60: uploads in flight need time to finish")
+            throw SettingsError(
+                "retention.grace_period_seconds must be at least 60: uploads in flight need time to finish")
         }
         if let high = retention.highWatermark, let low = retention.lowWatermark, low > high {
             throw SettingsError("retention.low_watermark_bytes must not exceed retention.max_total_bytes")
@@ -159,16 +162,19 @@ extension ServerSettings {
         if let value = file.intervalSeconds { retentionInterval = value }
         if let value = file.batchSize { retentionBatchSize = max(1, value) }
         if let value = file.gracePeriodSeconds { retention.gracePeriod = value }
-        retention.global = .init(maximumAge: file.expireAfterDays.map { $0 * day }, maximumIdle: file.idleAfterDays.map { $0 * day })
+        retention.global = .init(
+            maximumAge: file.expireAfterDays.map { $0 * day }, maximumIdle: file.idleAfterDays.map { $0 * day })
         retention.highWatermark = file.maxTotalBytes
         retention.lowWatermark = file.lowWatermarkBytes
         retention.keepLastBuilds = file.keepLastBuilds
         if let value = file.abortIncompleteUploadsAfterDays { retention.abortIncompleteUploadsAfter = value * day }
         for (name, rule) in file.buckets ?? [:] {
-            retention.buckets[name] = .init(maximumAge: rule.expireAfterDays.map { $0 * day }, maximumIdle: rule.idleAfterDays.map { $0 * day })
+            retention.buckets[name] = .init(
+                maximumAge: rule.expireAfterDays.map { $0 * day }, maximumIdle: rule.idleAfterDays.map { $0 * day })
         }
         for (name, rule) in file.namespaces ?? [:] {
-            retention.namespaces[name] = .init(maximumAge: rule.expireAfterDays.map { $0 * day }, maximumIdle: rule.idleAfterDays.map { $0 * day })
+            retention.namespaces[name] = .init(
+                maximumAge: rule.expireAfterDays.map { $0 * day }, maximumIdle: rule.idleAfterDays.map { $0 * day })
         }
     }
 

@@ -31,7 +31,9 @@ struct RequestSigner: Sendable {
         )
         let authorization =
             "\(SigV4.algorithm) Credential=\(accessKeyID)/\(scope), SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=\(signature)"
-        return [("x-amz-content-sha256", Self.unsignedPayload), ("x-amz-date", amzDate), ("authorization", authorization)]
+        return [
+            ("x-amz-content-sha256", Self.unsignedPayload), ("x-amz-date", amzDate), ("authorization", authorization),
+        ]
     }
 
     /// A presigned URL for `method path`, valid for `expires` seconds, as `aws s3 presign` makes them.

@@ -19,7 +19,8 @@ struct SmallObjectLoad: Sendable {
         var latencies: [Double]
         var requestsPerSecond: Double { Double(requests) / seconds }
         func latencyPercentile(_ p: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
+            latencies.isEmpty
+                ? 0 : latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
         }
     }
 
@@ -82,7 +83,8 @@ struct SmallObjectLoad: Sendable {
                             )
                         }
                         if let expectBytes, body.readableBytes != expectBytes {
-                            throw BenchError("GET \(request.url) returned \(body.readableBytes) bytes, not \(expectBytes)")
+                            throw BenchError(
+                                "GET \(request.url) returned \(body.readableBytes) bytes, not \(expectBytes)")
                         }
                         latencies.append((clock.now - sent).seconds)
                         index += 1
@@ -124,7 +126,9 @@ extension HTTPClient {
         let response = try await execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
         guard (200..<300).contains(response.status.code) || response.status.code == 409 else {
-            throw BenchError("creating bucket \(endpoint.prefix) on \(endpoint.system): \(response.status.code) \(String(buffer: body))")
+            throw BenchError(
+                "creating bucket \(endpoint.prefix) on \(endpoint.system): \(response.status.code) \(String(buffer: body))"
+            )
         }
     }
 }

@@ -22,11 +22,13 @@ struct MachineInfo: Codable, Sendable {
     /// Reads /proc and asks each tool for its version; a tool that is missing is reported as such.
     static func collect(workDirectory: URL, cairnExecutable: URL) async -> MachineInfo {
         let cpuInfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuInfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        let model =
+            cpuInfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
         let nproc = (try? await Shell.run(["nproc"]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let memInfo = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
-        let memKiB = memInfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
+        let memKiB =
+            memInfo.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
             .flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? 0
         let kernel = (try? await Shell.run(["uname", "-r"]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let df = (try? await Shell.run(["df", "-T", workDirectory.path]))?.stdout.split(separator: "\n").last
@@ -35,8 +37,12 @@ struct MachineInfo: Codable, Sendable {
         versions["cairn"] = await cairnVersion(cairnExecutable)
         versions["nginx"] = await version(["nginx", "-v"]) { $0.components(separatedBy: "nginx/").last }
         versions["moto"] = await version(["python3", "-c", "import moto; print(moto.__version__)"]) { $0 }
-        versions["openssl"] = await version(["openssl", "version"]) { $0.split(separator: " ").dropFirst().first.map(String.init) }
-        versions["curl"] = await version(["curl", "--version"]) { $0.split(separator: " ").dropFirst().first.map(String.init) }
+        versions["openssl"] = await version(["openssl", "version"]) {
+            $0.split(separator: " ").dropFirst().first.map(String.init)
+        }
+        versions["curl"] = await version(["curl", "--version"]) {
+            $0.split(separator: " ").dropFirst().first.map(String.init)
+        }
         return MachineInfo(
             cpuModel: model, cpuCount: Int(nproc ?? "") ?? ProcessInfo.processInfo.activeProcessorCount,
             memoryGiB: memKiB / 1_048_576, kernel: kernel ?? "unknown",

@@ -28,7 +28,9 @@ struct BenchmarkReport: Codable, Sendable {
     /// The report as Markdown: the machine, a table of medians with min–max, the targets, what was left out.
     var markdown: String {
         var lines: [String] = []
-        lines.append("Run \(date) (\(mode) mode, \(runs) run\(runs == 1 ? "" : "s") per figure: median, min–max in brackets) with `\(command)`.")
+        lines.append(
+            "Run \(date) (\(mode) mode, \(runs) run\(runs == 1 ? "" : "s") per figure: median, min–max in brackets) with `\(command)`."
+        )
         lines.append("")
         lines.append("Machine: \(machine.summary).")
         lines.append("")

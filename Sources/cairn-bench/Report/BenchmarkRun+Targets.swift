@@ -4,7 +4,8 @@ extension BenchmarkRun {
     /// The issue's targets, each from the medians of this run.
     func computeTargets() {
         let r = report
-        func ratio(_ target: String, _ numerator: Double?, _ denominator: Double?, _ required: Double, _ detail: String) {
+        func ratio(_ target: String, _ numerator: Double?, _ denominator: Double?, _ required: Double, _ detail: String)
+        {
             let value = numerator.flatMap { n in denominator.map { n / $0 } }
             report.targets.append(
                 TargetCheck(target: target, measured: value, required: required, isMinimum: true, detail: detail)
@@ -69,7 +70,8 @@ extension BenchmarkRun {
         if cold != nil {
             report.targets.append(
                 TargetCheck(
-                    target: "runner: warm no-change rebuild ≤ 5 % of cold", measured: warm.flatMap { w in cold.map { w / $0 } },
+                    target: "runner: warm no-change rebuild ≤ 5 % of cold",
+                    measured: warm.flatMap { w in cold.map { w / $0 } },
                     required: 0.05, isMinimum: false, detail: "warm \(f(warm)) s / cold \(f(cold)) s"
                 )
             )
@@ -85,7 +87,8 @@ extension BenchmarkRun {
                 TargetCheck(
                     target: "runner: re-save after one change sends only the changed blob(s) (≤ 5 % of the outputs)",
                     measured: resave.map { $0 / total }, required: 0.05, isMinimum: false,
-                    detail: "server read \(f(resave)) kB of \(f(total)) kB of outputs; new blobs \(f(r.median(Self.runnerResaveWorkload, "cairn", "new blobs stored")))"
+                    detail:
+                        "server read \(f(resave)) kB of \(f(total)) kB of outputs; new blobs \(f(r.median(Self.runnerResaveWorkload, "cairn", "new blobs stored")))"
                 )
             )
         }

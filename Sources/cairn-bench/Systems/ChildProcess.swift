@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process the benchmark started: its output goes to a log file, and it is stopped when the run ends,

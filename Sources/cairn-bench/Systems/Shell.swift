@@ -62,7 +62,8 @@ enum Shell {
     static func check(_ arguments: [String], environment: [String: String]? = nil) async throws -> Output {
         let output = try await run(arguments, environment: environment)
         guard output.status == 0 else {
-            throw BenchError("\(arguments.joined(separator: " ")) exited with \(output.status): \(output.combined.suffix(2000))")
+            throw BenchError(
+                "\(arguments.joined(separator: " ")) exited with \(output.status): \(output.combined.suffix(2000))")
         }
         return output
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension BenchmarkRun {
@@ -18,7 +18,8 @@ extension BenchmarkRun {
             executable: settings.cairnExecutable, dataDirectory: workDirectory.appendingPathComponent("cairn-large"),
             logDirectory: logDirectory
         )
-        let nginx = wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
+        let nginx =
+            wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
         try await client.createBucket(cairn.endpoint)
         var puts: [String: [Double]] = [:]
         var gets: [String: [Double]] = [:]
@@ -35,7 +36,9 @@ extension BenchmarkRun {
                 gets[endpoint.system, default: []].append(get / 1e6)
             }
             // nginx keeps one file per key; drop the old ones so the disk does not fill up on long runs.
-            if let nginx { try? FileManager.default.removeItem(at: nginx.root.appendingPathComponent("bench/large-\(run)")) }
+            if let nginx {
+                try? FileManager.default.removeItem(at: nginx.root.appendingPathComponent("bench/large-\(run)"))
+            }
         }
         await cairn.stop()
         await nginx?.stop()
@@ -45,7 +48,8 @@ extension BenchmarkRun {
             guard let samples = puts[system] else { continue }
             record(
                 largePutWorkload, system, "throughput", "MB/s", samples,
-                note: system == "nginx" ? "WebDAV PUT (dav_methods PUT; no fsync)" : "presigned URL, SHA-256 + MD5, fsync before 200"
+                note: system == "nginx"
+                    ? "WebDAV PUT (dav_methods PUT; no fsync)" : "presigned URL, SHA-256 + MD5, fsync before 200"
             )
             record(largeGetWorkload, system, "throughput", "MB/s", gets[system] ?? [])
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension BenchmarkRun {
@@ -57,7 +57,9 @@ extension BenchmarkRun {
 
                 if withAWS {
                     let key = "s3://\(CairnInstance.bucket)/codebuild-cache-\(run).tgz"
-                    let endpoint = ["aws", "--endpoint-url", "http://127.0.0.1:\(cairn.port)", "s3", "cp", "--only-show-errors"]
+                    let endpoint = [
+                        "aws", "--endpoint-url", "http://127.0.0.1:\(cairn.port)", "s3", "cp", "--only-show-errors",
+                    ]
                     let archive = root.appendingPathComponent("cache.tgz").path
                     let started = ContinuousClock.now
                     try await Shell.check(["tar", "-czf", archive, "-C", first.path, "out"], environment: environment)
@@ -87,18 +89,22 @@ extension BenchmarkRun {
                 resaveNewBlobs.append(Double(Self.blobCount(cairn.dataDirectory) - blobsBefore))
                 try? FileManager.default.removeItem(at: root)
             }
-            let shape = "\(fixture.files) output files, \(fixture.files * fixture.fileBytes / 1_000_000) MB, build phase `sleep \(fixture.sleepSeconds)` + `split`"
+            let shape =
+                "\(fixture.files) output files, \(fixture.files * fixture.fileBytes / 1_000_000) MB, build phase `sleep \(fixture.sleepSeconds)` + `split`"
             record(Self.runnerColdWorkload, "cairn", "wall time", "s", cold, note: shape)
             record(Self.runnerWarmWorkload, "cairn", "wall time", "s", warm)
             if withAWS {
-                record(Self.codeBuildSaveWorkload, "cairn", "wall time", "s", save, note: "against the same Cairn server; the outputs are random, so gzip cannot shrink them")
+                record(
+                    Self.codeBuildSaveWorkload, "cairn", "wall time", "s", save,
+                    note: "against the same Cairn server; the outputs are random, so gzip cannot shrink them")
                 record(Self.codeBuildRestoreWorkload, "cairn", "wall time", "s", restore)
             } else {
                 report.omitted.append("CodeBuild-style cache baseline: needs `aws` (pip install awscli), tar and gzip")
             }
             record(
                 Self.runnerResaveWorkload, "cairn", "bytes the server read", "kB", resaveBytes,
-                note: "rchar of the server process during the re-save build: an upper bound on the bytes uploaded (one changed output is \(fixture.fileBytes / 1000) kB)"
+                note:
+                    "rchar of the server process during the re-save build: an upper bound on the bytes uploaded (one changed output is \(fixture.fileBytes / 1000) kB)"
             )
             record(Self.runnerResaveWorkload, "cairn", "new blobs stored", "blobs", resaveNewBlobs)
         } catch {
@@ -111,7 +117,8 @@ extension BenchmarkRun {
     /// Writes the fixture project (or copies another checkout's sources, without its outputs).
     private func writeRunnerProject(_ directory: URL, copying source: URL? = nil) throws {
         let fixture = runnerFixture
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
         let seed = directory.appendingPathComponent("data/seed.bin")
         if let source {
             try FileManager.default.copyItem(at: source.appendingPathComponent("data/seed.bin"), to: seed)
@@ -134,7 +141,8 @@ extension BenchmarkRun {
     private func timedBuild(
         _ directory: URL, cairn: CairnInstance, environment: [String: String], expect: String
     ) async throws -> Double {
-        let reportFile = directory.appendingPathComponent("../report-\(UUID().uuidString.prefix(6)).json").standardizedFileURL
+        let reportFile = directory.appendingPathComponent("../report-\(UUID().uuidString.prefix(6)).json")
+            .standardizedFileURL
         let started = ContinuousClock.now
         try await Shell.check(
             [
@@ -149,7 +157,9 @@ extension BenchmarkRun {
         let phases = json?["phases"] as? [[String: Any]] ?? []
         let build = phases.first { $0["phaseType"] as? String == "BUILD" }
         guard let outcome = build?["cache"] as? String, outcome == expect else {
-            throw BenchError("cairn build in \(directory.path): the build phase was \(build?["cache"] ?? "absent"), expected \(expect)")
+            throw BenchError(
+                "cairn build in \(directory.path): the build phase was \(build?["cache"] ?? "absent"), expected \(expect)"
+            )
         }
         return seconds
     }

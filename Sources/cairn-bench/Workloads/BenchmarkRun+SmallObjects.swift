@@ -19,7 +19,8 @@ extension BenchmarkRun {
             executable: settings.cairnExecutable, dataDirectory: workDirectory.appendingPathComponent("cairn-small"),
             logDirectory: logDirectory
         )
-        let nginx = wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
+        let nginx =
+            wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
         let moto = wants("moto") ? try await MotoInstance(logDirectory: logDirectory) : nil
         let endpoints = [cairn.endpoint] + [nginx?.endpoint, moto?.endpoint].compactMap { $0 }
         for endpoint in endpoints { try await client.createBucket(endpoint) }

@@ -3,7 +3,8 @@ import GRDB
 
 extension BenchmarkRun {
     var startUpWorkload: String {
-        settings.startupObjects == 1_000_000 ? "start-up with 1 M objects" : "start-up with \(settings.startupObjects) objects"
+        settings.startupObjects == 1_000_000
+            ? "start-up with 1 M objects" : "start-up with \(settings.startupObjects) objects"
     }
     static let emptyStartUpWorkload = "start-up, empty store"
 
@@ -40,7 +41,9 @@ extension BenchmarkRun {
         let clock = ContinuousClock()
         let filled = clock.now
         try Self.fillMetadata(dataDirectory.appendingPathComponent("metadata.sqlite"), objects: settings.startupObjects)
-        progress("  wrote \(settings.startupObjects) object rows in \(BenchmarkReport.format((clock.now - filled).seconds)) s")
+        progress(
+            "  wrote \(settings.startupObjects) object rows in \(BenchmarkReport.format((clock.now - filled).seconds)) s"
+        )
 
         var seconds: [Double] = []
         for run in 0..<settings.runs {
@@ -52,7 +55,8 @@ extension BenchmarkRun {
             // The rows are real objects: the last one reads back through the S3 API.
             let last = String(format: "many/%08d", settings.startupObjects)
             let status = try await Shell.run([
-                "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", cairn.endpoint.plainURL(method: "GET", key: last),
+                "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                cairn.endpoint.plainURL(method: "GET", key: last),
             ])
             await cairn.stop()
             guard status.stdout == "200" else {
@@ -60,7 +64,9 @@ extension BenchmarkRun {
             }
         }
         try? FileManager.default.removeItem(at: dataDirectory)
-        record(startUpWorkload, "cairn", "seconds to healthy", "s", seconds, note: "from spawning the process to the first 200 from /_cairn/health")
+        record(
+            startUpWorkload, "cairn", "seconds to healthy", "s", seconds,
+            note: "from spawning the process to the first 200 from /_cairn/health")
     }
 
     /// Copies the `seed` object's rows `objects` times under keys `many/00000001`… in one transaction, then

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `cairn serve` process on a free port with its own data directory, as a user would start it.
@@ -25,10 +25,13 @@ final class CairnServerProcess: @unchecked Sendable {  // mutated only by the te
     var environment: [String: String] = [:]
 
     init(dataDirectory: URL? = nil, tls: (certificate: String, key: String)? = nil) throws {
-        self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory
+        self.dataDirectory =
+            dataDirectory
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("cairn-e2e-\(UUID().uuidString)")
         self.tls = tls
-        self.output = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-e2e-\(UUID().uuidString).log")
+        self.output = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-e2e-\(UUID().uuidString).log")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
     }
 
