@@ -40,19 +40,20 @@ struct CacheAPI: Sendable {
     }
 
     private func missing(_ request: Request) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
-        _ = principal
+        _ = try await authenticator.principal(for: request)
         let body = try await storage.smallBody(request)
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
             let digests = object["digests"] as? [String]
         else { throw CacheError.badRequest("MalformedJSON", "expected {\"digests\": [\"<sha256>\", ...]}") }
-        var missing: [String] = []
+        var parsed: [BlobDigest] = []
         for text in digests {
             guard let digest = BlobDigest(hex: text) else {
                 throw CacheError.badRequest("InvalidDigest", "\"\(text)\" is not a SHA-256 hex digest")
             }
-            if !storage.blobs.contains(digest) { missing.append(digest.hex) }
+            parsed.append(digest)
         }
+        let sizes = try await storage.blobs.storedSizes(parsed)
+        let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0.hex)
         return try .json(["missing": missing])
     }
 
@@ -69,7 +70,9 @@ struct CacheAPI: Sendable {
     private func getBlob(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
         _ = try await authenticator.principal(for: request)
         let digest = try digest(context)
-        guard let size = storage.blobs.size(of: digest) else { throw CacheError.notFound("blob \(digest)") }
+        guard let size = try await storage.blobs.storedSizes([digest])[0] else {
+            throw CacheError.notFound("blob \(digest)")
+        }
         return storage.blobResponse(BlobSegment(digest: digest, size: size), head: head)
     }
 
@@ -95,15 +98,16 @@ struct CacheAPI: Sendable {
             references.append(digest)
         }
         let attributes = object["attributes"] as? [String: String] ?? [:]
-        let missing = ([valueDigest] + references).filter { !storage.blobs.contains($0) }.map(\.hex)
+        let named = [valueDigest] + references
+        let sizes = try await storage.blobs.storedSizes(named)
+        let missing = zip(named, sizes).filter { $0.1 == nil }.map(\.0.hex)
         if !missing.isEmpty {
             var error = CacheError.badRequest(
                 "MissingBlobs", "\(missing.count) blob(s) named by the entry are not stored; upload them first")
             error.extra["missing"] = missing
             throw error
         }
-        var total = valueSize
-        for digest in references { total += storage.blobs.size(of: digest) ?? 0 }
+        let total = valueSize + sizes.dropFirst().reduce(0) { $0 + ($1 ?? 0) }
         try await storage.metadata.putEntry(
             ActionEntry(
                 namespace: namespace, key: key, value: BlobSegment(digest: valueDigest, size: valueSize),

@@ -53,8 +53,7 @@ struct BazelCache: Sendable {
             }
             references = ActionResultReferences.digests(in: bytes)
         }
-        var total = value.size
-        for reference in references { total += storage.blobs.size(of: reference) ?? 0 }
+        let total = try await value.size + storage.blobs.storedSizes(references).reduce(0) { $0 + ($1 ?? 0) }
         try await storage.metadata.putEntry(
             ActionEntry(
                 namespace: "bazel/\(namespace)/\(kind)", key: digest.hex, value: value, references: references,

@@ -58,8 +58,8 @@ public struct CacheStorage: Sendable {
     /// The entry when it and every blob it names are present; nil (a miss) otherwise. Records the access.
     public func liveEntry(namespace: String, key: String) async throws -> ActionEntry? {
         guard let entry = try await metadata.entry(namespace: namespace, key: key) else { return nil }
-        let blobs = self.blobs
-        for digest in [entry.value.digest] + entry.references where !blobs.contains(digest) { return nil }
+        let sizes = try await blobs.storedSizes([entry.value.digest] + entry.references)
+        if sizes.contains(where: { $0 == nil }) { return nil }
         await accessLog?.recordEntry(namespace: namespace, key: key)
         return entry
     }

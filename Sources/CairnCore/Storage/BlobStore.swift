@@ -45,6 +45,13 @@ public struct BlobStore: Sendable {
         return Int64(info.st_size)
     }
 
+    /// The sizes of many blobs (nil where a blob is not on disk), looked up on the blob thread pool: a cache
+    /// request may name thousands of blobs, and a `stat` each is blocking work that stays off the event loops.
+    public func storedSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
+        guard !digests.isEmpty else { return [] }
+        return try await threadPool.runIfActive { digests.map { self.size(of: $0) } }
+    }
+
     /// Starts a new blob; the caller writes it, then commits or discards it.
     ///
     /// - Parameter checksum: an additional checksum to compute while the bytes stream.
