@@ -8,8 +8,12 @@ struct BenchmarkSettings: Sendable {
     var phaseDuration: Duration
     var startupObjects: Int
     var connections: Int
+    var workloads: [String]
     var cairnExecutable: URL
     var command: String
+
+    /// The workload groups, in the order they run.
+    static let allWorkloads = ["limits", "large", "small", "memory", "startup", "runner", "retention"]
 
     /// The "1 GiB" object of the single-stream workload.
     var largeObjectBytes: Int { smoke ? 8 << 20 : 1 << 30 }

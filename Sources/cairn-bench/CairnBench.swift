@@ -42,15 +42,26 @@ struct CairnBench: AsyncParsableCommand {
     @Option(help: "Concurrent connections for the 4 KiB workload.")
     var connections = 16
 
+    @Option(
+        help:
+            "Workloads to run, comma-separated, from \(BenchmarkSettings.allWorkloads.joined(separator: ", ")) (default: all)."
+    )
+    var workloads = BenchmarkSettings.allWorkloads.joined(separator: ",")
+
     mutating func validate() throws {
         for name in systemList where !["cairn", "nginx", "moto"].contains(name) {
             throw ValidationError("unknown system '\(name)': choose from cairn, nginx, moto")
         }
         guard systemList.contains("cairn") else { throw ValidationError("--systems must include cairn") }
         if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }
+        for name in workloadList where !BenchmarkSettings.allWorkloads.contains(name) {
+            throw ValidationError(
+                "unknown workload '\(name)': choose from \(BenchmarkSettings.allWorkloads.joined(separator: ", "))")
+        }
     }
 
     var systemList: [String] { systems.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    var workloadList: [String] { workloads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func run() async throws {
         let executable = cairn.map { URL(fileURLWithPath: $0) } ?? Self.siblingExecutable("cairn")
@@ -63,6 +74,7 @@ struct CairnBench: AsyncParsableCommand {
             smoke: smoke, runs: runs ?? (smoke ? 1 : 3), systems: systemList,
             phaseDuration: .milliseconds(Int((phaseSeconds ?? (smoke ? 1 : 10)) * 1000)),
             startupObjects: startupObjects ?? (smoke ? 1000 : 1_000_000), connections: connections,
+            workloads: workloadList,
             cairnExecutable: executable,
             command: (["swift run -c release cairn-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         )

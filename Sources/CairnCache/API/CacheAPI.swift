@@ -2,10 +2,13 @@ import CairnCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// Cairn's own cache API, used by `cairn build`: a global CAS with a find-missing call, and action entries.
 ///
 /// - `POST /_cairn/cas/missing` `{"digests": [...]}` → `{"missing": [...]}`
+/// - `POST /_cairn/cas/read` `{"digests": [...]}` → every blob in order, each framed as `<sha256> <size>\n` and
+///   its bytes (404 `MissingBlobs` naming them when any is not stored); one request restores thousands of files.
 /// - `PUT|GET|HEAD /_cairn/cas/<sha256>`
 /// - `PUT|GET|DELETE /_cairn/ac/<namespace>/<key>` with `{"value": {"digest", "size"}, "references": [...],
 ///   "attributes": {...}}`; GET is a miss (404) when any blob the entry names is gone.
@@ -15,6 +18,7 @@ struct CacheAPI: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/_cairn/cas/missing") { request, _ in try await missing(request) }
+        router.post("/_cairn/cas/read") { request, _ in try await readMany(request) }
         router.put("/_cairn/cas/:digest") { request, context in try await putBlob(request, context) }
         router.get("/_cairn/cas/:digest") { request, context in try await getBlob(request, context, head: false) }
         router.head("/_cairn/cas/:digest") { request, context in try await getBlob(request, context, head: true) }
@@ -39,8 +43,8 @@ struct CacheAPI: Sendable {
         return (namespace, key)
     }
 
-    private func missing(_ request: Request) async throws -> Response {
-        _ = try await authenticator.principal(for: request)
+    /// The digests of a `{"digests": [...]}` body.
+    private func digestList(_ request: Request) async throws -> [BlobDigest] {
         let body = try await storage.smallBody(request)
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
             let digests = object["digests"] as? [String]
@@ -52,9 +56,36 @@ struct CacheAPI: Sendable {
             }
             parsed.append(digest)
         }
+        return parsed
+    }
+
+    private func missing(_ request: Request) async throws -> Response {
+        _ = try await authenticator.principal(for: request)
+        let parsed = try await digestList(request)
         let sizes = try await storage.blobs.storedSizes(parsed)
         let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0.hex)
         return try .json(["missing": missing])
+    }
+
+    /// At most this many digests per batch read, so one request's size lookup stays short.
+    static let maximumBatchRead = 10_000
+
+    private func readMany(_ request: Request) async throws -> Response {
+        _ = try await authenticator.principal(for: request)
+        let parsed = try await digestList(request)
+        guard parsed.count <= Self.maximumBatchRead else {
+            throw CacheError.badRequest(
+                "TooManyDigests", "ask for at most \(Self.maximumBatchRead) blobs per request, not \(parsed.count)")
+        }
+        let sizes = try await storage.blobs.storedSizes(parsed)
+        let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0.hex)
+        if !missing.isEmpty {
+            var error = CacheError(.notFound, "MissingBlobs", "\(missing.count) of the blobs asked for are not stored")
+            error.extra["missing"] = missing
+            throw error
+        }
+        let segments = zip(parsed, sizes).map { BlobSegment(digest: $0, size: $1!) }
+        return storage.batchResponse(segments)
     }
 
     private func putBlob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -124,12 +155,23 @@ struct CacheAPI: Sendable {
         guard let entry = try await storage.liveEntry(namespace: namespace, key: key) else {
             throw CacheError.notFound("entry \(namespace)/\(key)")
         }
-        return try .json([
-            "value": ["digest": entry.value.digest.hex, "size": entry.value.size],
-            "references": entry.references.map(\.hex),
-            "attributes": entry.attributes,
-            "createdAt": entry.createdAt.timeIntervalSince1970,
-        ])
+        // Written by hand: an entry of a big build names thousands of digests, which need no escaping, and
+        // JSONSerialization spends most of such a request's time on them.
+        var json = ByteBuffer()
+        json.reserveCapacity(200 + entry.references.count * 67)
+        json.writeString("{\"attributes\":")
+        json.writeBytes(try JSONSerialization.data(withJSONObject: entry.attributes, options: [.sortedKeys]))
+        json.writeString(",\"createdAt\":\(entry.createdAt.timeIntervalSince1970),\"references\":[")
+        for (index, reference) in entry.references.enumerated() {
+            json.writeString(index == 0 ? "\"" : ",\"")
+            json.writeString(reference.hex)
+            json.writeString("\"")
+        }
+        json.writeString("],\"value\":{\"digest\":\"\(entry.value.digest.hex)\",\"size\":\(entry.value.size)}}")
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.contentLength] = String(json.readableBytes)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: json))
     }
 
     private func deleteEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

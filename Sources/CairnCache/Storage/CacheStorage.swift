@@ -80,6 +80,62 @@ public struct CacheStorage: Sendable {
         return Response(status: .ok, headers: fields, body: body)
     }
 
+    /// The frame header of a blob in a batch read: `<sha256 hex> <size>\n`.
+    public static func frameHeader(_ segment: BlobSegment) -> [UInt8] {
+        Array("\(segment.digest.hex) \(segment.size)\n".utf8)
+    }
+
+    /// A response that streams many blobs, each after its ``frameHeader(_:)``, with an exact Content-Length so
+    /// that a client notices a cut-off stream. Small blobs are read up to 1 MiB per thread-pool job; a larger
+    /// one streams in chunks.
+    public func batchResponse(_ segments: [BlobSegment]) -> Response {
+        let length = segments.reduce(0) { $0 + Self.frameHeader($1).count + Int($1.size) }
+        var fields = HTTPFields()
+        fields[.contentType] = "application/vnd.cairn.blobs"
+        fields[.contentLength] = String(length)
+        let blobs = self.blobs
+        // Runs of small blobs become groups of up to 1 MiB, each read by one thread-pool job; a larger blob is a
+        // group of its own and streams in chunks.
+        let groupBytes: Int64 = 1 << 20
+        var groups: [[BlobSegment]] = []
+        var bytes: Int64 = 0
+        for segment in segments {
+            let small = segment.size <= groupBytes
+            if let last = groups.last, small, last[0].size <= groupBytes, bytes + segment.size <= groupBytes {
+                groups[groups.count - 1].append(segment)
+                bytes += segment.size
+            } else {
+                groups.append([segment])
+                bytes = segment.size
+            }
+        }
+        let planned = groups
+        let body = ResponseBody(contentLength: length) { writer in
+            let groups = planned
+            // The next group of small blobs is read while the current one is being sent.
+            func read(_ index: Int) async throws -> ByteBuffer? {
+                guard index < groups.count, groups[index][0].size <= groupBytes else { return nil }
+                return try await blobs.read(groups[index], header: Self.frameHeader)
+            }
+            var current = try await read(0)
+            for index in groups.indices {
+                async let next = read(index + 1)
+                if let buffer = current {
+                    try await writer.write(buffer)
+                } else {
+                    let segment = groups[index][0]
+                    try await writer.write(ByteBuffer(bytes: Self.frameHeader(segment)))
+                    try await blobs.readChunks(of: segment.digest, range: 0..<segment.size) {
+                        try await writer.write($0)
+                    }
+                }
+                current = try await next
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: fields, body: body)
+    }
+
     /// Reads a small body (JSON), refusing more than `limit` bytes.
     public func smallBody(_ request: Request, limit: Int = 16 << 20) async throws -> Data {
         var request = request

@@ -49,7 +49,34 @@ public struct BlobStore: Sendable {
     /// request may name thousands of blobs, and a `stat` each is blocking work that stays off the event loops.
     public func storedSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
         guard !digests.isEmpty else { return [] }
-        return try await threadPool.runIfActive { digests.map { self.size(of: $0) } }
+        if digests.count == 1 { return try await threadPool.runIfActive { [size(of: digests[0])] } }
+        let directory = blobDirectory
+        return try await threadPool.runIfActive {
+            // Relative to an open blobs/sha256 folder, each lookup walks three path components, not the whole path.
+            let folder = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard folder >= 0 else { throw BlobStoreError.system("open", path: directory, errno: errno) }
+            defer { close(folder) }
+            var info = stat()
+            return digests.map { Self.statBlob(folder, digest: $0, info: &info) }
+        }
+    }
+
+    /// `fstatat` of `ab/cd/<digest>` under an open `blobs/sha256` folder: the file's size, or nil when absent.
+    static func statBlob(_ folder: Int32, digest: BlobDigest, info: inout stat) -> Int64? {
+        // "ab/cd/" + the 64 hex characters + NUL.
+        let hex = Array(digest.hex.utf8)
+        var path = [UInt8](repeating: 0, count: 71)
+        path[0] = hex[0]
+        path[1] = hex[1]
+        path[2] = UInt8(ascii: "/")
+        path[3] = hex[2]
+        path[4] = hex[3]
+        path[5] = UInt8(ascii: "/")
+        for index in 0..<64 { path[6 + index] = hex[index] }
+        let result = path.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { fstatat(folder, $0.baseAddress!, &info, 0) }
+        }
+        return result == 0 ? Int64(info.st_size) : nil
     }
 
     /// Starts a new blob; the caller writes it, then commits or discards it.
@@ -112,9 +139,16 @@ public struct BlobStore: Sendable {
     static func pread(_ descriptor: Int32, _ range: Range<Int64>, path: String, digest: BlobDigest) throws -> ByteBuffer
     {
         var buffer = ByteBufferAllocator().buffer(capacity: range.count)
+        try pread(descriptor, range, into: &buffer, path: path)
+        return buffer
+    }
+
+    /// Appends `range` of an open blob file to `buffer`; fewer bytes only when the file ends first.
+    static func pread(_ descriptor: Int32, _ range: Range<Int64>, into buffer: inout ByteBuffer, path: String) throws {
         var offset = range.lowerBound
         while offset < range.upperBound {
-            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { target -> Int in
+            let wanted = Int(min(range.upperBound - offset, 1 << 20))
+            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { target -> Int in
                 let wanted = min(target.count, Int(range.upperBound - offset))
                 let read = Glibc.pread(descriptor, target.baseAddress, wanted, off_t(offset))
                 if read < 0 { throw BlobStoreError.system("read", path: path, errno: errno) }
@@ -123,7 +157,6 @@ public struct BlobStore: Sendable {
             if count == 0 { break }
             offset += Int64(count)
         }
-        return buffer
     }
 
     /// Reads a small range of a blob into one buffer with a single thread-pool job (open, pread, close): for
@@ -136,6 +169,32 @@ public struct BlobStore: Sendable {
             let buffer = try Self.pread(descriptor, range, path: path, digest: digest)
             guard buffer.readableBytes == range.count else {
                 throw BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
+            }
+            return buffer
+        }
+    }
+
+    /// Reads several small blobs into one buffer with a single thread-pool job, each whole blob preceded by the
+    /// bytes `header` returns for it: a batch download of thousands of small files costs one job per buffer, not
+    /// one per file. Callers keep the total small (the cache API: 1 MiB); a blob whose file is missing or shorter
+    /// than `segment.size` fails the whole read.
+    public func read(
+        _ segments: [BlobSegment], header: @escaping @Sendable (BlobSegment) -> [UInt8]
+    ) async throws -> ByteBuffer {
+        let paths = segments.map { path(for: $0.digest) }
+        return try await threadPool.runIfActive {
+            var buffer = ByteBufferAllocator().buffer(
+                capacity: segments.reduce(0) { $0 + Int($1.size) + 88 })
+            for (segment, path) in zip(segments, paths) {
+                buffer.writeBytes(header(segment))
+                let descriptor = try Self.open(path, digest: segment.digest)
+                defer { close(descriptor) }
+                let start = buffer.writerIndex
+                try Self.pread(descriptor, 0..<segment.size, into: &buffer, path: path)
+                guard buffer.writerIndex - start == Int(segment.size) else {
+                    throw BlobStoreError(
+                        code: .io, message: "blob \(segment.digest) is shorter than its metadata says")
+                }
             }
             return buffer
         }

@@ -42,7 +42,8 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         self.sourceDirectory = URL(fileURLWithPath: options.sourceDirectory).standardizedFileURL.path
         self.projectName = options.projectName ?? URL(fileURLWithPath: sourceDirectory).lastPathComponent
         let identity =
-            InputFiles.run(["git", "-C", sourceDirectory, "config", "--get", "remote.origin.url"])
+            (InputFiles.mayBeGitWorkTree(sourceDirectory)
+            ? InputFiles.run(["git", "-C", sourceDirectory, "config", "--get", "remote.origin.url"]) : nil)
             .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
             ?? sourceDirectory
         // A name given with --project is the same project on every machine; otherwise the checkout's remote (or,

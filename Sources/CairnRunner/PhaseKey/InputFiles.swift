@@ -31,7 +31,9 @@ public enum InputFiles {
 
     /// `git ls-files -co --exclude-standard`, relative to `directory`; nil outside a git work tree.
     public static func gitListedFiles(in directory: String) throws -> Set<String>? {
-        guard let output = run(["git", "-C", directory, "ls-files", "-z", "-c", "-o", "--exclude-standard"]) else {
+        guard mayBeGitWorkTree(directory),
+            let output = run(["git", "-C", directory, "ls-files", "-z", "-c", "-o", "--exclude-standard"])
+        else {
             return nil
         }
         return Set(output.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
@@ -39,8 +41,22 @@ public enum InputFiles {
 
     /// The commit checked out in `directory`, when it is a git work tree with one.
     public static func gitCommit(in directory: String) -> String? {
-        run(["git", "-C", directory, "rev-parse", "HEAD"]).map {
+        guard mayBeGitWorkTree(directory) else { return nil }
+        return run(["git", "-C", directory, "rev-parse", "HEAD"]).map {
             String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+    }
+
+    /// Whether `directory` may be in a git work tree: a `.git` in it or a parent, or git's own environment
+    /// variables set. Outside one, asking git (a process each time) is skipped.
+    static func mayBeGitWorkTree(_ directory: String) -> Bool {
+        let environment = ProcessInfo.processInfo.environment
+        if environment["GIT_DIR"] != nil || environment["GIT_WORK_TREE"] != nil { return true }
+        var path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        while true {
+            if access(path + (path == "/" ? "" : "/") + ".git", F_OK) == 0 { return true }
+            if path == "/" || path.isEmpty { return false }
+            path = (path as NSString).deletingLastPathComponent
         }
     }
 

@@ -76,17 +76,7 @@ public struct LocalPhaseStore: PhaseStore {
         guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
         try await blobs.readChunks(of: digest, range: 0..<Int64.max) { chunk in
-            try chunk.withUnsafeReadableBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))")
-                    }
-                    offset += written
-                }
-            }
+            try chunk.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: path) }
         }
     }
 

@@ -15,6 +15,8 @@ public protocol PhaseStore: Sendable {
     func upload(bytes: [UInt8]) async throws -> BlobSegment
     /// Writes a blob's content to a new file at `path`.
     func download(_ digest: BlobDigest, to path: String) async throws
+    /// Writes many blobs' contents to new files (a digest may appear more than once).
+    func download(_ files: [(digest: BlobDigest, path: String)]) async throws
     /// A small blob's content (manifests, logs).
     func read(_ digest: BlobDigest) async throws -> [UInt8]
     /// Stores an entry; its blobs must be stored already.
@@ -27,6 +29,11 @@ public protocol PhaseStore: Sendable {
 }
 
 extension PhaseStore {
+    /// One download at a time per file, a few files at once.
+    public func download(_ files: [(digest: BlobDigest, path: String)]) async throws {
+        try await forEachConcurrently(files, limit: 8) { file in try await download(file.digest, to: file.path) }
+    }
+
     /// Uploads the files whose digests the store lacks, a few at a time; returns how many blobs and bytes were sent.
     func uploadMissing(_ files: [(path: String, digest: BlobDigest, size: Int64)]) async throws -> (
         count: Int, bytes: Int64

@@ -15,7 +15,7 @@ struct WorkspaceRestorer {
     func apply(
         _ changes: WorkspaceChanges, current: WorkspaceSnapshot, absolute: (String) -> String
     ) async throws {
-        var downloads: [(target: String, digest: BlobDigest, mode: UInt32)] = []
+        var downloads: [(target: String, digest: BlobDigest, mode: UInt32, exists: Bool)] = []
         for path in changes.deleted.sorted(by: >) {
             try remove(absolute(path))
         }
@@ -45,25 +45,34 @@ struct WorkspaceRestorer {
                     continue
                 }
                 var info = stat()
-                if lstat(target, &info) == 0 && (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR) {
+                var exists = lstat(target, &info) == 0
+                if exists && (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR) {
                     try remove(target)
+                    exists = false
                 }
-                downloads.append((target, digest, record.mode))
+                downloads.append((target, digest, record.mode, exists))
             }
         }
-        let store = self.store
-        try await forEachConcurrently(downloads, limit: 8) { target, digest, mode in
-            let temporary = target + ".cairn-restore-\(UUID().uuidString.prefix(8))"
-            do {
-                try await store.download(digest, to: temporary)
-                chmod(temporary, mode_t(mode))
-                if rename(temporary, target) != 0 {
-                    throw RunnerError("cannot write \(target): \(String(cString: strerror(errno)))")
+        // A file that exists is replaced through a temp name beside it, renamed over it once every download is
+        // complete, so that no reader sees half a file; a new file is written in place (removed on failure).
+        let suffix = ".cairn-restore-\(UUID().uuidString.prefix(8))"
+        let destinations = downloads.map { $0.exists ? $0.target + suffix : $0.target }
+        var downloaded = false
+        do {
+            try await store.download(zip(downloads, destinations).map { (digest: $0.digest, path: $1) })
+            downloaded = true
+            for (download, destination) in zip(downloads, destinations) {
+                chmod(destination, mode_t(download.mode))
+                if destination != download.target && rename(destination, download.target) != 0 {
+                    throw RunnerError("cannot write \(download.target): \(String(cString: strerror(errno)))")
                 }
-            } catch {
-                unlink(temporary)
-                throw error
             }
+        } catch {
+            // Before every download finished, any new file may be partial; afterwards only temp names are left over.
+            for destination in destinations where !downloaded || destination.hasSuffix(suffix) {
+                unlink(destination)
+            }
+            throw error
         }
     }
 

@@ -65,6 +65,26 @@ extension BenchmarkRun {
             )
         )
 
+        if let small = retentionCounts.first, let large = retentionCounts.last,
+            let largeSeconds = r.median(retentionWorkload(large), "cairn", "wall time")
+        {
+            report.targets.append(
+                TargetCheck(
+                    target: "\(retentionWorkload(large)): < 60 s", measured: largeSeconds, required: 60,
+                    isMinimum: false, detail: "s, median"
+                )
+            )
+            let smallPeak = r.median(retentionWorkload(small), "cairn", "peak RSS")
+            let largePeak = r.median(retentionWorkload(large), "cairn", "peak RSS")
+            report.targets.append(
+                TargetCheck(
+                    target: "retention job: peak RSS flat, \(large / small)× the objects ≤ 1.25 × the memory",
+                    measured: largePeak.flatMap { l in smallPeak.map { l / $0 } }, required: 1.25, isMinimum: false,
+                    detail: "\(f(largePeak)) MB at \(large) objects / \(f(smallPeak)) MB at \(small)"
+                )
+            )
+        }
+
         let cold = r.median(Self.runnerColdWorkload, "cairn", "wall time")
         let warm = r.median(Self.runnerWarmWorkload, "cairn", "wall time")
         if cold != nil {

@@ -13,19 +13,7 @@ extension BenchmarkRun {
     /// real blob, so that preparing the store takes seconds rather than hours of PUTs).
     func measureStartUp() async throws {
         let dataDirectory = workDirectory.appendingPathComponent("cairn-startup")
-        var empty: [Double] = []
-        do {
-            let cairn = try await CairnInstance(
-                executable: settings.cairnExecutable, dataDirectory: dataDirectory, logDirectory: logDirectory,
-                name: "cairn-startup-seed"
-            )
-            empty.append(cairn.secondsToHealthy)
-            try await client.createBucket(cairn.endpoint)
-            let seed = workDirectory.appendingPathComponent("seed.bin")
-            try Self.writeSourceFile(seed, bytes: settings.smallObjectBytes)
-            _ = try await CurlTransfer.put(file: seed, url: cairn.endpoint.plainURL(method: "PUT", key: "seed"))
-            await cairn.stop()
-        }
+        var empty = [try await seedStore(dataDirectory, name: "cairn-startup-seed")]
         for run in 1..<max(2, settings.runs) where empty.count < settings.runs {
             let fresh = try await CairnInstance(
                 executable: settings.cairnExecutable,

@@ -211,6 +211,28 @@ status, _, data = expect(call("POST", "/_cairn/cas/missing",
                               json.dumps({"digests": [sha(present), sha(absent)]}).encode()), 200, "missing")
 if json.loads(data)["missing"] != [sha(absent)]:
     fail(f"missing: {data!r}")
+big = os.urandom(3 << 20)  # larger than one read group: streamed in chunks between small ones
+empty = b""
+for body in (big, empty):
+    expect(call("PUT", f"/_cairn/cas/{sha(body)}", body), 200, f"api cas put of {len(body)} bytes")
+asked = [sha(present), sha(big), sha(empty), sha(present)]
+status, headers, data = expect(call("POST", "/_cairn/cas/read", json.dumps({"digests": asked}).encode()), 200,
+                               "batch read")
+frames, offset = [], 0
+while offset < len(data):
+    end = data.index(b"\n", offset)
+    hexdigest, size = data[offset:end].decode().split(" ")
+    frames.append((hexdigest, data[end + 1:end + 1 + int(size)]))
+    offset = end + 1 + int(size)
+if [(h, sha(b)) for h, b in frames] != [(d, d) for d in asked] or [b for _, b in frames] != [present, big, empty, present]:
+    fail(f"batch read returned {[(h, len(b)) for h, b in frames]}, asked for {asked}")
+status, _, data = expect(call("POST", "/_cairn/cas/read", json.dumps({"digests": [sha(present), sha(absent)]}).encode()),
+                         404, "batch read naming a missing blob")
+if json.loads(data)["error"]["missing"] != [sha(absent)]:
+    fail(f"batch read MissingBlobs: {data!r}")
+expect(call("POST", "/_cairn/cas/read", b"{not json"), 400, "batch read with malformed JSON")
+expect(call("POST", "/_cairn/cas/read", json.dumps({"digests": ["../../etc/passwd"]}).encode()), 400,
+       "batch read with a path for a digest")
 entry = {"value": {"digest": sha(present), "size": len(present)}, "references": [sha(absent)], "attributes": {"a": "b"}}
 status, _, data = expect(call("PUT", "/_cairn/ac/runner/phase-1", json.dumps(entry).encode()), 400,
                          "entry naming a missing blob")
