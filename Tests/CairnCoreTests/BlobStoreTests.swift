@@ -143,8 +143,11 @@ struct BlobStoreTests {
     @Test("discard() removes the temp file and stores nothing")
     func discard() async throws {
         try await Self.withStore { store, directory in
+            // The temp file is created by the first batch written out (a small body waits for finish()).
             let writer = try store.makeWriter()
             try await writer.write(ByteBuffer(string: "never stored"))
+            #expect(Self.files(under: directory + "/tmp").isEmpty)
+            try await writer.write(ByteBuffer(repeating: 0x61, count: 1 << 20))
             #expect(Self.files(under: directory + "/tmp").count == 1)
             await writer.discard()
             #expect(Self.files(under: directory + "/tmp").isEmpty)
@@ -167,7 +170,7 @@ struct BlobStoreTests {
         try await Self.withStore { store, directory in
             do {
                 let writer = try store.makeWriter()
-                try await writer.write(ByteBuffer(string: "abandoned"))
+                try await writer.write(ByteBuffer(repeating: 0x61, count: (1 << 20) + 9))
                 #expect(Self.files(under: directory + "/tmp").count == 1)
             }
             #expect(Self.files(under: directory + "/tmp").isEmpty)

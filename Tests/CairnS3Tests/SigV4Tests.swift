@@ -1,7 +1,8 @@
 import CairnCore
-import CairnS3
 import Foundation
 import Testing
+
+@testable import CairnS3
 
 /// Tests for ``SigV4Verifier`` and the ``SigV4`` helpers against AWS's published S3 examples.
 ///
@@ -562,5 +563,37 @@ struct SigV4Tests {
         #expect(SigV4.canonicalHeaderValue("  a   b  c ") == "a b c")
         #expect(SigV4.canonicalHeaderValue("a\t\tb") == "a b")
         #expect(SigV4.canonicalHeaderValue("plain") == "plain")
+    }
+}
+
+@Suite("Header values and dates parsed by hand")
+struct HandParsingTests {
+    @Test("Canonical header values: trimmed, inner runs of spaces and tabs become one space, UTF-8 kept")
+    func canonicalHeaderValues() {
+        #expect(SigV4.canonicalHeaderValue("  a   b\t\tc  ") == "a b c")
+        #expect(SigV4.canonicalHeaderValue("\t") == "")
+        #expect(SigV4.canonicalHeaderValue("déjà  vu") == "déjà vu")
+        #expect(SigV4.canonicalHeaderValue("plain") == "plain")
+    }
+
+    @Test("x-amz-date: the basic ISO 8601 form, anything malformed refused")
+    func amzDates() {
+        #expect(SigV4Verifier.parseAmzDate("20130524T000000Z") == Date(timeIntervalSince1970: 1_369_353_600))
+        #expect(SigV4Verifier.parseAmzDate("20241231T235959Z") == Date(timeIntervalSince1970: 1_735_689_599))
+        for bad in ["2013052T000000Z", "20131324T000000Z", "20130524T250000Z", "20130524X000000Z", "2013O524T000000Z"] {
+            #expect(SigV4Verifier.parseAmzDate(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("Last-Modified dates match a DateFormatter's RFC 1123 form")
+    func httpDates() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        for seconds in [0, 1_369_353_600, 1_700_000_000.75, 951_782_400, 4_102_444_799] as [Double] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(S3Format.httpDate(date) == formatter.string(from: date))
+        }
     }
 }

@@ -60,7 +60,7 @@ public struct CacheStorage: Sendable {
         guard let entry = try await metadata.entry(namespace: namespace, key: key) else { return nil }
         let sizes = try await blobs.storedSizes([entry.value.digest] + entry.references)
         if sizes.contains(where: { $0 == nil }) { return nil }
-        await accessLog?.recordEntry(namespace: namespace, key: key)
+        accessLog?.recordEntry(namespace: namespace, key: key)
         return entry
     }
 

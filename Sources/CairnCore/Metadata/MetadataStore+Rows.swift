@@ -15,7 +15,8 @@ extension MetadataStore {
     }
 
     static func bucketExists(_ db: Database, _ name: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?)", arguments: [name]) ?? false
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM buckets WHERE name = ?)"), arguments: [name]) ?? false
     }
 
     static func checksum(_ row: Row) -> StoredChecksum? {
@@ -29,11 +30,13 @@ extension MetadataStore {
         let keyData = keyData(key)
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, keyData]
+                db.cachedStatement(sql: "SELECT * FROM objects WHERE bucket = ? AND key = ?"),
+                arguments: [bucket, keyData]
             )
         else { return nil }
         let segments = try Row.fetchAll(
-            db, sql: "SELECT digest, size FROM object_segments WHERE bucket = ? AND key = ? ORDER BY seq",
+            db.cachedStatement(
+                sql: "SELECT digest, size FROM object_segments WHERE bucket = ? AND key = ? ORDER BY seq"),
             arguments: [bucket, keyData]
         ).map { BlobSegment(digest: BlobDigest(hex: $0["digest"] as String)!, size: $0["size"]) }
         return ObjectInfo(
@@ -46,14 +49,17 @@ extension MetadataStore {
     static func insert(_ object: ObjectInfo, db: Database, blobs: BlobStore) throws {
         try requireBlobs(object.segments.map(\.digest), in: blobs)
         let keyData = keyData(object.key)
-        try db.execute(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [object.bucket, keyData])
+        try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?").execute(arguments: [
+            object.bucket, keyData,
+        ])
         let time = object.createdAt.timeIntervalSince1970
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO objects (bucket, key, size, etag, headers, checksum_algorithm, checksum_value, part_count,
                                      created_at, accessed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 object.bucket, keyData, object.size, object.etag, try json(object.headers),
                 object.checksum?.algorithm.rawValue, object.checksum?.value, object.partCount, time, time,
@@ -71,11 +77,12 @@ extension MetadataStore {
     /// Records a blob as named now. `created_at` is the last time metadata named it: the sweep's grace period
     /// counts from there, so content uploaded again is young again.
     static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)
                 ON CONFLICT(digest) DO UPDATE SET created_at = MAX(created_at, excluded.created_at)
-                """,
+                """
+        ).execute(
             arguments: [segment.digest.hex, segment.size, date.timeIntervalSince1970]
         )
     }

@@ -12,6 +12,10 @@ public final class MetadataStore: Sendable {
     let blobs: BlobStore
     /// Commits concurrent object and entry writes together.
     let commits: CommitQueue
+    /// Objects and buckets read recently, so that hot reads skip SQLite (see ``CoherentCache``). Every write of
+    /// the objects or buckets tables invalidates here after it commits.
+    let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 100_000)
+    let cachedBuckets = CoherentCache<ExactText, BucketInfo>(capacity: 10_000)
 
     /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory.
     public init(dataDirectory: String, region: String = "us-east-1") throws {
@@ -31,6 +35,7 @@ public final class MetadataStore: Sendable {
 
     /// Creates a bucket; throws `bucketAlreadyExists` when it exists.
     public func createBucket(_ name: String, at date: Date = Date()) async throws {
+        defer { cachedBuckets.invalidate(ExactText(name)) }
         try await pool.write { db in
             if try Self.bucketExists(db, name) { throw MetadataError.bucketAlreadyExists(name) }
             try db.execute(
@@ -42,13 +47,19 @@ public final class MetadataStore: Sendable {
 
     /// The bucket, or nil.
     public func bucket(_ name: String) async throws -> BucketInfo? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, created_at FROM buckets WHERE name = ?", arguments: [name])
-                .map {
-                    BucketInfo(
-                        name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
-                }
+        if let cached = cachedBuckets.value(for: ExactText(name)) { return cached }
+        let generation = cachedBuckets.generation
+        let bucket = try await pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT name, created_at FROM buckets WHERE name = ?"), arguments: [name]
+            )
+            .map {
+                BucketInfo(
+                    name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
+            }
         }
+        if let bucket { cachedBuckets.insert(bucket, for: ExactText(name), readAt: generation) }
+        return bucket
     }
 
     /// All buckets, by name.
@@ -63,6 +74,7 @@ public final class MetadataStore: Sendable {
 
     /// Deletes an empty bucket; throws `bucketNotEmpty` when it holds objects or uploads in progress.
     public func deleteBucket(_ name: String) async throws {
+        defer { cachedBuckets.invalidate(ExactText(name)) }
         try await pool.write { db in
             guard try Self.bucketExists(db, name) else { throw MetadataError.noSuchBucket(name) }
             let busy =
@@ -92,6 +104,7 @@ public final class MetadataStore: Sendable {
 
     /// Stores an object's metadata, replacing the key's current version. Its blobs must already be committed.
     public func putObject(_ object: ObjectInfo, condition: WriteCondition = .none) async throws {
+        defer { cachedObjects.invalidate(ObjectCacheKey(bucket: object.bucket, key: object.key)) }
         try await commits.submit { db in
             guard try Self.bucketExists(db, object.bucket) else { throw MetadataError.noSuchBucket(object.bucket) }
             try Self.check(condition, db: db, bucket: object.bucket, key: object.key)
@@ -101,13 +114,20 @@ public final class MetadataStore: Sendable {
 
     /// The object, or nil.
     public func object(bucket: String, key: String) async throws -> ObjectInfo? {
-        try await pool.read { db in try Self.fetchObject(db, bucket: bucket, key: key) }
+        let cacheKey = ObjectCacheKey(bucket: bucket, key: key)
+        if let cached = cachedObjects.value(for: cacheKey) { return cached }
+        let generation = cachedObjects.generation
+        let object = try await pool.read { db in try Self.fetchObject(db, bucket: bucket, key: key) }
+        // Objects of many parts stay out: their segment lists are big, and they are not the hot small reads.
+        if let object, object.segments.count <= 16 { cachedObjects.insert(object, for: cacheKey, readAt: generation) }
+        return object
     }
 
     /// Deletes a key; returns whether it existed. Its blobs stay until retention sweeps them.
     @discardableResult
     public func deleteObject(bucket: String, key: String) async throws -> Bool {
-        try await pool.write { db in
+        defer { cachedObjects.invalidate(ObjectCacheKey(bucket: bucket, key: key)) }
+        return try await pool.write { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
             try db.execute(
                 sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, Self.keyData(key)])
@@ -295,7 +315,7 @@ public final class MetadataStore: Sendable {
         at date: Date = Date(),
         makeObject: @Sendable (UploadInfo, [PartInfo]) -> ObjectInfo
     ) async throws -> ObjectInfo {
-        try await pool.write { db in
+        let object = try await pool.write { db in
             guard let upload = try Self.fetchUpload(db, uploadID) else { throw MetadataError.noSuchUpload(uploadID) }
             let stored = Dictionary(
                 uniqueKeysWithValues: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000).map {
@@ -320,5 +340,7 @@ public final class MetadataStore: Sendable {
             try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
             return object
         }
+        cachedObjects.invalidate(ObjectCacheKey(bucket: object.bucket, key: object.key))
+        return object
     }
 }

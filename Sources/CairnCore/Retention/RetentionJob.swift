@@ -45,7 +45,7 @@ public struct RetentionJob: Sendable {
         } else {
             report = try await Pass(
                 writer: metadata.pool, blobs: metadata.blobs, policy: policy, now: now, dryRun: false,
-                batchSize: batchSize
+                batchSize: batchSize, objectsDeleted: { [metadata] in metadata.cachedObjects.invalidateAll() }
             ).run()
         }
         report.durationSeconds = Date().timeIntervalSince(started)
@@ -61,6 +61,8 @@ private struct Pass {
     let now: Date
     let dryRun: Bool
     let batchSize: Int
+    /// Called after each transaction that deleted objects has committed (the live store's cache forgets them).
+    var objectsDeleted: @Sendable () -> Void = {}
 
     private var nowSeconds: Double { now.timeIntervalSince1970 }
 
@@ -179,6 +181,7 @@ private struct Pass {
                 for key in keys { try delete.execute(arguments: [bucket, key]) }
                 return keys.count
             }
+            if deleted > 0 { objectsDeleted() }
             total += deleted
             if deleted < batchSize { return total }
         }
@@ -339,6 +342,7 @@ private struct Pass {
                 return (count, freed)
             }
             if count == 0 { break }
+            objectsDeleted()
             evicted += count
             referenced -= freed
         }

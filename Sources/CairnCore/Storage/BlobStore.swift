@@ -16,12 +16,17 @@ public struct BlobStore: Sendable {
     /// Where uploads in flight write; emptied at start-up.
     public let temporaryDirectory: String
     let threadPool: NIOThreadPool
+    /// Small blobs kept in memory by ``read(_:range:)``; nil when disabled.
+    public let memoryCache: BlobContentCache?
 
     /// Opens (and creates, when missing) the blob folders of a data directory.
-    public init(dataDirectory: String, threadPool: NIOThreadPool = .singleton) throws {
+    ///
+    /// - Parameter memoryCacheBytes: how many bytes of small blobs ``read(_:range:)`` keeps in memory (0: none).
+    public init(dataDirectory: String, threadPool: NIOThreadPool = .singleton, memoryCacheBytes: Int = 0) throws {
         self.blobDirectory = dataDirectory + "/blobs/sha256"
         self.temporaryDirectory = dataDirectory + "/tmp"
         self.threadPool = threadPool
+        self.memoryCache = memoryCacheBytes > 0 ? BlobContentCache(capacity: memoryCacheBytes) : nil
         for directory in [blobDirectory, temporaryDirectory] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
@@ -162,14 +167,21 @@ public struct BlobStore: Sendable {
     /// Reads a small range of a blob into one buffer with a single thread-pool job (open, pread, close): for
     /// small objects this is much cheaper than a streamed read. Callers keep `range` small (the server: 1 MiB).
     public func read(_ digest: BlobDigest, range: Range<Int64>) async throws -> ByteBuffer {
+        let short = BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
+        if let cached = memoryCache?.value(for: digest) {
+            guard range.upperBound <= cached.readableBytes else { throw short }
+            return cached.getSlice(at: cached.readerIndex + Int(range.lowerBound), length: range.count)!
+        }
         let path = self.path(for: digest)
+        let cache = memoryCache
         return try await threadPool.runIfActive {
             let descriptor = try Self.open(path, digest: digest)
             defer { close(descriptor) }
+            var info = stat()
+            let whole = fstat(descriptor, &info) == 0 && range == 0..<Int64(info.st_size)
             let buffer = try Self.pread(descriptor, range, path: path, digest: digest)
-            guard buffer.readableBytes == range.count else {
-                throw BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
-            }
+            guard buffer.readableBytes == range.count else { throw short }
+            if whole, let cache { cache.insert(buffer, for: digest) }
             return buffer
         }
     }

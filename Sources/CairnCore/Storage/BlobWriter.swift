@@ -33,7 +33,9 @@ public final class BlobWriter {
         let sha256 = MessageDigest(.sha256)
         let md5 = MessageDigest(.md5)
         let checksum: ChecksumAccumulator?
-        let descriptor: Int32
+        /// The temp file, created by the first thread-pool job (creating a file can block: never on an event
+        /// loop or in a task); -1 until then.
+        var descriptor: Int32 = -1
         let path: String
         var size: Int64 = 0
         /// The batch being filled, allocated once per upload: reused storage means no page faults per batch.
@@ -41,8 +43,7 @@ public final class BlobWriter {
         /// Bytes of `batch` in use; only changed by the writer while no job is running.
         var batchCount = 0
 
-        init(descriptor: Int32, path: String, checksum: ChecksumAlgorithm?) {
-            self.descriptor = descriptor
+        init(path: String, checksum: ChecksumAlgorithm?) {
             self.path = path
             self.checksum = checksum.map(ChecksumAccumulator.init)
         }
@@ -51,8 +52,15 @@ public final class BlobWriter {
 
         var filled: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: batch[..<batchCount]) }
 
+        func openIfNeeded() throws {
+            guard descriptor < 0 else { return }
+            descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw BlobStoreError.system("create", path: path, errno: errno) }
+        }
+
         /// SHA-256 and the write: one of the two halves of a batch, run in parallel with ``digestRest()``.
         func hashAndWrite() throws {
+            try openIfNeeded()
             let bytes = filled
             sha256.update(bytes)
             var offset = 0
@@ -86,14 +94,12 @@ public final class BlobWriter {
     init(store: BlobStore, checksum: ChecksumAlgorithm?) throws {
         self.store = store
         let path = "\(store.temporaryDirectory)/upload-\(SecureRandom.bytes(12).hexString)"
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw BlobStoreError.system("create", path: path, errno: errno) }
-        self.state = State(descriptor: descriptor, path: path, checksum: checksum)
+        self.state = State(path: path, checksum: checksum)
     }
 
     deinit {
         if !closed {
-            close(state.descriptor)
+            if state.descriptor >= 0 { close(state.descriptor) }
             unlink(state.path)
         }
     }
@@ -131,9 +137,16 @@ public final class BlobWriter {
     @discardableResult
     public func finish() async throws -> Summary {
         if let summary { return summary }
-        if state.batchCount > 0 { try await flush() }
+        // A body that fits one batch (most uploads of small files) is written, hashed and fsynced in one job.
+        let whole = state.size == 0
+        if state.batchCount > 0 && !whole { try await flush() }
         let state = self.state
         let summary = try await store.threadPool.runIfActive { () throws -> Summary in
+            if whole {
+                try state.hashAndWrite()
+                state.digestRest()
+                state.batchCount = 0
+            }
             if fsync(state.descriptor) != 0 { throw BlobStoreError.system("fsync", path: state.path, errno: errno) }
             let sha256 = state.sha256.finalize()
             let checksum = state.checksum.map { ($0.algorithm, $0.finalize(sha256: sha256)) }
@@ -176,7 +189,7 @@ public final class BlobWriter {
         closed = true
         let state = self.state
         try? await store.threadPool.runIfActive {
-            close(state.descriptor)
+            if state.descriptor >= 0 { close(state.descriptor) }
             unlink(state.path)
         }
     }

@@ -88,7 +88,7 @@ extension S3Service {
             headers[HTTPField.Name("x-amz-checksum-type")!] = nil
         }
         headers[.contentLength] = String(range.count)
-        if let accessLog { await accessLog.record(bucket: bucket, key: key) }
+        accessLog?.record(bucket: bucket, key: key)
         if head { return Response(status: status, headers: headers) }
         let blobs = self.blobs
         let segments = object.segments

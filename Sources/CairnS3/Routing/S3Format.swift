@@ -19,9 +19,19 @@ enum S3Format {
     }()
     private static let lock = NSLock()
 
-    /// `Wed, 12 Oct 2009 17:50:30 GMT`, as in `Last-Modified`.
+    private static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `Wed, 12 Oct 2009 17:50:30 GMT`, as in `Last-Modified`: formatted by hand, since it is on every GET and a
+    /// DateFormatter behind a lock is slow.
     static func httpDate(_ date: Date) -> String {
-        lock.withLock { httpDateFormatter.string(from: date) }
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        guard gmtime_r(&seconds, &parts) != nil else { return lock.withLock { httpDateFormatter.string(from: date) } }
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(weekdays[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 
     /// Parses an HTTP date (`If-Modified-Since`); nil when it is not one.

@@ -91,18 +91,29 @@ public enum SigV4 {
 
     /// A header value as SigV4 canonicalises it: trimmed, runs of spaces collapsed to one.
     public static func canonicalHeaderValue(_ value: String) -> String {
-        var out = ""
-        var lastWasSpace = false
-        for character in value.trimmingCharacters(in: .whitespaces) {
-            if character == " " || character == "\t" {
-                if !lastWasSpace { out.append(" ") }
-                lastWasSpace = true
+        // Byte by byte (spaces and tabs are ASCII; UTF-8 continuation bytes never look like them): Foundation's
+        // trimming bridges through NSString and was a quarter of a small GET's CPU time.
+        var out: [UInt8] = []
+        out.reserveCapacity(value.utf8.count)
+        var pendingSpace = false
+        for byte in value.utf8 {
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
+                pendingSpace = !out.isEmpty
             } else {
-                out.append(character)
-                lastWasSpace = false
+                if pendingSpace { out.append(UInt8(ascii: " ")) }
+                pendingSpace = false
+                out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `bytes` without leading and trailing spaces and tabs.
+    public static func trimmed(_ bytes: Substring.UTF8View) -> Substring.UTF8View {
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }) else { return bytes[bytes.endIndex...] }
+        let last = bytes.lastIndex(where: { !isBlank($0) })!
+        return bytes[first...last]
     }
 
     /// The canonical request: method, URI, query, headers, signed header names and payload hash.

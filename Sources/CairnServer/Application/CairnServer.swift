@@ -28,7 +28,8 @@ public enum CairnServer {
         // file system commits them together) instead of queueing behind two threads.
         let blobThreads = NIOThreadPool(numberOfThreads: 16)
         blobThreads.start()
-        let blobs = try BlobStore(dataDirectory: settings.dataDirectory, threadPool: blobThreads)
+        let blobs = try BlobStore(
+            dataDirectory: settings.dataDirectory, threadPool: blobThreads, memoryCacheBytes: settings.memoryCacheBytes)
         let removed = try blobs.removeTemporaryFiles()
         if removed > 0 {
             logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])

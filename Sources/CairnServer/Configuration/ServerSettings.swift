@@ -33,6 +33,8 @@ public struct ServerSettings: Sendable, Equatable {
     public var retentionBatchSize = 1000
     /// The largest build-cache entry accepted (Bazel, ccache, Gradle, Turborepo, runner blobs), in bytes.
     public var maximumCacheEntrySize: Int64 = 1 << 30
+    /// Bytes of small blobs (≤ 64 KiB) kept in memory for reads; 0 disables it.
+    public var memoryCacheBytes = 64 << 20
 
     public init() {}
 
@@ -106,6 +108,12 @@ extension ServerSettings {
             }
             maximumCacheEntrySize = bytes
         }
+        if let value = environment["CAIRN_CACHE_MEMORY_BYTES"] {
+            guard let bytes = Int(value), bytes >= 0 else {
+                throw SettingsError("CAIRN_CACHE_MEMORY_BYTES must be a number of bytes (0 disables the memory cache)")
+            }
+            memoryCacheBytes = bytes
+        }
         if let value = environment["CAIRN_MAX_CLOCK_SKEW_SECONDS"] {
             guard let seconds = TimeInterval(value), seconds > 0 else {
                 throw SettingsError("CAIRN_MAX_CLOCK_SKEW_SECONDS must be a positive number of seconds")
@@ -133,6 +141,7 @@ extension ServerSettings {
         if let key = rootSecretAccessKey, key.count < 8 {
             throw SettingsError("the root secret access key must have at least 8 characters")
         }
+        if memoryCacheBytes < 0 { throw SettingsError("cache.memory_bytes must be 0 or more (0 disables it)") }
     }
 
     private mutating func apply(_ file: ConfigFile) {
@@ -150,6 +159,7 @@ extension ServerSettings {
             if let value = s3.accessTimeFlushSeconds { accessFlushInterval = value }
         }
         if let value = file.cache?.maxEntryBytes { maximumCacheEntrySize = value }
+        if let value = file.cache?.memoryBytes { memoryCacheBytes = value }
         if let retention = file.retention { apply(retention) }
         if let auth = file.auth {
             if let value = auth.rootAccessKeyId { rootAccessKeyID = value }
@@ -227,9 +237,10 @@ struct ConfigFile: Decodable {
     }
     struct Cache: Decodable {
         var maxEntryBytes: Int64?
+        var memoryBytes: Int?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case maxEntryBytes = "max_entry_bytes"
+            case maxEntryBytes = "max_entry_bytes", memoryBytes = "memory_bytes"
         }
     }
     struct Expiry: Decodable {

@@ -1,0 +1,87 @@
+import CairnCore
+import Foundation
+import NIOCore
+import Testing
+
+/// The in-memory caches in front of SQLite and the blob files: they must never serve what the store no longer
+/// holds, and must stay within their bounds.
+@Suite("Memory caches")
+struct MemoryCacheTests {
+    @Test("A cached object is replaced, deleted and expired as the store is; a new bucket is seen at once")
+    func objectCacheFollowsEveryWrite() async throws {
+        try await MetadataStoreTests.withStore { store in
+            #expect(try await store.bucket("bucket") == nil)
+            try await store.createBucket("bucket", at: MetadataStoreTests.date)
+            #expect(try await store.bucket("bucket") != nil)
+
+            let first = MetadataStoreTests.object("key", etag: "first")
+            try await store.putObject(first)
+            #expect(try await store.object(bucket: "bucket", key: "key")?.etag == "first")
+            #expect(try await store.object(bucket: "bucket", key: "key")?.etag == "first")  // from the cache
+
+            try await store.putObject(MetadataStoreTests.object("key", etag: "second"))
+            #expect(try await store.object(bucket: "bucket", key: "key")?.etag == "second")
+
+            try await store.deleteObject(bucket: "bucket", key: "key")
+            #expect(try await store.object(bucket: "bucket", key: "key") == nil)
+
+            try await store.putObject(first)
+            #expect(try await store.object(bucket: "bucket", key: "key")?.etag == "first")
+            var policy = RetentionPolicy()
+            policy.global.maximumAge = 86_400
+            _ = try await RetentionJob(metadata: store, policy: policy)
+                .run(now: MetadataStoreTests.date.addingTimeInterval(2 * 86_400))
+            #expect(try await store.object(bucket: "bucket", key: "key") == nil)
+
+            try await store.deleteBucket("bucket")
+            #expect(try await store.bucket("bucket") == nil)
+        }
+    }
+
+    @Test("Concurrent replacements and reads of one key: once the writes are done, every read sees the last")
+    func concurrentWritesLeaveNoStaleEntry() async throws {
+        try await MetadataStoreTests.withStore { store in
+            try await store.createBucket("bucket", at: MetadataStoreTests.date)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for round in 0..<50 {
+                    group.addTask { try await store.putObject(MetadataStoreTests.object("hot", etag: "v\(round)")) }
+                    group.addTask { _ = try await store.object(bucket: "bucket", key: "hot") }
+                }
+                try await group.waitForAll()
+            }
+            try await store.putObject(MetadataStoreTests.object("hot", etag: "last"))
+            for _ in 0..<3 { #expect(try await store.object(bucket: "bucket", key: "hot")?.etag == "last") }
+        }
+    }
+
+    @Test("The blob cache keeps whole small blobs within its budget, oldest out first")
+    func blobCacheBudget() {
+        let cache = BlobContentCache(capacity: 10_000, largestEntry: 4_000)
+        func blob(_ index: Int, _ size: Int) -> (BlobDigest, ByteBuffer) {
+            let bytes = [UInt8](repeating: UInt8(index), count: size)
+            return (BlobDigest(bytes: MessageDigest.hash(.sha256, bytes + [UInt8(index)])), ByteBuffer(bytes: bytes))
+        }
+        let big = blob(0, 5_000)
+        cache.insert(big.1, for: big.0)
+        #expect(cache.value(for: big.0) == nil)  // larger than an entry may be
+        let blobs = (1...4).map { blob($0, 3_000) }
+        for (digest, bytes) in blobs { cache.insert(bytes, for: digest) }
+        #expect(cache.value(for: blobs[0].0) == nil)  // 12,000 bytes > 10,000: the oldest went
+        for (digest, bytes) in blobs.dropFirst() { #expect(cache.value(for: digest) == bytes) }
+    }
+
+    @Test("Small reads served from memory equal the file, whole or a range")
+    func blobStoreReadsThroughTheCache() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-mem-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let blobs = try BlobStore(dataDirectory: directory, memoryCacheBytes: 1 << 20)
+        let bytes = (0..<3_000).map { UInt8($0 % 251) }
+        let writer = try blobs.makeWriter()
+        try await writer.write(ByteBuffer(bytes: bytes))
+        let digest = try await writer.commit()
+        #expect(Array(buffer: try await blobs.read(digest, range: 0..<3_000)) == bytes)
+        #expect(blobs.memoryCache?.value(for: digest) != nil)
+        #expect(Array(buffer: try await blobs.read(digest, range: 100..<200)) == Array(bytes[100..<200]))
+        await #expect(throws: BlobStoreError.self) { _ = try await blobs.read(digest, range: 0..<3_001) }
+    }
+}
