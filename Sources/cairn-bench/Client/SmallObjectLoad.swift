@@ -52,6 +52,11 @@ struct SmallObjectLoad: Sendable {
         .0
     }
 
+    /// GETs one unsigned path over and over, checking only the status: the HTTP layer's own ceiling.
+    func probe(_ url: String) async throws -> Result {
+        try await run(expectBytes: nil) { _, _ in HTTPClientRequest(url: url) }.0
+    }
+
     private func makeRequest(_ endpoint: ObjectEndpoint, method: HTTPMethod, key: String) -> HTTPClientRequest {
         let (url, headers) = endpoint.request(method: method.rawValue, key: key)
         var request = HTTPClientRequest(url: url)

@@ -3,6 +3,9 @@ import Foundation
 extension BenchmarkRun {
     var smallPutWorkload: String { "4 KiB PUT, \(settings.connections) connections" }
     var smallGetWorkload: String { "4 KiB GET, \(settings.connections) connections" }
+    var healthWorkload: String {
+        "HTTP layer alone: GET /_cairn/health (no auth, no storage), \(settings.connections) connections"
+    }
 
     /// 4 KiB objects from `connections` keep-alive connections: a PUT phase writing fresh keys, then a GET phase
     /// reading them back, against Cairn, nginx and moto with the same client, runs interleaved across systems.
@@ -26,7 +29,10 @@ extension BenchmarkRun {
         for endpoint in endpoints { try await client.createBucket(endpoint) }
 
         var results: [String: (put: [SmallObjectLoad.Result], get: [SmallObjectLoad.Result])] = [:]
+        var health: [SmallObjectLoad.Result] = []
         for run in 0..<settings.runs {
+            // What the server's HTTP stack answers with no work behind it: the ceiling for any request.
+            health.append(try await load.probe("http://127.0.0.1:\(cairn.port)/_cairn/health"))
             for endpoint in endpoints {
                 let prefix = "small-\(run)"
                 let (put, written) = try await load.put(endpoint, prefix: prefix, template: template)
@@ -43,6 +49,9 @@ extension BenchmarkRun {
         await moto?.stop()
         try? FileManager.default.removeItem(at: cairn.dataDirectory)
 
+        record(
+            healthWorkload, "cairn", "throughput", "ops/s", health.map(\.requestsPerSecond),
+            note: "the same client and connections; an upper bound for 4 KiB GETs through the same HTTP server stack")
         for endpoint in endpoints {
             guard let result = results[endpoint.system] else { continue }
             for (workload, phase) in [(smallPutWorkload, result.put), (smallGetWorkload, result.get)] {
