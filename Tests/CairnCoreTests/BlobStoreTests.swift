@@ -147,7 +147,8 @@ struct BlobStoreTests {
             let writer = try store.makeWriter()
             try await writer.write(ByteBuffer(string: "never stored"))
             #expect(Self.files(under: directory + "/tmp").isEmpty)
-            try await writer.write(ByteBuffer(repeating: 0x61, count: 1 << 20))
+            // Two full batches: handing over the second waits for the first, whose job created the file.
+            try await writer.write(ByteBuffer(repeating: 0x61, count: 2 << 20))
             #expect(Self.files(under: directory + "/tmp").count == 1)
             await writer.discard()
             #expect(Self.files(under: directory + "/tmp").isEmpty)
@@ -170,8 +171,13 @@ struct BlobStoreTests {
         try await Self.withStore { store, directory in
             do {
                 let writer = try store.makeWriter()
-                try await writer.write(ByteBuffer(repeating: 0x61, count: (1 << 20) + 9))
+                try await writer.write(ByteBuffer(repeating: 0x61, count: (2 << 20) + 9))
                 #expect(Self.files(under: directory + "/tmp").count == 1)
+            }
+            // The file goes when the last batch job still holding it finishes: at once, or a moment later.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !Self.files(under: directory + "/tmp").isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
             }
             #expect(Self.files(under: directory + "/tmp").isEmpty)
         }

@@ -1,7 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The bytes of small blobs read recently, up to a byte budget, oldest first out: a hot small GET then costs no
+/// The bytes of small blobs written or read recently, up to a byte budget, oldest first out: a hot small GET then costs no
 /// thread-pool job and no system call. Blobs are immutable and named by their content, so an entry never goes
 /// stale; the metadata decides which digests are reachable at all.
 public final class BlobContentCache: Sendable {

@@ -16,7 +16,7 @@ public struct BlobStore: Sendable {
     /// Where uploads in flight write; emptied at start-up.
     public let temporaryDirectory: String
     let threadPool: NIOThreadPool
-    /// Small blobs kept in memory by ``read(_:range:)``; nil when disabled.
+    /// Small blobs kept in memory (written by ``BlobWriter``, read by the `read` methods); nil when disabled.
     public let memoryCache: BlobContentCache?
 
     /// Opens (and creates, when missing) the blob folders of a data directory.
@@ -194,11 +194,16 @@ public struct BlobStore: Sendable {
         _ segments: [BlobSegment], header: @escaping @Sendable (BlobSegment) -> [UInt8]
     ) async throws -> ByteBuffer {
         let paths = segments.map { path(for: $0.digest) }
+        let cache = memoryCache
         return try await threadPool.runIfActive {
             var buffer = ByteBufferAllocator().buffer(
                 capacity: segments.reduce(0) { $0 + Int($1.size) + 88 })
             for (segment, path) in zip(segments, paths) {
                 buffer.writeBytes(header(segment))
+                if var cached = cache?.value(for: segment.digest), cached.readableBytes == Int(segment.size) {
+                    buffer.writeBuffer(&cached)
+                    continue
+                }
                 let descriptor = try Self.open(path, digest: segment.digest)
                 defer { close(descriptor) }
                 let start = buffer.writerIndex

@@ -26,31 +26,44 @@ public final class BlobWriter {
         public let checksum: (algorithm: ChecksumAlgorithm, value: String)?
     }
 
-    /// The hashers, the file and the batch buffer. Each batch is handed to two thread-pool jobs that both only read
-    /// the batch and otherwise touch disjoint fields; the writer fills the batch only while no job runs (it awaits
-    /// both before refilling), so no field is ever written by one thread while another uses it.
+    /// The hashers, the file and two batch buffers. While one batch is written and hashed by two thread-pool jobs
+    /// (which only read it, and otherwise touch disjoint fields), the writer fills the other; it starts a batch's
+    /// jobs only after the previous batch's have finished, so the file and the hashers see batches in order and no
+    /// field is written by one thread while another uses it. The file is closed (and a temp file that was never
+    /// committed removed) when the last user lets go of the state, so a job still running can never write to a
+    /// descriptor that was closed and reused.
     private final class State: @unchecked Sendable {
         let sha256 = MessageDigest(.sha256)
         let md5 = MessageDigest(.md5)
         let checksum: ChecksumAccumulator?
         /// The temp file, created by the first thread-pool job (creating a file can block: never on an event
-        /// loop or in a task); -1 until then.
+        /// loop or in a task); -1 until then, and after it is closed.
         var descriptor: Int32 = -1
         let path: String
+        /// Bytes written to the file so far (by the jobs).
         var size: Int64 = 0
-        /// The batch being filled, allocated once per upload: reused storage means no page faults per batch.
-        let batch = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.batchSize, alignment: 64)
-        /// Bytes of `batch` in use; only changed by the writer while no job is running.
-        var batchCount = 0
+        /// The batches, allocated once per upload (reused storage means no page faults per batch); the second only
+        /// when a first batch is handed to the jobs, so a small upload holds one.
+        var batches: [UnsafeMutableRawBufferPointer] = [
+            .allocate(byteCount: BlobWriter.batchSize, alignment: 64)
+        ]
 
         init(path: String, checksum: ChecksumAlgorithm?) {
             self.path = path
             self.checksum = checksum.map(ChecksumAccumulator.init)
         }
 
-        deinit { batch.deallocate() }
+        deinit {
+            if descriptor >= 0 {
+                close(descriptor)
+                unlink(path)
+            }
+            for batch in batches { batch.deallocate() }
+        }
 
-        var filled: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: batch[..<batchCount]) }
+        func bytes(_ batch: Int, _ count: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: batches[batch][..<count])
+        }
 
         func openIfNeeded() throws {
             guard descriptor < 0 else { return }
@@ -58,11 +71,11 @@ public final class BlobWriter {
             guard descriptor >= 0 else { throw BlobStoreError.system("create", path: path, errno: errno) }
         }
 
-        /// SHA-256 and the write: one of the two halves of a batch, run in parallel with ``digestRest()``.
-        func hashAndWrite() throws {
+        /// The write: one of the two halves of a batch, run in parallel with ``digest(_:_:)``. Copying into the
+        /// page cache costs about as much as SHA-256 and MD5 together, so each thread gets one side.
+        func write(_ batch: Int, _ count: Int) throws {
             try openIfNeeded()
-            let bytes = filled
-            sha256.update(bytes)
+            let bytes = self.bytes(batch, count)
             var offset = 0
             while offset < bytes.count {
                 let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -76,11 +89,19 @@ public final class BlobWriter {
             size += Int64(bytes.count)
         }
 
-        /// MD5 (for the ETag) and the declared checksum: the other half of a batch. It only reads what
-        /// ``hashAndWrite()`` reads, so the two run on two threads at once.
-        func digestRest() {
-            md5.update(filled)
-            checksum?.update(filled)
+        /// SHA-256, MD5 (for the ETag) and the declared checksum: the other half of a batch. It only reads what
+        /// ``write(_:_:)`` reads, so the two run on two threads at once.
+        func digest(_ batch: Int, _ count: Int) {
+            let bytes = self.bytes(batch, count)
+            sha256.update(bytes)
+            md5.update(bytes)
+            checksum?.update(bytes)
+        }
+
+        /// Closes the file (in a thread-pool job, after every batch job has finished).
+        func closeFile() {
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
         }
     }
 
@@ -90,6 +111,14 @@ public final class BlobWriter {
     private let state: State
     private var summary: Summary?
     private var closed = false
+    /// The batch being filled, and how many of its bytes are in use (only the writer touches these).
+    private var current = 0
+    private var batchCount = 0
+    private var accepted: Int64 = 0
+    /// The jobs of the batch handed over last, while they may still run.
+    private var inFlight: Task<Void, any Error>?
+    /// A small blob's bytes, kept by ``finish()`` for the store's memory cache once ``commit()`` succeeds.
+    private var smallContent: ByteBuffer?
 
     init(store: BlobStore, checksum: ChecksumAlgorithm?) throws {
         self.store = store
@@ -98,39 +127,61 @@ public final class BlobWriter {
     }
 
     deinit {
-        if !closed {
-            if state.descriptor >= 0 { close(state.descriptor) }
+        guard !closed else { return }
+        // Neither committed nor discarded: the temp file goes, after the batch job that may still use it.
+        let state = self.state
+        if let inFlight {
+            Task {
+                _ = try? await inFlight.value
+                state.closeFile()
+                unlink(state.path)
+            }
+        } else {
+            state.closeFile()
             unlink(state.path)
         }
     }
 
     /// The number of bytes accepted so far.
-    public var bytesWritten: Int64 { state.size + Int64(state.batchCount) }
+    public var bytesWritten: Int64 { accepted }
 
     /// Appends bytes to the blob.
     public func write(_ buffer: ByteBuffer) async throws {
         var buffer = buffer
         while buffer.readableBytes > 0 {
-            let take = min(buffer.readableBytes, Self.batchSize - state.batchCount)
+            let take = min(buffer.readableBytes, Self.batchSize - batchCount)
+            let target = state.batches[current]
+            let offset = batchCount
             buffer.withUnsafeReadableBytes { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: state.batch[state.batchCount...])
+                UnsafeMutableRawBufferPointer(rebasing: target[offset...])
                     .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
             }
             buffer.moveReaderIndex(forwardBy: take)
-            state.batchCount += take
-            if state.batchCount == Self.batchSize { try await flush() }
+            batchCount += take
+            accepted += Int64(take)
+            if batchCount == Self.batchSize { try await handOver() }
         }
     }
 
-    /// Hashes and writes one batch: SHA-256 plus the write on one thread, MD5 plus the checksum on another, since
-    /// hashing, not the disk, bounds a single upload's throughput.
-    private func flush() async throws {
+    /// Hands the filled batch to two thread-pool jobs (the write on one thread, the digests on another, since CPU,
+    /// not the disk, bounds a single upload) and switches to the other batch, so that receiving the next bytes
+    /// overlaps with writing and hashing these. Waits first for the previous batch's jobs.
+    private func handOver() async throws {
+        try await inFlight?.value
+        inFlight = nil
         let state = self.state
         let pool = store.threadPool
-        async let written: Void = pool.runIfActive { try state.hashAndWrite() }
-        async let digested: Void = pool.runIfActive { state.digestRest() }
-        _ = try await (written, digested)
-        state.batchCount = 0
+        let (batch, count) = (current, batchCount)
+        inFlight = Task {
+            async let written: Void = pool.runIfActive { try state.write(batch, count) }
+            async let digested: Void = pool.runIfActive { state.digest(batch, count) }
+            _ = try await (written, digested)
+        }
+        if state.batches.count == 1 {
+            state.batches.append(.allocate(byteCount: Self.batchSize, alignment: 64))
+        }
+        current ^= 1
+        batchCount = 0
     }
 
     /// Writes out what is buffered, fsyncs the file and returns its digests. The blob is not visible yet.
@@ -138,14 +189,18 @@ public final class BlobWriter {
     public func finish() async throws -> Summary {
         if let summary { return summary }
         // A body that fits one batch (most uploads of small files) is written, hashed and fsynced in one job.
-        let whole = state.size == 0
-        if state.batchCount > 0 && !whole { try await flush() }
+        let whole = accepted == Int64(batchCount)
+        if !whole {
+            if batchCount > 0 { try await handOver() }
+            try await inFlight?.value
+            inFlight = nil
+        }
         let state = self.state
+        let (batch, count) = (current, batchCount)
         let summary = try await store.threadPool.runIfActive { () throws -> Summary in
             if whole {
-                try state.hashAndWrite()
-                state.digestRest()
-                state.batchCount = 0
+                try state.write(batch, count)
+                state.digest(batch, count)
             }
             if fsync(state.descriptor) != 0 { throw BlobStoreError.system("fsync", path: state.path, errno: errno) }
             let sha256 = state.sha256.finalize()
@@ -155,6 +210,10 @@ public final class BlobWriter {
                 checksum: checksum
             )
         }
+        if whole, let cache = store.memoryCache, count <= cache.largestEntry {
+            smallContent = ByteBuffer(bytes: state.bytes(batch, count))
+        }
+        batchCount = 0
         self.summary = summary
         return summary
     }
@@ -169,7 +228,7 @@ public final class BlobWriter {
         let destination = store.path(for: summary.digest)
         closed = true
         try await store.threadPool.runIfActive {
-            close(state.descriptor)
+            state.closeFile()
             defer { unlink(state.path) }
             if access(destination, F_OK) == 0 { return }
             let directory = String(destination[..<destination.lastIndex(of: "/")!])
@@ -180,6 +239,8 @@ public final class BlobWriter {
             }
             try Self.syncDirectory(directory)
         }
+        // What was just written is the likeliest to be read next (a cache entry, a restored file).
+        if let smallContent, let cache = store.memoryCache { cache.insert(smallContent, for: summary.digest) }
         return summary.digest
     }
 
@@ -187,9 +248,11 @@ public final class BlobWriter {
     public func discard() async {
         guard !closed else { return }
         closed = true
+        _ = try? await inFlight?.value
+        inFlight = nil
         let state = self.state
         try? await store.threadPool.runIfActive {
-            if state.descriptor >= 0 { close(state.descriptor) }
+            state.closeFile()
             unlink(state.path)
         }
     }

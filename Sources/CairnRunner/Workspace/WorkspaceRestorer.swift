@@ -61,8 +61,10 @@ struct WorkspaceRestorer {
         do {
             try await store.download(zip(downloads, destinations).map { (digest: $0.digest, path: $1) })
             downloaded = true
+            // Downloads are created 0644 less the umask; only other modes need a chmod.
+            let created = mode_t(0o644) & ~Self.umask
             for (download, destination) in zip(downloads, destinations) {
-                chmod(destination, mode_t(download.mode))
+                if mode_t(download.mode) != created { chmod(destination, mode_t(download.mode)) }
                 if destination != download.target && rename(destination, download.target) != 0 {
                     throw RunnerError("cannot write \(download.target): \(String(cString: strerror(errno)))")
                 }
@@ -75,6 +77,14 @@ struct WorkspaceRestorer {
             throw error
         }
     }
+
+    /// The process's umask, from /proc (reading it with umask(2) would briefly change it for every thread).
+    static let umask: mode_t = {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Umask:") }
+        return line.flatMap { mode_t($0.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces), radix: 8) }
+            ?? 0o777  // unknown: every mode differs, so every file gets its chmod
+    }()
 
     private func makeParents(of path: String) throws {
         let parent = (path as NSString).deletingLastPathComponent

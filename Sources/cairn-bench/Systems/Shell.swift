@@ -6,9 +6,6 @@ enum Shell {
         var status: Int32
         var stdout: String
         var stderr: String
-        /// The command's wall time, and its peak resident set size in bytes.
-        var seconds: Double
-        var peakResidentBytes: Int
         /// Both streams, for error messages and tools such as `dd` that report on stderr.
         var combined: String { stdout + stderr }
     }
@@ -40,8 +37,6 @@ enum Shell {
             try? FileManager.default.removeItem(at: stderrFile)
         }
         let status: Int32
-        let peak: Int
-        let started = ContinuousClock.now
         do {
             let stdout = try FileHandle(forWritingTo: stdoutFile)
             let stderr = try FileHandle(forWritingTo: stderrFile)
@@ -54,14 +49,11 @@ enum Shell {
                 stdout: stdout.fileDescriptor, stderr: stderr.fileDescriptor
             )
             status = await process.waitForExit()
-            peak = process.peakResidentBytes ?? 0
         }
-        let seconds = (ContinuousClock.now - started).seconds
         return Output(
             status: status,
             stdout: (try? String(contentsOf: stdoutFile, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? "",
-            seconds: seconds, peakResidentBytes: peak
+            stderr: (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
         )
     }
 

@@ -9,11 +9,10 @@ import Foundation
 /// Foundation's `Process` passes on the signal mask of the thread that starts it, and threads of the cooperative
 /// pool block most signals: `openssl speed` then never sees its SIGALRM and runs forever, and a server never
 /// sees SIGTERM. Spawning with an explicit empty mask and default dispositions avoids both.
-final class SpawnedProcess: @unchecked Sendable {  // `status` and `peak` are guarded by `lock`; the rest is immutable
+final class SpawnedProcess: @unchecked Sendable {  // `status` is guarded by `lock`; the rest is immutable
     let pid: pid_t
     private let lock = NSLock()
     private var status: Int32?
-    private var peak: Int?
 
     /// Starts `path` with `arguments` (argv[0] included); stdin is /dev/null, stdout and stderr go to the
     /// given descriptors.
@@ -49,21 +48,15 @@ final class SpawnedProcess: @unchecked Sendable {  // `status` and `peak` are gu
         // One thread per child blocks in waitpid, so the exit is noticed without polling the kernel.
         Thread { [self] in
             var raw: Int32 = 0
-            var usage = rusage()
-            while wait4(child, &raw, 0, &usage) < 0, errno == EINTR {}
+            while waitpid(child, &raw, 0) < 0, errno == EINTR {}
             let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-            lock.withLock {
-                status = code
-                peak = usage.ru_maxrss * 1024
-            }
+            lock.withLock { status = code }
         }.start()
     }
 
     /// The exit status (128 + N when killed by signal N), or nil while it runs.
     var exitStatus: Int32? { lock.withLock { status } }
     var isRunning: Bool { exitStatus == nil }
-    /// The peak resident set size of the exited process (`ru_maxrss`), in bytes; nil while it runs.
-    var peakResidentBytes: Int? { lock.withLock { peak } }
 
     /// Waits for the exit without blocking a thread of the cooperative pool for long.
     func waitForExit() async -> Int32 {
