@@ -87,8 +87,8 @@ extension BenchmarkRun {
                 _ = try await timedBuild(second, cairn: cairn, environment: environment, expect: "MISS")
                 resaveBytes.append(Double(Self.bytesRead(pid: cairn.child.pid) - readBefore) / 1e3)
                 resaveNewBlobs.append(Double(Self.blobCount(cairn.dataDirectory) - blobsBefore))
-                // The checkouts stay until the benchmark ends: ext4 makes file creation slow for about a minute
-                // after thousands of files are deleted, which would slow the next run's restores.
+                // The checkouts stay until the benchmark ends: ext4 (without a journal) creates files slowly for
+                // minutes after thousands are deleted, which would slow the next run's restores.
             }
             let shape =
                 "\(fixture.files) output files, \(fixture.files * fixture.fileBytes / 1_000_000) MB, build phase `sleep \(fixture.sleepSeconds)` + `split`"
