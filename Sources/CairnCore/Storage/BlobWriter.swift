@@ -171,14 +171,15 @@ public final class BlobWriter {
         inFlight = nil
         let state = self.state
         let pool = store.threadPool
+        // The second buffer is added before any job can read the array: it never changes while one runs.
+        if state.batches.count == 1 {
+            state.batches.append(.allocate(byteCount: Self.batchSize, alignment: 64))
+        }
         let (batch, count) = (current, batchCount)
         inFlight = Task {
             async let written: Void = pool.runIfActive { try state.write(batch, count) }
             async let digested: Void = pool.runIfActive { state.digest(batch, count) }
             _ = try await (written, digested)
-        }
-        if state.batches.count == 1 {
-            state.batches.append(.allocate(byteCount: Self.batchSize, alignment: 64))
         }
         current ^= 1
         batchCount = 0
