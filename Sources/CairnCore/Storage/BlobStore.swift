@@ -55,6 +55,19 @@ public struct BlobStore: Sendable {
     public func storedSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
         guard !digests.isEmpty else { return [] }
         if digests.count == 1 { return try await threadPool.runIfActive { [size(of: digests[0])] } }
+        // Thousands of lookups (a big build's entry) are split over a few jobs, which run on several cores.
+        let chunk = max(1_000, (digests.count + 3) / 4)
+        if digests.count > chunk {
+            return try await withThrowingTaskGroup(of: (Int, [Int64?]).self) { group in
+                for start in stride(from: 0, to: digests.count, by: chunk) {
+                    let part = Array(digests[start..<min(start + chunk, digests.count)])
+                    group.addTask { (start, try await storedSizes(part)) }
+                }
+                var sizes = [Int64?](repeating: nil, count: digests.count)
+                for try await (start, part) in group { sizes.replaceSubrange(start..<start + part.count, with: part) }
+                return sizes
+            }
+        }
         let directory = blobDirectory
         return try await threadPool.runIfActive {
             // Relative to an open blobs/sha256 folder, each lookup walks three path components, not the whole path.
