@@ -1,7 +1,8 @@
-import CairnCore
 import Foundation
 import NIOCore
 import Testing
+
+@testable import CairnCore
 
 /// The in-memory caches in front of SQLite and the blob files: they must never serve what the store no longer
 /// holds, and must stay within their bounds.
@@ -52,6 +53,21 @@ struct MemoryCacheTests {
             try await store.putObject(MetadataStoreTests.object("hot", etag: "last"))
             for _ in 0..<3 { #expect(try await store.object(bucket: "bucket", key: "hot")?.etag == "last") }
         }
+    }
+
+    @Test("The row cache keeps its newest entries past capacity and drops a read that raced a write")
+    func rowCacheOrderAndGenerations() {
+        let cache = CoherentCache<Int, String>(capacity: 3)
+        for key in 0..<5 { cache.insert("v\(key)", for: key, readAt: cache.generation) }
+        #expect((0..<5).map { cache.value(for: $0) } == [nil, nil, "v2", "v3", "v4"])
+        let before = cache.generation
+        cache.invalidate(3)
+        cache.insert("stale", for: 3, readAt: before)  // read before the write committed: not kept
+        #expect(cache.value(for: 3) == nil)
+        cache.insert("fresh", for: 3, readAt: cache.generation)
+        #expect(cache.value(for: 3) == "fresh")
+        for key in 10..<10_000 { cache.insert("w", for: key, readAt: cache.generation) }  // compaction
+        #expect(cache.value(for: 9_999) == "w" && cache.value(for: 9_996) == nil)
     }
 
     @Test("The blob cache keeps whole small blobs within its budget, oldest out first")

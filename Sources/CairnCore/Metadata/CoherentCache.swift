@@ -10,10 +10,13 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
         var generation: UInt64 = 0
         var entries: [Key: Value] = [:]
+        /// Insertion order, oldest first from `head`; keys invalidated since are skipped when their turn comes.
+        var order: [Key] = []
+        var head = 0
     }
 
     private let state = NIOLockedValueBox(State())
-    /// At most this many entries; when full, the cache starts over (cheap, and hot rows come back at once).
+    /// At most this many entries; past it, the oldest inserted go first.
     let capacity: Int
 
     init(capacity: Int) {
@@ -32,8 +35,17 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         guard capacity > 0 else { return }
         state.withLockedValue { state in
             guard state.generation == generation else { return }
-            if state.entries.count >= capacity { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[key] = value
+            guard state.entries.updateValue(value, forKey: key) == nil else { return }
+            state.order.append(key)
+            while state.entries.count > capacity, state.head < state.order.count {
+                state.entries[state.order[state.head]] = nil
+                state.head += 1
+            }
+            if state.order.count > 2 * capacity + 1024 {
+                // Drop the consumed prefix and the keys invalidated meanwhile, keeping the order of the rest.
+                state.order = state.order[state.head...].filter { state.entries[$0] != nil }
+                state.head = 0
+            }
         }
     }
 
@@ -50,6 +62,8 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLockedValue { state in
             state.generation &+= 1
             state.entries.removeAll()
+            state.order.removeAll()
+            state.head = 0
         }
     }
 }

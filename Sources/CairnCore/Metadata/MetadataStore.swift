@@ -14,7 +14,7 @@ public final class MetadataStore: Sendable {
     let commits: CommitQueue
     /// Objects and buckets read recently, so that hot reads skip SQLite (see ``CoherentCache``). Every write of
     /// the objects or buckets tables invalidates here after it commits.
-    let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 20_000)
+    let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 50_000)
     let cachedBuckets = CoherentCache<ExactText, BucketInfo>(capacity: 10_000)
 
     /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory.
