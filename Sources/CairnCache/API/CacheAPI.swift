@@ -77,13 +77,7 @@ struct CacheAPI: Sendable {
             throw CacheError.badRequest(
                 "TooManyDigests", "ask for at most \(Self.maximumBatchRead) blobs per request, not \(parsed.count)")
         }
-        // Blobs held in memory need no lookup: their bytes are at hand, and content never changes.
-        var sizes = parsed.map { digest in storage.blobs.memoryCache?.value(for: digest).map { Int64($0.readableBytes) }
-        }
-        let unknown = sizes.indices.filter { sizes[$0] == nil }
-        for (index, size) in zip(unknown, try await storage.blobs.storedSizes(unknown.map { parsed[$0] })) {
-            sizes[index] = size
-        }
+        let sizes = try await storage.blobs.readableSizes(parsed)
         let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0.hex)
         if !missing.isEmpty {
             var error = CacheError(.notFound, "MissingBlobs", "\(missing.count) of the blobs asked for are not stored")

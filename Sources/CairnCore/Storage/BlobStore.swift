@@ -79,6 +79,15 @@ public struct BlobStore: Sendable {
         }
     }
 
+    /// The sizes of blobs that can be read now (nil where one cannot): those held in memory need no lookup, since
+    /// their bytes are at hand and content never changes; the rest are looked up on disk.
+    public func readableSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
+        var sizes = digests.map { digest in memoryCache?.value(for: digest).map { Int64($0.readableBytes) } }
+        let unknown = sizes.indices.filter { sizes[$0] == nil }
+        for (index, size) in zip(unknown, try await storedSizes(unknown.map { digests[$0] })) { sizes[index] = size }
+        return sizes
+    }
+
     /// `fstatat` of `ab/cd/<digest>` under an open `blobs/sha256` folder: the file's size, or nil when absent.
     static func statBlob(_ folder: Int32, digest: BlobDigest, info: inout stat) -> Int64? {
         // "ab/cd/" + the 64 hex characters + NUL.
