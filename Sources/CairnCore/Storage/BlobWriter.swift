@@ -128,17 +128,18 @@ public final class BlobWriter {
 
     deinit {
         guard !closed else { return }
-        // Neither committed nor discarded: the temp file goes, after the batch job that may still use it.
+        // Neither committed nor discarded: the temp file's name goes now (a job still writing to it writes to an
+        // unnamed file); its descriptor is closed only after the batch job that may still use it.
         let state = self.state
+        unlink(state.path)
         if let inFlight {
             Task {
                 _ = try? await inFlight.value
                 state.closeFile()
-                unlink(state.path)
+                unlink(state.path)  // in case that job created the file only after the unlink above
             }
         } else {
             state.closeFile()
-            unlink(state.path)
         }
     }
 
