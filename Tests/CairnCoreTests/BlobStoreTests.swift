@@ -102,6 +102,20 @@ struct BlobStoreTests {
         }
     }
 
+    @Test("A body longer than its declared size grows its buffer and keeps every byte")
+    func moreThanExpected() async throws {
+        try await Self.withStore { store, _ in
+            let bytes = Self.pattern(3 << 20, seed: 9)
+            let writer = try store.makeWriter(expectedSize: 10)
+            for start in stride(from: 0, to: bytes.count, by: 100_000) {
+                try await writer.write(ByteBuffer(bytes: bytes[start..<min(start + 100_000, bytes.count)]))
+            }
+            let digest = try await writer.commit()
+            #expect(digest.hex == MessageDigest.hash(.sha256, bytes).hexString)
+            #expect(try Self.contents(store.path(for: digest)) == bytes)
+        }
+    }
+
     @Test("A single buffer larger than a batch is written directly")
     func oneLargeBuffer() async throws {
         try await Self.withStore { store, _ in

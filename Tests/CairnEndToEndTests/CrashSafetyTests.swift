@@ -97,6 +97,52 @@ struct CrashSafetyTests {
         #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: small.path))
     }
 
+    /// Where the server keeps the blob of a file's content.
+    private func blobPath(_ server: CairnServerProcess, of file: URL) throws -> String {
+        let hex = try Clients.run(["sha256sum", file.path], environment: ProcessInfo.processInfo.environment)
+            .output.prefix(64)
+        return server.dataDirectory.appendingPathComponent(
+            "blobs/sha256/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
+        ).path
+    }
+
+    @Test(
+        "small uploads answered before a SIGKILL survive it: their blobs are rewritten from the metadata journal",
+        .enabled(if: Clients.available(python, python: ["boto3"])))
+    func killAfterJournaledUploads() throws {
+        guard Clients.require(Self.python, python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        server.environment["CAIRN_JOURNAL_FLUSH_SECONDS"] = "3600"  // no flush to files before the kill
+        try server.start()
+        #expect(try op(server, "mb", "journal").status == 0)
+        let files = try (0..<3).map { try makeFile(4096 * ($0 + 1), seed: UInt8(20 + $0)) }
+        defer { for file in files { try? FileManager.default.removeItem(at: file) } }
+        for (index, file) in files.enumerated() {
+            #expect(try op(server, "put", "journal", "small-\(index)", file.path).status == 0)
+        }
+        let paths = try files.map { try blobPath(server, of: $0) }
+        #expect(
+            paths.allSatisfy { !FileManager.default.fileExists(atPath: $0) },
+            "answered uploads of small blobs are durable in metadata.sqlite, with no file yet")
+        server.stop(signal: SIGKILL)
+        // What a power loss can leave of a file written without fsync: a short, zeroed file under the blob's name.
+        try FileManager.default.createDirectory(
+            atPath: (paths[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(count: 100).write(to: URL(fileURLWithPath: paths[0]))
+
+        let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try restarted.start()
+        for (index, file) in files.enumerated() {
+            #expect(
+                FileManager.default.contentsEqual(atPath: paths[index], andPath: file.path),
+                "start-up wrote blob \(index) from the journal")
+            let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: copy) }
+            #expect(try op(restarted, "get", "journal", "small-\(index)", copy.path).status == 0)
+            #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: file.path))
+        }
+    }
+
     @Test(
         "SIGTERM lets an upload in flight finish, then exits cleanly",
         .enabled(if: Clients.available(python + ["curl"], python: ["boto3"])))

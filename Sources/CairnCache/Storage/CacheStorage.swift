@@ -25,7 +25,7 @@ public struct CacheStorage: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int64.init), length > maximumEntrySize {
             throw Self.tooLarge(maximumEntrySize)
         }
-        let writer = try blobs.makeWriter()
+        let writer = try blobs.makeWriter(expectedSize: request.headers[.contentLength].flatMap { Int64($0) })
         do {
             for try await buffer in request.body {
                 try await writer.write(buffer)

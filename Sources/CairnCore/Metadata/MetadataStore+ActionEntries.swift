@@ -30,7 +30,7 @@ extension MetadataStore {
             for digest in Set([entry.value.digest] + entry.references) {
                 try statement.execute(arguments: [entry.namespace, entry.key, digest.hex])
             }
-            try Self.registerBlob(entry.value, db: db, at: entry.createdAt)
+            try Self.registerBlob(entry.value, db: db, at: entry.createdAt, blobs: self.blobs)
             for reference in entry.references {
                 try db.execute(
                     sql: "UPDATE blobs SET created_at = MAX(created_at, ?) WHERE digest = ?",
@@ -89,7 +89,7 @@ extension MetadataStore {
     /// Records blobs written directly (CAS uploads), so retention knows their size and age.
     public func registerBlobs(_ segments: [BlobSegment], at date: Date = Date()) async throws {
         try await pool.write { db in
-            for segment in segments { try Self.registerBlob(segment, db: db, at: date) }
+            for segment in segments { try Self.registerBlob(segment, db: db, at: date, blobs: self.blobs) }
         }
     }
 

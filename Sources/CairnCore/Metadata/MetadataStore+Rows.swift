@@ -70,13 +70,18 @@ extension MetadataStore {
         )
         for (index, segment) in object.segments.enumerated() {
             try statement.execute(arguments: [object.bucket, keyData, index, segment.digest.hex, segment.size])
-            try registerBlob(segment, db: db, at: object.createdAt)
+            try registerBlob(segment, db: db, at: object.createdAt, blobs: blobs)
         }
     }
 
     /// Records a blob as named now. `created_at` is the last time metadata named it: the sweep's grace period
-    /// counts from there, so content uploaded again is young again.
-    static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date) throws {
+    /// counts from there, so content uploaded again is young again. A blob the journal holds gets its bytes
+    /// written to `blob_journal` in the same transaction: its content is durable when the metadata naming it is.
+    static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date, blobs: BlobStore) throws {
+        if let content = blobs.journal?.content(for: segment.digest) {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO blob_journal (digest, content) VALUES (?, ?)")
+                .execute(arguments: [segment.digest.hex, Data(content.readableBytesView)])
+        }
         try db.cachedStatement(
             sql: """
                 INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?)

@@ -117,6 +117,16 @@ extension MetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v5: blob journal") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE blob_journal (
+                        digest TEXT PRIMARY KEY NOT NULL,
+                        content BLOB NOT NULL
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -17,8 +17,12 @@ public final class MetadataStore: Sendable {
     let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 50_000)
     let cachedBuckets = CoherentCache<ExactText, BucketInfo>(capacity: 10_000)
 
-    /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory.
-    public init(dataDirectory: String, region: String = "us-east-1") throws {
+    /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory, and writes out any small
+    /// blob a crash left only in the `blob_journal` table (see ``BlobJournal``) before anything can read it.
+    ///
+    /// - Parameter blobs: the blob store whose journal this metadata commits (the server's); by default one with
+    ///   no journal.
+    public init(dataDirectory: String, region: String = "us-east-1", blobs: BlobStore? = nil) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.prepareDatabase { db in
@@ -26,9 +30,10 @@ public final class MetadataStore: Sendable {
         }
         pool = try DatabasePool(path: dataDirectory + "/metadata.sqlite", configuration: configuration)
         self.region = region
-        self.blobs = try BlobStore(dataDirectory: dataDirectory)
+        self.blobs = try blobs ?? BlobStore(dataDirectory: dataDirectory)
         self.commits = CommitQueue(writer: pool)
         try Self.migrator.migrate(pool)
+        try recoverBlobJournal()
     }
 
     // MARK: Buckets
@@ -242,7 +247,7 @@ public final class MetadataStore: Sendable {
         try await pool.write { db in
             guard try Self.fetchUpload(db, uploadID) != nil else { throw MetadataError.noSuchUpload(uploadID) }
             try Self.requireBlobs([part.segment.digest], in: self.blobs)
-            try Self.registerBlob(part.segment, db: db, at: part.createdAt)
+            try Self.registerBlob(part.segment, db: db, at: part.createdAt, blobs: self.blobs)
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO upload_parts

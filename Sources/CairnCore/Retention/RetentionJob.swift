@@ -377,6 +377,8 @@ private struct Pass {
                         if unlink(path) != 0 && errno != ENOENT {
                             throw BlobStoreError.system("remove", path: path, errno: errno)
                         }
+                        blobs.journal?.forget(digest)
+                        try db.execute(sql: "DELETE FROM blob_journal WHERE digest = ?", arguments: [hex])
                     }
                     try db.execute(sql: "DELETE FROM blobs WHERE digest = ?", arguments: [hex])
                 }

@@ -18,15 +18,24 @@ public struct BlobStore: Sendable {
     let threadPool: NIOThreadPool
     /// Small blobs kept in memory (written by ``BlobWriter``, read by the `read` methods); nil when disabled.
     public let memoryCache: BlobContentCache?
+    /// Small new blobs made durable by the metadata database until they are flushed to files (see
+    /// ``BlobJournal``); nil when every blob is fsynced as its own file.
+    public let journal: BlobJournal?
 
     /// Opens (and creates, when missing) the blob folders of a data directory.
     ///
-    /// - Parameter memoryCacheBytes: how many bytes of small blobs ``read(_:range:)`` keeps in memory (0: none).
-    public init(dataDirectory: String, threadPool: NIOThreadPool = .singleton, memoryCacheBytes: Int = 0) throws {
+    /// - Parameters:
+    ///   - memoryCacheBytes: how many bytes of small blobs ``read(_:range:)`` keeps in memory (0: none).
+    ///   - journalBytes: how many bytes of small new blobs may wait for a flush (0: none, every blob is fsynced as
+    ///     its own file). Only a store whose owner flushes (``MetadataStore/flushBlobJournal()``) may hold any.
+    public init(
+        dataDirectory: String, threadPool: NIOThreadPool = .singleton, memoryCacheBytes: Int = 0, journalBytes: Int = 0
+    ) throws {
         self.blobDirectory = dataDirectory + "/blobs/sha256"
         self.temporaryDirectory = dataDirectory + "/tmp"
         self.threadPool = threadPool
         self.memoryCache = memoryCacheBytes > 0 ? BlobContentCache(capacity: memoryCacheBytes) : nil
+        self.journal = journalBytes > 0 ? BlobJournal(capacity: journalBytes) : nil
         for directory in [blobDirectory, temporaryDirectory] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
@@ -38,21 +47,40 @@ public struct BlobStore: Sendable {
         return "\(blobDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
     }
 
-    /// Whether the blob is on disk.
+    /// Whether the blob is stored: on disk, or held by the journal until its file is written.
     public func contains(_ digest: BlobDigest) -> Bool {
-        access(path(for: digest), F_OK) == 0
+        journal?.content(for: digest) != nil || access(path(for: digest), F_OK) == 0
     }
 
-    /// The size of a stored blob, or nil when it is not on disk.
+    /// The size of a stored blob, or nil when it is not stored.
     public func size(of digest: BlobDigest) -> Int64? {
+        if let held = journal?.content(for: digest) { return Int64(held.readableBytes) }
         var info = stat()
         guard stat(path(for: digest), &info) == 0 else { return nil }
         return Int64(info.st_size)
     }
 
-    /// The sizes of many blobs (nil where a blob is not on disk), looked up on the blob thread pool: a cache
+    /// The bytes of a blob when memory has them: held by the journal (the only copy until a flush), or cached.
+    func inMemory(_ digest: BlobDigest) -> ByteBuffer? {
+        journal?.content(for: digest) ?? memoryCache?.value(for: digest)
+    }
+
+    /// The sizes of many blobs (nil where a blob is not stored), looked up on the blob thread pool: a cache
     /// request may name thousands of blobs, and a `stat` each is blocking work that stays off the event loops.
     public func storedSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
+        guard !digests.isEmpty else { return [] }
+        if let journal, journal.held.blobs > 0 {
+            var sizes = digests.map { journal.content(for: $0).map { Int64($0.readableBytes) } }
+            let unknown = sizes.indices.filter { sizes[$0] == nil }
+            guard unknown.count < digests.count else { return try await diskSizes(digests) }
+            for (index, size) in zip(unknown, try await diskSizes(unknown.map { digests[$0] })) { sizes[index] = size }
+            return sizes
+        }
+        return try await diskSizes(digests)
+    }
+
+    /// The sizes of blob files on disk (nil where there is none).
+    private func diskSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
         guard !digests.isEmpty else { return [] }
         if digests.count == 1 { return try await threadPool.runIfActive { [size(of: digests[0])] } }
         // Thousands of lookups (a big build's entry) are split over a few jobs, which run on several cores.
@@ -61,7 +89,7 @@ public struct BlobStore: Sendable {
             return try await withThrowingTaskGroup(of: (Int, [Int64?]).self) { group in
                 for start in stride(from: 0, to: digests.count, by: chunk) {
                     let part = Array(digests[start..<min(start + chunk, digests.count)])
-                    group.addTask { (start, try await storedSizes(part)) }
+                    group.addTask { (start, try await diskSizes(part)) }
                 }
                 var sizes = [Int64?](repeating: nil, count: digests.count)
                 for try await (start, part) in group { sizes.replaceSubrange(start..<start + part.count, with: part) }
@@ -82,7 +110,7 @@ public struct BlobStore: Sendable {
     /// The sizes of blobs that can be read now (nil where one cannot): those held in memory need no lookup, since
     /// their bytes are at hand and content never changes; the rest are looked up on disk.
     public func readableSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
-        var sizes = digests.map { digest in memoryCache?.value(for: digest).map { Int64($0.readableBytes) } }
+        var sizes = digests.map { digest in inMemory(digest).map { Int64($0.readableBytes) } }
         let unknown = sizes.indices.filter { sizes[$0] == nil }
         for (index, size) in zip(unknown, try await storedSizes(unknown.map { digests[$0] })) { sizes[index] = size }
         return sizes
@@ -108,9 +136,12 @@ public struct BlobStore: Sendable {
 
     /// Starts a new blob; the caller writes it, then commits or discards it.
     ///
-    /// - Parameter checksum: an additional checksum to compute while the bytes stream.
-    public func makeWriter(checksum: ChecksumAlgorithm? = nil) throws -> BlobWriter {
-        try BlobWriter(store: self, checksum: checksum)
+    /// - Parameters:
+    ///   - checksum: an additional checksum to compute while the bytes stream.
+    ///   - expectedSize: the body's declared length, when known: a small body then gets a buffer of its size. More
+    ///     bytes than declared still work (the caller decides whether that is an error).
+    public func makeWriter(checksum: ChecksumAlgorithm? = nil, expectedSize: Int64? = nil) throws -> BlobWriter {
+        try BlobWriter(store: self, checksum: checksum, expectedSize: expectedSize)
     }
 
     /// Removes every file left in `tmp/` by uploads that never finished (a crash, a kill).
@@ -135,6 +166,16 @@ public struct BlobStore: Sendable {
         _ body: (ByteBuffer) async throws -> Void
     ) async throws {
         guard !range.isEmpty else { return }
+        if let held = journal?.content(for: digest) {
+            let end = min(range.upperBound, Int64(held.readableBytes))
+            var offset = range.lowerBound
+            while offset < end {
+                let length = Int(min(end - offset, Int64(chunkSize)))
+                try await body(held.getSlice(at: held.readerIndex + Int(offset), length: length)!)
+                offset += Int64(length)
+            }
+            return
+        }
         let path = self.path(for: digest)
         let descriptor = try await threadPool.runIfActive { try Self.open(path, digest: digest) }
         defer { close(descriptor) }
@@ -190,7 +231,7 @@ public struct BlobStore: Sendable {
     /// small objects this is much cheaper than a streamed read. Callers keep `range` small (the server: 1 MiB).
     public func read(_ digest: BlobDigest, range: Range<Int64>) async throws -> ByteBuffer {
         let short = BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
-        if let cached = memoryCache?.value(for: digest) {
+        if let cached = inMemory(digest) {
             guard range.upperBound <= cached.readableBytes else { throw short }
             return cached.getSlice(at: cached.readerIndex + Int(range.lowerBound), length: range.count)!
         }
@@ -216,13 +257,13 @@ public struct BlobStore: Sendable {
         _ segments: [BlobSegment], header: @escaping @Sendable (BlobSegment) -> [UInt8]
     ) async throws -> ByteBuffer {
         let paths = segments.map { path(for: $0.digest) }
-        let cache = memoryCache
+        let held = segments.map { inMemory($0.digest) }
         return try await threadPool.runIfActive {
             var buffer = ByteBufferAllocator().buffer(
                 capacity: segments.reduce(0) { $0 + Int($1.size) + 88 })
-            for (segment, path) in zip(segments, paths) {
+            for ((segment, path), inMemory) in zip(zip(segments, paths), held) {
                 buffer.writeBytes(header(segment))
-                if var cached = cache?.value(for: segment.digest), cached.readableBytes == Int(segment.size) {
+                if var cached = inMemory, cached.readableBytes == Int(segment.size) {
                     buffer.writeBuffer(&cached)
                     continue
                 }

@@ -44,13 +44,23 @@ public final class BlobWriter {
         var size: Int64 = 0
         /// The batches, allocated once per upload (reused storage means no page faults per batch); the second only
         /// when a first batch is handed to the jobs, so a small upload holds one.
-        var batches: [UnsafeMutableRawBufferPointer] = [
-            .allocate(byteCount: BlobWriter.batchSize, alignment: 64)
-        ]
+        var batches: [UnsafeMutableRawBufferPointer]
 
-        init(path: String, checksum: ChecksumAlgorithm?) {
+        /// - Parameter firstBatch: the first buffer's size: the whole body when it is known to be smaller than a
+        ///   batch (a 1 MiB allocation per small upload would be an mmap and munmap each), else a batch.
+        init(path: String, checksum: ChecksumAlgorithm?, firstBatch: Int) {
             self.path = path
             self.checksum = checksum.map(ChecksumAccumulator.init)
+            self.batches = [.allocate(byteCount: firstBatch, alignment: 64)]
+        }
+
+        /// Grows a batch that was sized for a smaller body to a full batch, keeping its first `used` bytes. Only
+        /// for the batch being filled, which no job reads.
+        func growToFullBatch(_ batch: Int, used: Int) {
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.batchSize, alignment: 64)
+            grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: batches[batch][..<used]))
+            batches[batch].deallocate()
+            batches[batch] = grown
         }
 
         deinit {
@@ -119,11 +129,14 @@ public final class BlobWriter {
     private var inFlight: Task<Void, any Error>?
     /// A small blob's bytes, kept by ``finish()`` for the store's memory cache once ``commit()`` succeeds.
     private var smallContent: ByteBuffer?
+    /// Whether ``finish()`` left the bytes for the store's journal instead of writing and fsyncing a file.
+    private var journaled = false
 
-    init(store: BlobStore, checksum: ChecksumAlgorithm?) throws {
+    init(store: BlobStore, checksum: ChecksumAlgorithm?, expectedSize: Int64?) throws {
         self.store = store
         let path = "\(store.temporaryDirectory)/upload-\(SecureRandom.bytes(12).hexString)"
-        self.state = State(path: path, checksum: checksum)
+        let firstBatch = expectedSize.map { Int(max(1, min($0, Int64(Self.batchSize)))) } ?? Self.batchSize
+        self.state = State(path: path, checksum: checksum, firstBatch: firstBatch)
     }
 
     deinit {
@@ -151,6 +164,9 @@ public final class BlobWriter {
         var buffer = buffer
         while buffer.readableBytes > 0 {
             let take = min(buffer.readableBytes, Self.batchSize - batchCount)
+            if batchCount + take > state.batches[current].count {
+                state.growToFullBatch(current, used: batchCount)  // more than the expected size arrived
+            }
             let target = state.batches[current]
             let offset = batchCount
             buffer.withUnsafeReadableBytes { bytes in
@@ -199,6 +215,21 @@ public final class BlobWriter {
         }
         let state = self.state
         let (batch, count) = (current, batchCount)
+        if whole, let journal = store.journal, journal.accepts(size: count) {
+            // Durable once the metadata that names it commits (see BlobJournal): no file, no fsync here. At most
+            // 64 KiB, hashed in place: less work than handing it to a thread.
+            state.digest(batch, count)
+            let sha256 = state.sha256.finalize()
+            let summary = Summary(
+                digest: BlobDigest(bytes: sha256), sha256: sha256, md5: state.md5.finalize(), size: Int64(count),
+                checksum: state.checksum.map { ($0.algorithm, $0.finalize(sha256: sha256)) }
+            )
+            smallContent = ByteBuffer(bytes: state.bytes(batch, count))
+            journaled = true
+            batchCount = 0
+            self.summary = summary
+            return summary
+        }
         let summary = try await store.threadPool.runIfActive { () throws -> Summary in
             if whole {
                 try state.write(batch, count)
@@ -222,10 +253,17 @@ public final class BlobWriter {
 
     /// Moves the finished file to its content address; when that blob already exists the copy is dropped.
     ///
-    /// After this returns the blob is durable: the file and its directory are fsynced.
+    /// After this returns the blob is durable (the file and its directory are fsynced), or, for a small blob when
+    /// the store has a journal, held there until the metadata transaction that names it commits it.
     @discardableResult
     public func commit() async throws -> BlobDigest {
         let summary = try await finish()
+        if journaled, let smallContent, let journal = store.journal {
+            closed = true
+            journal.hold(smallContent, for: summary.digest)
+            store.memoryCache?.insert(smallContent, for: summary.digest)
+            return summary.digest
+        }
         let state = self.state
         let destination = store.path(for: summary.digest)
         closed = true
@@ -259,7 +297,7 @@ public final class BlobWriter {
         }
     }
 
-    private static func makeDirectories(_ path: String) throws {
+    static func makeDirectories(_ path: String) throws {
         if access(path, F_OK) == 0 { return }
         let parent = String(path[..<path.lastIndex(of: "/")!])
         try makeDirectories(parent)
@@ -269,7 +307,7 @@ public final class BlobWriter {
         try syncDirectory(parent)
     }
 
-    private static func syncDirectory(_ path: String) throws {
+    static func syncDirectory(_ path: String) throws {
         let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw BlobStoreError.system("open directory", path: path, errno: errno) }
         defer { close(descriptor) }

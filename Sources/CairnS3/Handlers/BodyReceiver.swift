@@ -23,7 +23,8 @@ struct BodyReceiver {
 
     func receive(_ s3: S3Request) async throws -> Received {
         let declared = try declaredChecksum(s3)
-        let writer = try blobs.makeWriter(checksum: declared?.algorithm)
+        let length = s3.header("x-amz-decoded-content-length") ?? s3.header("content-length")
+        let writer = try blobs.makeWriter(checksum: declared?.algorithm, expectedSize: length.flatMap { Int64($0) })
         do {
             let (summary, trailers) = try await stream(s3, into: writer)
             let checksum = try verify(s3, summary: summary, declared: declared, trailers: trailers)

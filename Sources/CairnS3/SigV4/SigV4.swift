@@ -24,17 +24,20 @@ public enum SigV4 {
     /// Percent-encodes as SigV4 requires: unreserved characters stay, every other byte becomes `%XX`.
     public static func uriEncode(_ text: some StringProtocol, keepSlash: Bool) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(text.utf8.count)
-        let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
+        out.reserveCapacity(text.utf8.count + 16)
         for byte in text.utf8 {
             if isUnreserved(byte) || (keepSlash && byte == 0x2f) {
                 out.append(byte)
             } else {
-                out += [0x25, hex[Int(byte >> 4)], hex[Int(byte & 0xf)]]
+                out.append(0x25)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xf)])
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     private static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
@@ -46,38 +49,62 @@ public enum SigV4 {
 
     /// Decodes `%XX` escapes; `+` stays `+`. Nil when an escape is malformed or the bytes are not UTF-8.
     public static func percentDecode(_ text: some StringProtocol) -> String? {
-        let utf8 = Array(text.utf8)
-        guard utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        var text = String(text)
+        return text.withUTF8 { percentDecode($0[...]) }
+    }
+
+    /// ``percentDecode(_:)`` of UTF-8 bytes.
+    static func percentDecode(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
+        guard bytes.contains(UInt8(ascii: "%")) else { return String(validating: bytes, as: UTF8.self) }
         var out = [UInt8]()
-        out.reserveCapacity(utf8.count)
-        var index = 0
-        while index < utf8.count {
-            if utf8[index] == UInt8(ascii: "%") {
-                guard index + 2 < utf8.count,
-                    let byte = [UInt8](hex: String(decoding: utf8[index + 1...index + 2], as: UTF8.self))
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.endIndex, let high = hexValue(bytes[index + 1]),
+                    let low = hexValue(bytes[index + 2])
                 else { return nil }
-                out.append(byte[0])
+                out.append(high << 4 | low)
                 index += 3
             } else {
-                out.append(utf8[index])
+                out.append(bytes[index])
                 index += 1
             }
         }
         return String(validating: out, as: UTF8.self)
     }
 
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// Splits a raw query string into decoded name/value pairs, in order; `?uploads` gives `("uploads", "")`.
     public static func parseQuery(_ query: String?) -> [(name: String, value: String)]? {
-        guard let query, !query.isEmpty else { return [] }
-        var items: [(String, String)] = []
-        for part in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = percentDecode(pieces[0]) else { return nil }
-            let value = pieces.count > 1 ? percentDecode(pieces[1]) : ""
-            guard let value else { return nil }
-            items.append((name, value))
+        guard var query, !query.isEmpty else { return [] }
+        // On the UTF-8 bytes: every request is parsed, and presigned URLs carry seven long parameters.
+        return query.withUTF8 { bytes -> [(name: String, value: String)]? in
+            var items: [(name: String, value: String)] = []
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: "&") { end += 1 }
+                if end > start {
+                    var equals = start
+                    while equals < end && bytes[equals] != UInt8(ascii: "=") { equals += 1 }
+                    guard let name = percentDecode(bytes[start..<equals]) else { return nil }
+                    let value = equals < end ? percentDecode(bytes[(equals + 1)..<end]) : ""
+                    guard let value else { return nil }
+                    items.append((name, value))
+                }
+                start = end + 1
+            }
+            return items
         }
-        return items
     }
 
     /// The canonical query string from decoded pairs: encoded, sorted by name then value.
@@ -85,7 +112,12 @@ public enum SigV4 {
         let encoded: [(name: String, value: String)] = items.map {
             (uriEncode($0.name, keepSlash: false), uriEncode($0.value, keepSlash: false))
         }
-        let sorted = encoded.sorted { (a, b) -> Bool in a.name == b.name ? a.value < b.value : a.name < b.name }
+        // Byte order, as SigV4 sorts (the encoded strings are ASCII).
+        let sorted = encoded.sorted { (a, b) -> Bool in
+            a.name == b.name
+                ? a.value.utf8.lexicographicallyPrecedes(b.value.utf8)
+                : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
+        }
         return sorted.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     }
 

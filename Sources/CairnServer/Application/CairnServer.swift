@@ -29,12 +29,13 @@ public enum CairnServer {
         let blobThreads = NIOThreadPool(numberOfThreads: 16)
         blobThreads.start()
         let blobs = try BlobStore(
-            dataDirectory: settings.dataDirectory, threadPool: blobThreads, memoryCacheBytes: settings.memoryCacheBytes)
+            dataDirectory: settings.dataDirectory, threadPool: blobThreads, memoryCacheBytes: settings.memoryCacheBytes,
+            journalBytes: settings.journalBytes)
         let removed = try blobs.removeTemporaryFiles()
         if removed > 0 {
             logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
         }
-        let metadata = try MetadataStore(dataDirectory: settings.dataDirectory, region: settings.region)
+        let metadata = try MetadataStore(dataDirectory: settings.dataDirectory, region: settings.region, blobs: blobs)
         let (credentials, generated) = try RootCredentials.resolve(settings: settings)
         if generated {
             let notice = """
@@ -105,22 +106,26 @@ public enum CairnServer {
             server = http1
             scheme = "http"
         }
-        let flusher = AccessLogService(
-            accessLog: accessLog, interval: .milliseconds(Int64(settings.accessFlushInterval * 1000)), logger: logger
-        )
+        let flusher = FlushService(
+            name: "access times", interval: .milliseconds(Int64(settings.accessFlushInterval * 1000)), logger: logger
+        ) { try await accessLog.flush() }
+        let journalFlusher = FlushService(
+            name: "journaled blobs to files", interval: .milliseconds(Int64(settings.journalFlushInterval * 1000)),
+            logger: logger
+        ) { try await metadata.flushBlobJournal() }
         return Application(
             responder: responder,
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
             services: settings.retentionInterval > 0
                 ? [
-                    flusher, LockHolder(lock: lock),
+                    flusher, journalFlusher, LockHolder(lock: lock),
                     RetentionService(
                         runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
                         logger: logger
                     ),
                 ]
-                : [flusher, LockHolder(lock: lock)],
+                : [flusher, journalFlusher, LockHolder(lock: lock)],
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host

@@ -35,6 +35,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var maximumCacheEntrySize: Int64 = 1 << 30
     /// Bytes of small blobs (≤ 64 KiB) kept in memory for reads; 0 disables it.
     public var memoryCacheBytes = 64 << 20
+    /// Bytes of small new blobs (≤ 64 KiB) made durable by the metadata's write-ahead log until they are flushed
+    /// to files; 0: every blob is fsynced as its own file before its upload is answered.
+    public var journalBytes = 64 << 20
+    /// How often journaled blobs are flushed to files, in seconds.
+    public var journalFlushInterval: TimeInterval = 0.2
 
     public init() {}
 
@@ -114,6 +119,18 @@ extension ServerSettings {
             }
             memoryCacheBytes = bytes
         }
+        if let value = environment["CAIRN_JOURNAL_BYTES"] {
+            guard let bytes = Int(value), bytes >= 0 else {
+                throw SettingsError("CAIRN_JOURNAL_BYTES must be a number of bytes (0 turns the journal off)")
+            }
+            journalBytes = bytes
+        }
+        if let value = environment["CAIRN_JOURNAL_FLUSH_SECONDS"] {
+            guard let seconds = TimeInterval(value), seconds > 0 else {
+                throw SettingsError("CAIRN_JOURNAL_FLUSH_SECONDS must be a positive number of seconds")
+            }
+            journalFlushInterval = seconds
+        }
         if let value = environment["CAIRN_MAX_CLOCK_SKEW_SECONDS"] {
             guard let seconds = TimeInterval(value), seconds > 0 else {
                 throw SettingsError("CAIRN_MAX_CLOCK_SKEW_SECONDS must be a positive number of seconds")
@@ -142,6 +159,10 @@ extension ServerSettings {
             throw SettingsError("the root secret access key must have at least 8 characters")
         }
         if memoryCacheBytes < 0 { throw SettingsError("cache.memory_bytes must be 0 or more (0 disables it)") }
+        if journalBytes < 0 { throw SettingsError("server.journal_bytes must be 0 or more (0 turns it off)") }
+        if !(journalFlushInterval > 0) {
+            throw SettingsError("server.journal_flush_seconds must be a positive number of seconds")
+        }
     }
 
     private mutating func apply(_ file: ConfigFile) {
@@ -151,6 +172,8 @@ extension ServerSettings {
             if let value = server.tls?.certificate { tlsCertificate = value }
             if let value = server.tls?.key { tlsKey = value }
             if let value = server.logLevel { logLevel = value }
+            if let value = server.journalBytes { journalBytes = value }
+            if let value = server.journalFlushSeconds { journalFlushInterval = value }
         }
         if let s3 = file.s3 {
             if let value = s3.region { region = value }
@@ -211,9 +234,12 @@ struct ConfigFile: Decodable {
         var dataDir: String?
         var tls: TLS?
         var logLevel: String?
+        var journalBytes: Int?
+        var journalFlushSeconds: Double?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case address, dataDir = "data_dir", tls, logLevel = "log_level"
+            case address, dataDir = "data_dir", tls, logLevel = "log_level", journalBytes = "journal_bytes"
+            case journalFlushSeconds = "journal_flush_seconds"
         }
     }
     struct S3: Decodable {

@@ -38,22 +38,30 @@ struct RequestSigner: Sendable {
 
     /// A presigned URL for `method path`, valid for `expires` seconds, as `aws s3 presign` makes them.
     func presignedURL(method: String, path: String, expires: Int = 3600, now: Date = Date()) -> String {
+        "http://\(host)" + presignedPaths(method: method, paths: [path], expires: expires, now: now)[0]
+    }
+
+    /// The path and query of a presigned URL for each of `paths`, signed with one timestamp.
+    func presignedPaths(method: String, paths: [String], expires: Int = 3600, now: Date = Date()) -> [String] {
         let (amzDate, day) = Self.timestamps(now)
         let scope = "\(day)/\(region)/s3/aws4_request"
+        let key = SigV4.signingKey(secret: secretAccessKey, date: day, region: region, service: "s3")
         let query: [(name: String, value: String)] = [
             ("X-Amz-Algorithm", SigV4.algorithm), ("X-Amz-Credential", "\(accessKeyID)/\(scope)"),
             ("X-Amz-Date", amzDate), ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", "host"),
         ]
         let canonicalQuery = SigV4.canonicalQuery(query)
-        let canonical = SigV4.canonicalRequest(
-            method: method, canonicalURI: SigV4.uriEncode(path, keepSlash: true), canonicalQuery: canonicalQuery,
-            headers: [("host", host)], payloadHash: Self.unsignedPayload
-        )
-        let key = SigV4.signingKey(secret: secretAccessKey, date: day, region: region, service: "s3")
-        let signature = SigV4.signature(
-            of: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key
-        )
-        return "http://\(host)\(SigV4.uriEncode(path, keepSlash: true))?\(canonicalQuery)&X-Amz-Signature=\(signature)"
+        return paths.map { path in
+            let encodedPath = SigV4.uriEncode(path, keepSlash: true)
+            let canonical = SigV4.canonicalRequest(
+                method: method, canonicalURI: encodedPath, canonicalQuery: canonicalQuery,
+                headers: [("host", host)], payloadHash: Self.unsignedPayload
+            )
+            let signature = SigV4.signature(
+                of: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key
+            )
+            return "\(encodedPath)?\(canonicalQuery)&X-Amz-Signature=\(signature)"
+        }
     }
 
     private static func timestamps(_ date: Date) -> (amzDate: String, day: String) {

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import sys
+import time
 import urllib.parse
 
 import boto3
@@ -249,6 +250,10 @@ expect(call("GET", "/_cairn/ac/runner/phase-1"), 404, "entry gone")
 
 step("identical outputs from different tools are stored once")
 blob_path = os.path.join(os.environ["CAIRN_DATA_DIR"], "blobs", "sha256", digest[:2], digest[2:4], digest)
+# A small blob is durable in the metadata journal first and reaches its file within the flush interval (0.2 s).
+deadline = time.time() + 10
+while not os.path.exists(blob_path) and time.time() < deadline:
+    time.sleep(0.05)
 if not os.path.exists(blob_path):
     fail(f"the CAS blob is not at its content address {blob_path}")
 expect(call("PUT", f"/_cairn/ccache/team-a/{digest[:2]}/{digest[2:]}", blob), 201, "same bytes through ccache")

@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import NIOCore
+
+extension MetadataStore {
+    /// Writes the blobs the journal holds as files, syncs the file system, then lets them go from memory and from
+    /// `blob_journal`. Returns how many were written. The server calls this every few hundred milliseconds and
+    /// at shutdown.
+    @discardableResult
+    public func flushBlobJournal() async throws -> Int {
+        guard let journal = blobs.journal else { return 0 }
+        let entries = journal.snapshot()
+        guard !entries.isEmpty else { return 0 }
+        try await blobs.writeJournaled(entries.map { ($0.digest, $0.entry.content) }, replacing: false)
+        // Released before the rows go: a transaction that still finds a blob held (and writes its row) commits
+        // before the delete below, and one that commits after it no longer finds the blob held.
+        journal.release(entries)
+        try await pool.write { db in
+            let statement = try db.cachedStatement(sql: "DELETE FROM blob_journal WHERE digest = ?")
+            for (digest, _) in entries { try statement.execute(arguments: [digest.hex]) }
+        }
+        return entries.count
+    }
+
+    /// The digests in `blob_journal` (for tests and diagnostics).
+    func journaledDigests() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT digest FROM blob_journal ORDER BY digest") }
+    }
+
+    /// After a crash: every blob still in `blob_journal` may have no file, or a torn one (it was written without
+    /// fsync). Each is checked against its digest, written (replacing whatever file is there) and synced, and
+    /// the rows are removed.
+    func recoverBlobJournal() throws {
+        let rows = try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT digest, content FROM blob_journal").map {
+                (hex: $0["digest"] as String, content: $0["content"] as Data)
+            }
+        }
+        guard !rows.isEmpty else { return }
+        var recovered: [(digest: BlobDigest, content: ByteBuffer)] = []
+        for row in rows {
+            let sha256 = MessageDigest(.sha256)
+            row.content.withUnsafeBytes { sha256.update($0) }
+            guard let digest = BlobDigest(hex: row.hex), digest == BlobDigest(bytes: sha256.finalize()) else {
+                throw BlobStoreError(
+                    code: .io,
+                    message: "metadata.sqlite: blob_journal holds bytes for \(row.hex) that do not hash to it")
+            }
+            recovered.append((digest, ByteBuffer(bytes: row.content)))
+        }
+        try BlobStore.writeJournaledNow(
+            recovered, paths: recovered.map { blobs.path(for: $0.digest) }, replacing: true,
+            temporaryDirectory: blobs.temporaryDirectory
+        )
+        try pool.write { db in try db.execute(sql: "DELETE FROM blob_journal") }
+    }
+}
