@@ -11,7 +11,7 @@ struct CairnBench: AsyncParsableCommand {
             Starts every system itself on 127.0.0.1 with temporary directories, runs each workload several times,
             stops everything it started (also on failure or Ctrl-C) and reports medians, min–max and the ratios
             the targets are stated in. Peers: nginx (Debian `nginx`), moto_server (PyPI `moto[server]`); tools:
-            curl, openssl, dd. A missing peer is skipped and reported as such.
+            curl, openssl, dd, wrk. A missing peer is skipped and reported as such.
             """
     )
 

@@ -16,7 +16,7 @@ struct BenchSmokeTests {
     }
 
     static var toolsAvailable: Bool {
-        ["curl", "openssl", "dd"].allSatisfy { tool in
+        ["curl", "openssl", "dd", "wrk"].allSatisfy { tool in
             (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
                 .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
         }
@@ -25,7 +25,7 @@ struct BenchSmokeTests {
     @Test("smoke mode writes results.md and results.json with every Cairn workload")
     func smoke() throws {
         guard Self.toolsAvailable else {
-            let message = "curl, openssl and dd are needed for the cairn-bench smoke test"
+            let message = "curl, openssl, dd and wrk are needed for the cairn-bench smoke test"
             if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record(Comment(rawValue: message)) }
             print("skipped: \(message)")
             return
