@@ -59,6 +59,20 @@ struct BlobJournalTests {
         }
     }
 
+    @Test("A flush records a held blob that no metadata recorded before writing its file")
+    func flushRecordsUnrecordedBlobs() async throws {
+        try await Self.withJournal { _, blobs, metadata in
+            let writer = try blobs.makeWriter()
+            try await writer.write(ByteBuffer(string: "no object names this"))
+            let digest = try await writer.commit()
+            #expect(try metadata.journaledDigests().isEmpty)
+            #expect(try await metadata.flushBlobJournal() == 1)
+            #expect(try String(contentsOfFile: blobs.path(for: digest), encoding: .utf8) == "no object names this")
+            #expect(try metadata.journaledDigests().isEmpty)
+            #expect(blobs.journal?.held.blobs == 0)
+        }
+    }
+
     @Test("After a crash, opening the metadata rewrites journaled blobs, over a torn file too")
     func recoveryAfterCrash() async throws {
         try await Self.withJournal { directory, blobs, metadata in

@@ -11,6 +11,16 @@ extension MetadataStore {
         guard let journal = blobs.journal else { return 0 }
         let entries = journal.snapshot()
         guard !entries.isEmpty else { return 0 }
+        // A blob held but never recorded (its upload's metadata write failed) gets its row now: a file the flush
+        // writes is torn if the power fails before the sync, and only a row lets recovery repair it. Without one, a
+        // later upload of the same bytes would find the torn file at the content address and keep it.
+        try await pool.write { db in
+            let recorded = Set(try String.fetchAll(db, sql: "SELECT digest FROM blob_journal"))
+            let insert = try db.cachedStatement(sql: "INSERT INTO blob_journal (digest, content) VALUES (?, ?)")
+            for (digest, entry) in entries where !recorded.contains(digest.hex) {
+                try insert.execute(arguments: [digest.hex, Data(entry.content.readableBytesView)])
+            }
+        }
         try await blobs.writeJournaled(entries.map { ($0.digest, $0.entry.content) }, replacing: false)
         // Released before the rows go: a transaction that still finds a blob held (and writes its row) commits
         // before the delete below, and one that commits after it no longer finds the blob held.

@@ -55,7 +55,7 @@ extension BlobStore {
             unlink(temporary)
             throw failure
         }
-        try BlobWriter.makeDirectories(String(destination[..<destination.lastIndex(of: "/")!]))
+        try BlobWriter.makeDirectories(String(destination[..<destination.lastIndex(of: "/")!]), sync: false)
         if rename(temporary, destination) != 0 {
             let error = BlobStoreError.system("store blob", path: destination, errno: errno)
             unlink(temporary)

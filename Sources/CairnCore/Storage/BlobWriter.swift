@@ -297,14 +297,16 @@ public final class BlobWriter {
         }
     }
 
-    static func makeDirectories(_ path: String) throws {
+    /// Creates a folder and its missing parents, fsyncing each parent that gained an entry unless the caller
+    /// syncs the whole file system afterwards (`sync: false`).
+    static func makeDirectories(_ path: String, sync: Bool = true) throws {
         if access(path, F_OK) == 0 { return }
         let parent = String(path[..<path.lastIndex(of: "/")!])
-        try makeDirectories(parent)
+        try makeDirectories(parent, sync: sync)
         if mkdir(path, 0o755) != 0 && errno != EEXIST {
             throw BlobStoreError.system("create directory", path: path, errno: errno)
         }
-        try syncDirectory(parent)
+        if sync { try syncDirectory(parent) }
     }
 
     static func syncDirectory(_ path: String) throws {
