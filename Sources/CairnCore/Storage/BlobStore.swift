@@ -157,8 +157,8 @@ public struct BlobStore: Sendable {
     /// Calls `body` with consecutive chunks of a blob's bytes in `range` (offsets within the blob); a range past
     /// the end of the blob stops at the end (`0..<Int64.max` reads the whole blob).
     ///
-    /// One chunk is in flight at a time: the next is read only after `body` has taken the previous one, so a slow
-    /// reader holds the server's memory to one chunk per download whatever the blob's size.
+    /// The next chunk is read while `body` sends the current one, and no further: a slow reader holds the server's
+    /// memory to two chunks per download whatever the blob's size.
     public func readChunks(
         of digest: BlobDigest,
         range: Range<Int64>,
@@ -177,18 +177,34 @@ public struct BlobStore: Sendable {
             return
         }
         let path = self.path(for: digest)
-        let descriptor = try await threadPool.runIfActive { try Self.open(path, digest: digest) }
-        defer { close(descriptor) }
-        var offset = range.lowerBound
-        while offset < range.upperBound {
-            let chunk = offset..<min(range.upperBound, offset + Int64(chunkSize))
-            let buffer = try await threadPool.runIfActive {
-                try Self.pread(descriptor, chunk, path: path, digest: digest)
-            }
-            if buffer.readableBytes > 0 { try await body(buffer) }
-            if buffer.readableBytes < chunk.count { return }  // the end of the blob
-            offset = chunk.upperBound
+        let pool = threadPool
+        let descriptor = try await pool.runIfActive { try Self.open(path, digest: digest) }
+        func read(_ chunk: Range<Int64>) -> (Task<ByteBuffer, any Error>, Range<Int64>) {
+            (
+                Task { try await pool.runIfActive { try Self.pread(descriptor, chunk, path: path, digest: digest) } },
+                chunk
+            )
         }
+        var inFlight: (Task<ByteBuffer, any Error>, Range<Int64>)? = read(
+            range.lowerBound..<min(range.upperBound, range.lowerBound + Int64(chunkSize)))
+        do {
+            while let (task, chunk) = inFlight {
+                let buffer = try await task.value
+                inFlight = nil
+                // A short read is the end of the blob.
+                let last = buffer.readableBytes < chunk.count || chunk.upperBound >= range.upperBound
+                if !last {
+                    inFlight = read(chunk.upperBound..<min(range.upperBound, chunk.upperBound + Int64(chunkSize)))
+                }
+                if buffer.readableBytes > 0 { try await body(buffer) }
+            }
+        } catch {
+            // The descriptor is closed only once no read can still use it.
+            if let (task, _) = inFlight { _ = try? await task.value }
+            close(descriptor)
+            throw error
+        }
+        close(descriptor)
     }
 
     /// Opens a blob file for reading; a missing file is ``BlobStoreError/Code/missingBlob``.
