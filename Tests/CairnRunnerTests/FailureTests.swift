@@ -187,7 +187,9 @@ struct FailureTests {
         // A plain thread, not a task: it must not wait for the test's cooperative threads.
         let pidFile = project.path("sleep.pid")
         let interrupter = Thread {
-            let deadline = Date().addingTimeInterval(120)
+            // Generous: under a full parallel test run on two cores the build may start minutes late, and an
+            // interruption before the command runs would test nothing.
+            let deadline = Date().addingTimeInterval(600)
             while Date() < deadline {
                 if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), text.hasSuffix("\n") { break }
                 usleep(20_000)

@@ -82,11 +82,11 @@ extension BenchmarkRun {
                 try handle.seek(toOffset: UInt64(7 * fixture.fileBytes + fixture.fileBytes / 2))
                 try handle.write(contentsOf: Data([old[0] ^ 0xff]))
                 try handle.close()
-                let blobsBefore = Self.blobCount(cairn.dataDirectory)
+                let blobsBefore = try await Self.settledBlobCount(cairn.dataDirectory)
                 let readBefore = Self.bytesRead(pid: cairn.child.pid)
                 _ = try await timedBuild(second, cairn: cairn, environment: environment, expect: "MISS")
                 resaveBytes.append(Double(Self.bytesRead(pid: cairn.child.pid) - readBefore) / 1e3)
-                resaveNewBlobs.append(Double(Self.blobCount(cairn.dataDirectory) - blobsBefore))
+                resaveNewBlobs.append(Double(try await Self.settledBlobCount(cairn.dataDirectory) - blobsBefore))
                 // The checkouts stay until the benchmark ends: ext4 (without a journal) creates files slowly for
                 // minutes after thousands are deleted, which would slow the next run's restores.
             }
@@ -180,6 +180,18 @@ extension BenchmarkRun {
     }
 
     /// Blob files in a data directory.
+    /// The number of blob files once the server's journal has written out the small blobs it holds (they reach
+    /// their files within 0.2 s): counted until two counts half a second apart agree.
+    static func settledBlobCount(_ dataDirectory: URL) async throws -> Int {
+        var last = blobCount(dataDirectory)
+        while true {
+            try await Task.sleep(for: .milliseconds(500))
+            let now = blobCount(dataDirectory)
+            if now == last { return now }
+            last = now
+        }
+    }
+
     static func blobCount(_ dataDirectory: URL) -> Int {
         let enumerator = FileManager.default.enumerator(atPath: dataDirectory.appendingPathComponent("blobs").path)
         var count = 0
