@@ -62,6 +62,11 @@ extension MetadataStore {
             recovered, paths: recovered.map { blobs.path(for: $0.digest) }, replacing: true,
             temporaryDirectory: blobs.temporaryDirectory
         )
-        try pool.write { db in try db.execute(sql: "DELETE FROM blob_journal") }
+        // Only the rows written out here: a server using this data directory (`cairn token` opens it beside one)
+        // may have committed new ones meanwhile.
+        try pool.write { db in
+            let statement = try db.cachedStatement(sql: "DELETE FROM blob_journal WHERE digest = ?")
+            for (digest, _) in recovered { try statement.execute(arguments: [digest.hex]) }
+        }
     }
 }
