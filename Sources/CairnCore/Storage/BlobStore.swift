@@ -68,15 +68,15 @@ public struct BlobStore: Sendable {
     /// The sizes of many blobs (nil where a blob is not stored), looked up on the blob thread pool: a cache
     /// request may name thousands of blobs, and a `stat` each is blocking work that stays off the event loops.
     public func storedSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
-        guard !digests.isEmpty else { return [] }
-        if let journal, journal.held.blobs > 0 {
-            var sizes = digests.map { journal.content(for: $0).map { Int64($0.readableBytes) } }
-            let unknown = sizes.indices.filter { sizes[$0] == nil }
-            guard unknown.count < digests.count else { return try await diskSizes(digests) }
-            for (index, size) in zip(unknown, try await diskSizes(unknown.map { digests[$0] })) { sizes[index] = size }
-            return sizes
-        }
-        return try await diskSizes(digests)
+        try await sizes(digests) { journal?.content(for: $0) }
+    }
+
+    /// The sizes of blobs whose bytes `heldBytes` returns, and of the rest on disk.
+    private func sizes(_ digests: [BlobDigest], heldBytes: (BlobDigest) -> ByteBuffer?) async throws -> [Int64?] {
+        var sizes = digests.map { heldBytes($0).map { Int64($0.readableBytes) } }
+        let unknown = sizes.indices.filter { sizes[$0] == nil }
+        for (index, size) in zip(unknown, try await diskSizes(unknown.map { digests[$0] })) { sizes[index] = size }
+        return sizes
     }
 
     /// The sizes of blob files on disk (nil where there is none).
@@ -110,10 +110,7 @@ public struct BlobStore: Sendable {
     /// The sizes of blobs that can be read now (nil where one cannot): those held in memory need no lookup, since
     /// their bytes are at hand and content never changes; the rest are looked up on disk.
     public func readableSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
-        var sizes = digests.map { digest in inMemory(digest).map { Int64($0.readableBytes) } }
-        let unknown = sizes.indices.filter { sizes[$0] == nil }
-        for (index, size) in zip(unknown, try await storedSizes(unknown.map { digests[$0] })) { sizes[index] = size }
-        return sizes
+        try await sizes(digests, heldBytes: inMemory)
     }
 
     /// `fstatat` of `ab/cd/<digest>` under an open `blobs/sha256` folder: the file's size, or nil when absent.

@@ -108,6 +108,15 @@ public final class BlobWriter {
             checksum?.update(bytes)
         }
 
+        /// Finalizes the digests of everything hashed: what ``BlobWriter/finish()`` returns.
+        func summary(size: Int64) -> Summary {
+            let sha256 = self.sha256.finalize()
+            return Summary(
+                digest: BlobDigest(bytes: sha256), sha256: sha256, md5: md5.finalize(), size: size,
+                checksum: checksum.map { ($0.algorithm, $0.finalize(sha256: sha256)) }
+            )
+        }
+
         /// Closes the file (in a thread-pool job, after every batch job has finished).
         func closeFile() {
             if descriptor >= 0 { close(descriptor) }
@@ -219,11 +228,7 @@ public final class BlobWriter {
             // Durable once the metadata that names it commits (see BlobJournal): no file, no fsync here. At most
             // 64 KiB, hashed in place: less work than handing it to a thread.
             state.digest(batch, count)
-            let sha256 = state.sha256.finalize()
-            let summary = Summary(
-                digest: BlobDigest(bytes: sha256), sha256: sha256, md5: state.md5.finalize(), size: Int64(count),
-                checksum: state.checksum.map { ($0.algorithm, $0.finalize(sha256: sha256)) }
-            )
+            let summary = state.summary(size: Int64(count))
             smallContent = ByteBuffer(bytes: state.bytes(batch, count))
             journaled = true
             batchCount = 0
@@ -236,12 +241,7 @@ public final class BlobWriter {
                 state.digest(batch, count)
             }
             if fsync(state.descriptor) != 0 { throw BlobStoreError.system("fsync", path: state.path, errno: errno) }
-            let sha256 = state.sha256.finalize()
-            let checksum = state.checksum.map { ($0.algorithm, $0.finalize(sha256: sha256)) }
-            return Summary(
-                digest: BlobDigest(bytes: sha256), sha256: sha256, md5: state.md5.finalize(), size: state.size,
-                checksum: checksum
-            )
+            return state.summary(size: state.size)
         }
         if whole, let cache = store.memoryCache, count <= cache.largestEntry {
             smallContent = ByteBuffer(bytes: state.bytes(batch, count))
