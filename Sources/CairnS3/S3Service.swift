@@ -47,9 +47,13 @@ public struct S3Service: Sendable {
     var receiver: BodyReceiver { BodyReceiver(blobs: blobs) }
 
     /// Answers one S3 request; errors become S3 error responses, never thrown.
-    public func respond(to request: Request, requestID: String) async -> Response {
+    ///
+    /// - Parameter fileSender: sends object bytes straight from blob files, when the connection can take them so.
+    public func respond(to request: Request, requestID: String, fileSender: (any FileBodySender)? = nil) async
+        -> Response
+    {
         do {
-            let s3 = try authenticate(request, requestID: requestID)
+            let s3 = try authenticate(request, requestID: requestID, fileSender: fileSender)
             return try await dispatch(s3)
         } catch {
             let s3Error = Self.s3Error(for: error)
@@ -63,7 +67,9 @@ public struct S3Service: Sendable {
         }
     }
 
-    private func authenticate(_ request: Request, requestID: String) throws -> S3Request {
+    private func authenticate(_ request: Request, requestID: String, fileSender: (any FileBodySender)?) throws
+        -> S3Request
+    {
         let rawPath = request.uri.path
         guard let path = SigV4.percentDecode(rawPath) else {
             throw S3Error.invalidArgument("The request path is not valid percent-encoded UTF-8")
@@ -103,7 +109,7 @@ public struct S3Service: Sendable {
         }
         return S3Request(
             request: request, requestID: requestID, bucket: bucket, key: key, query: query,
-            authentication: authentication
+            authentication: authentication, fileSender: fileSender
         )
     }
 

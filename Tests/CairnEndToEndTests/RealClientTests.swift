@@ -51,4 +51,34 @@ struct RealClientTests {
         try server.start()
         try Clients.runScript("bash", "rclone.sh", server: server, bucketPrefix: "rclone")
     }
+
+    @Test(
+        "Large downloads over HTTP: sent from blob files, exact in every range, no file left open",
+        .enabled(if: Clients.available(["python3"], python: ["boto3"])))
+    func downloadsOverHTTP() throws {
+        guard Clients.require(["python3"], python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        try server.start()
+        try runDownloads(server, bucketPrefix: "down-http")
+    }
+
+    @Test(
+        "Large downloads over HTTPS: read through the server, exact in every range, no file left open",
+        .enabled(if: Clients.available(["python3", "openssl"], python: ["boto3"])))
+    func downloadsOverHTTPS() throws {
+        guard Clients.require(["python3", "openssl"], python: ["boto3"]) else { return }
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-tls-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: certificates) }
+        let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
+        try server.start()
+        try runDownloads(server, bucketPrefix: "down-https")
+    }
+
+    private func runDownloads(_ server: CairnServerProcess, bucketPrefix: String) throws {
+        let pid = try #require(server.process?.processIdentifier)
+        try Clients.runScript(
+            "python3", "downloads.py", server: server, bucketPrefix: bucketPrefix,
+            extraEnvironment: ["CAIRN_SERVER_PID": String(pid)])
+    }
 }

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnS3
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -74,7 +75,7 @@ public struct CacheStorage: Sendable {
         if head { return Response(status: .ok, headers: fields) }
         let blobs = self.blobs
         let body = ResponseBody(contentLength: Int(segment.size)) { writer in
-            try await blobs.readChunks(of: segment.digest, range: 0..<segment.size) { try await writer.write($0) }
+            try await blobs.send(segment.digest, range: 0..<segment.size, sender: nil, through: &writer)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: fields, body: body)
@@ -125,9 +126,7 @@ public struct CacheStorage: Sendable {
                 } else {
                     let segment = groups[index][0]
                     try await writer.write(ByteBuffer(bytes: Self.frameHeader(segment)))
-                    try await blobs.readChunks(of: segment.digest, range: 0..<segment.size) {
-                        try await writer.write($0)
-                    }
+                    try await blobs.send(segment.digest, range: 0..<segment.size, sender: nil, through: &writer)
                 }
                 current = try await next
             }

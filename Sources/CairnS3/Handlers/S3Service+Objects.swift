@@ -98,16 +98,27 @@ extension S3Service {
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
         }
         let selected = range
+        let sender = s3.fileSender
+        let (logger, requestID) = (self.logger, s3.requestID)
         let body = ResponseBody(contentLength: range.count) { writer in
             var offset: Int64 = 0
-            for segment in segments {
-                let segmentRange = offset..<(offset + segment.size)
-                offset += segment.size
-                let overlap = segmentRange.clamped(to: selected)
-                guard !overlap.isEmpty else { continue }
-                let local =
-                    (overlap.lowerBound - segmentRange.lowerBound)..<(overlap.upperBound - segmentRange.lowerBound)
-                try await blobs.readChunks(of: segment.digest, range: local) { try await writer.write($0) }
+            do {
+                for segment in segments {
+                    let segmentRange = offset..<(offset + segment.size)
+                    offset += segment.size
+                    let overlap = segmentRange.clamped(to: selected)
+                    guard !overlap.isEmpty else { continue }
+                    let local =
+                        (overlap.lowerBound - segmentRange.lowerBound)..<(overlap.upperBound - segmentRange.lowerBound)
+                    try await blobs.send(segment.digest, range: local, sender: sender, through: &writer)
+                }
+            } catch let error as BlobStoreError {
+                // The status line went out already: the connection is closed with the body cut short, and only the
+                // log can say why.
+                logger.error(
+                    "GET failed after its headers were sent",
+                    metadata: ["request.id": "\(requestID)", "s3.key": "\(key)", "error": "\(error)"])
+                throw error
             }
             try await writer.finish(nil)
         }

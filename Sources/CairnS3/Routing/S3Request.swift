@@ -13,6 +13,8 @@ struct S3Request {
     /// Decoded query items.
     let query: [(name: String, value: String)]
     let authentication: Authentication
+    /// Sends object bytes straight from blob files; nil where the connection cannot (TLS) or in tests.
+    let fileSender: (any FileBodySender)?
 
     var method: HTTPRequest.Method { request.method }
 

@@ -89,13 +89,17 @@ public enum CairnServer {
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
         }
-        let responder = CairnResponder(s3: s3, routes: router.buildResponder())
+        let tlsFiles = settings.tlsCertificate.flatMap { certificate in settings.tlsKey.map { (certificate, $0) } }
+        let responder = CairnResponder(s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil)
 
         let (host, port) = try settings.hostAndPort()
-        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()]))
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: tlsFiles == nil
+                    ? [ExpectContinueHandler(), FileRegionHandler()] : [ExpectContinueHandler()]))
         let server: HTTPServerBuilder
         let scheme: String
-        if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
+        if let (certificate, key) = tlsFiles {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))

@@ -7,10 +7,12 @@ import Hummingbird
 ///
 /// Every response carries a request id (`x-amz-request-id`, `x-amz-id-2`), as S3's do.
 struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context == BasicRequestContext {
-    typealias Context = BasicRequestContext
+    typealias Context = CairnRequestContext
 
     let s3: S3Service
     let routes: Routes
+    /// Whether connections carry a ``FileRegionHandler`` (plain HTTP, not TLS), so S3 GETs may send blob files.
+    let sendsFiles: Bool
 
     static var reservedPrefix: String { "/_cairn/" }
 
@@ -19,12 +21,15 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
         var response: Response
         if request.uri.path.hasPrefix(Self.reservedPrefix) || request.uri.path == "/_cairn" {
             do {
-                response = try await routes.respond(to: request, context: context)
+                let basic = BasicRequestContext(source: .init(channel: context.channel, logger: context.logger))
+                response = try await routes.respond(to: request, context: basic)
             } catch let error as any HTTPResponseError {
                 response = try error.response(from: request, context: context)
             }
         } else {
-            response = await s3.respond(to: request, requestID: requestID)
+            response = await s3.respond(
+                to: request, requestID: requestID,
+                fileSender: sendsFiles ? ChannelFileSender(channel: context.channel) : nil)
         }
         response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
         response.headers[HTTPField.Name("x-amz-id-2")!] = requestID

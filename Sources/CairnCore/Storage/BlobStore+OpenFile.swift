@@ -1,0 +1,34 @@
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A blob's file, open for reading: what a response sends straight from the page cache (`sendfile`) instead of
+/// reading it through the process.
+public struct OpenBlobFile: Sendable {
+    /// The open file; the receiver owns it and must close it.
+    public let handle: NIOFileHandle
+    /// The file's size when it was opened. A blob never changes, and an open file outlives its removal.
+    public let size: Int64
+}
+
+extension BlobStore {
+    /// Opens a blob's file; nil when the blob is held in memory (see ``BlobJournal``), where there is no file yet
+    /// and ``readChunks(of:range:chunkSize:_:)`` serves it. A missing file is ``BlobStoreError/Code/missingBlob``.
+    public func openFile(_ digest: BlobDigest) async throws -> OpenBlobFile? {
+        if inMemory(digest) != nil { return nil }
+        let path = self.path(for: digest)
+        return try await threadPool.runIfActive {
+            let descriptor = try Self.open(path, digest: digest)
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else {
+                let error = BlobStoreError.system("stat", path: path, errno: errno)
+                close(descriptor)
+                throw error
+            }
+            return OpenBlobFile(
+                handle: NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor), size: Int64(info.st_size))
+        }
+    }
+}
