@@ -74,8 +74,9 @@ public struct CacheStorage: Sendable {
         fields[.contentLength] = String(segment.size)
         if head { return Response(status: .ok, headers: fields) }
         let blobs = self.blobs
+        let sender = ConnectionFileSender.current
         let body = ResponseBody(contentLength: Int(segment.size)) { writer in
-            try await blobs.send(segment.digest, range: 0..<segment.size, sender: nil, through: &writer)
+            try await blobs.send(segment.digest, range: 0..<segment.size, sender: sender, through: &writer)
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: fields, body: body)
@@ -111,6 +112,7 @@ public struct CacheStorage: Sendable {
             }
         }
         let planned = groups
+        let sender = ConnectionFileSender.current
         let body = ResponseBody(contentLength: length) { writer in
             let groups = planned
             // The next group of small blobs is read while the current one is being sent.
@@ -126,7 +128,7 @@ public struct CacheStorage: Sendable {
                 } else {
                     let segment = groups[index][0]
                     try await writer.write(ByteBuffer(bytes: Self.frameHeader(segment)))
-                    try await blobs.send(segment.digest, range: 0..<segment.size, sender: nil, through: &writer)
+                    try await blobs.send(segment.digest, range: 0..<segment.size, sender: sender, through: &writer)
                 }
                 current = try await next
             }

@@ -11,6 +11,13 @@ public protocol FileBodySender: Sendable {
     func send(_ file: NIOFileHandle, range: Range<Int64>, through writer: inout any ResponseBodyWriter) async throws
 }
 
+/// The file sender of the connection whose request the current task answers, for handlers that are not given it
+/// (the build-cache routes, which run on Hummingbird's basic request context). Read it while building a response,
+/// not in the body closure: the body is written after the handler returns, outside the scope that set it.
+public enum ConnectionFileSender {
+    @TaskLocal public static var current: (any FileBodySender)?
+}
+
 extension BlobStore {
     /// Below this many bytes a range is read and written as a buffer: opening the file and handing it to the
     /// connection costs more than copying the bytes.

@@ -19,17 +19,18 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
     func respond(to request: Request, context: Context) async throws -> Response {
         let requestID = SecureRandom.bytes(8).hexString.uppercased()
         var response: Response
+        let fileSender: (any FileBodySender)? = sendsFiles ? ChannelFileSender(channel: context.channel) : nil
         if request.uri.path.hasPrefix(Self.reservedPrefix) || request.uri.path == "/_cairn" {
             do {
                 let basic = BasicRequestContext(source: .init(channel: context.channel, logger: context.logger))
-                response = try await routes.respond(to: request, context: basic)
+                response = try await ConnectionFileSender.$current.withValue(fileSender) {
+                    try await routes.respond(to: request, context: basic)
+                }
             } catch let error as any HTTPResponseError {
                 response = try error.response(from: request, context: context)
             }
         } else {
-            response = await s3.respond(
-                to: request, requestID: requestID,
-                fileSender: sendsFiles ? ChannelFileSender(channel: context.channel) : nil)
+            response = await s3.respond(to: request, requestID: requestID, fileSender: fileSender)
         }
         response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
         response.headers[HTTPField.Name("x-amz-id-2")!] = requestID

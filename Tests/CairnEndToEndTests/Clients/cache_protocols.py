@@ -227,6 +227,9 @@ while offset < len(data):
     offset = end + 1 + int(size)
 if [(h, sha(b)) for h, b in frames] != [(d, d) for d in asked] or [b for _, b in frames] != [present, big, empty, present]:
     fail(f"batch read returned {[(h, len(b)) for h, b in frames]}, asked for {asked}")
+status, _, data = expect(call("GET", f"/_cairn/cas/{sha(big)}"), 200, "api cas get of 3 MiB")
+if data != big:
+    fail(f"api cas get of 3 MiB returned {len(data)} bytes, or different bytes")
 status, _, data = expect(call("POST", "/_cairn/cas/read", json.dumps({"digests": [sha(present), sha(absent)]}).encode()),
                          404, "batch read naming a missing blob")
 if json.loads(data)["error"]["missing"] != [sha(absent)]:
