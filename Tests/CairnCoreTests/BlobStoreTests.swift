@@ -102,6 +102,38 @@ struct BlobStoreTests {
         }
     }
 
+    @Test(
+        "An upload past the background-sync interval keeps every byte; one discarded or released mid-way leaves no file"
+    )
+    func syncedInTheBackground() async throws {
+        try await Self.withStore { store, directory in
+            // 130 MiB in 1 MiB buffers, each filled with its own byte: two background syncs and a final fsync.
+            let pieces = (0..<130).map { index in [UInt8](repeating: UInt8(index % 251), count: 1 << 20) }
+            let content: [UInt8] = pieces.flatMap { $0 } + [7, 7, 7]
+            let summary = try await Self.store(pieces + [[7, 7, 7]], in: store)
+            #expect(summary.size == Int64(content.count))
+            #expect(summary.digest.hex == MessageDigest.hash(.sha256, content).hexString)
+            #expect(summary.md5 == MessageDigest.hash(.md5, content))
+            #expect(try Self.contents(store.path(for: summary.digest)) == content)
+
+            let discarded = try store.makeWriter()
+            for piece in pieces.prefix(100) { try await discarded.write(ByteBuffer(bytes: piece)) }
+            await discarded.discard()
+            #expect(Self.files(under: directory + "/tmp").isEmpty)
+
+            do {
+                let released = try store.makeWriter()
+                for piece in pieces.prefix(100) { try await released.write(ByteBuffer(bytes: piece)) }
+            }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !Self.files(under: directory + "/tmp").isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(Self.files(under: directory + "/tmp").isEmpty)
+            #expect(Self.files(under: directory + "/blobs").count == 1)
+        }
+    }
+
     @Test("A body longer than its declared size grows its buffer and keeps every byte")
     func moreThanExpected() async throws {
         try await Self.withStore { store, _ in
