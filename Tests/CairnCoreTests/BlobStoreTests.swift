@@ -308,6 +308,38 @@ struct BlobStoreTests {
         }
     }
 
+    @Test(
+        "openFile() gives a blob's file and size, outliving its removal; nil for a held blob; missingBlob when absent")
+    func openFile() async throws {
+        try await Self.withStore { store, _ in
+            let content = Self.pattern(2_000_000, seed: 6)
+            let summary = try await Self.store([content], in: store)
+            let file = try #require(try await store.openFile(summary.digest))
+            defer { try? file.handle.close() }
+            #expect(file.size == Int64(content.count))
+            // Retention may remove the blob while a download sends it: the open file still reads whole.
+            try await store.remove(summary.digest)
+            var read = [UInt8](repeating: 0, count: content.count)
+            let count = try file.handle.withUnsafeFileDescriptor { descriptor in
+                read.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, content.count, 0) }
+            }
+            #expect(count == content.count && read == content)
+
+            let absent = BlobDigest(bytes: MessageDigest.hash(.sha256, Array("absent".utf8)))
+            do {
+                _ = try await store.openFile(absent)
+                Issue.record("opening a missing blob succeeded")
+            } catch let error as BlobStoreError {
+                #expect(error.code == .missingBlob)
+            }
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-held-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let journaled = try BlobStore(dataDirectory: directory.path, journalBytes: 1 << 20)
+        let small = try await Self.store([Array("held in memory".utf8)], in: journaled)
+        #expect(try await journaled.openFile(small.digest) == nil)
+    }
+
     @Test("remove() deletes a blob's file and tolerates a missing one")
     func remove() async throws {
         try await Self.withStore { store, _ in
