@@ -13,6 +13,23 @@ public struct BlobSegment: Sendable, Hashable, Codable {
     }
 }
 
+extension [BlobSegment] {
+    /// The pieces of these segments, laid end to end, that `range` of their content covers: each segment's blob
+    /// with the range within that blob, in order, empty overlaps left out.
+    public func pieces(in range: Range<Int64>) -> [(digest: BlobDigest, range: Range<Int64>)] {
+        var pieces: [(digest: BlobDigest, range: Range<Int64>)] = []
+        var start: Int64 = 0
+        for segment in self {
+            let overlap = (start..<(start + segment.size)).clamped(to: range)
+            if !overlap.isEmpty {
+                pieces.append((segment.digest, (overlap.lowerBound - start)..<(overlap.upperBound - start)))
+            }
+            start += segment.size
+        }
+        return pieces
+    }
+}
+
 /// A checksum an S3 client declared (and the server verified) for an object or a part.
 public struct StoredChecksum: Sendable, Hashable, Codable {
     /// The algorithm.

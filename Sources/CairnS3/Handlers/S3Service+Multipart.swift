@@ -85,15 +85,8 @@ extension S3Service {
         } else {
             let writer = try blobs.makeWriter()
             do {
-                var offset: Int64 = 0
-                for piece in source.segments {
-                    let pieceRange = offset..<(offset + piece.size)
-                    offset += piece.size
-                    let overlap = pieceRange.clamped(to: range)
-                    guard !overlap.isEmpty else { continue }
-                    let local =
-                        (overlap.lowerBound - pieceRange.lowerBound)..<(overlap.upperBound - pieceRange.lowerBound)
-                    try await blobs.readChunks(of: piece.digest, range: local) { try await writer.write($0) }
+                for piece in source.segments.pieces(in: range) {
+                    try await blobs.readChunks(of: piece.digest, range: piece.range) { try await writer.write($0) }
                 }
                 let summary = try await writer.finish()
                 segment = BlobSegment(digest: try await writer.commit(), size: summary.size)

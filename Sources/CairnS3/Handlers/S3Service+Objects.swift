@@ -97,20 +97,13 @@ extension S3Service {
             let body = try await blobs.read(segments[0].digest, range: range)
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
         }
-        let selected = range
+        let pieces = segments.pieces(in: range)
         let sender = s3.fileSender
         let (logger, requestID) = (self.logger, s3.requestID)
         let body = ResponseBody(contentLength: range.count) { writer in
-            var offset: Int64 = 0
             do {
-                for segment in segments {
-                    let segmentRange = offset..<(offset + segment.size)
-                    offset += segment.size
-                    let overlap = segmentRange.clamped(to: selected)
-                    guard !overlap.isEmpty else { continue }
-                    let local =
-                        (overlap.lowerBound - segmentRange.lowerBound)..<(overlap.upperBound - segmentRange.lowerBound)
-                    try await blobs.send(segment.digest, range: local, sender: sender, through: &writer)
+                for piece in pieces {
+                    try await blobs.send(piece.digest, range: piece.range, sender: sender, through: &writer)
                 }
             } catch let error as BlobStoreError {
                 // The status line went out already: the connection is closed with the body cut short, and only the

@@ -41,11 +41,14 @@ final class FileRegionHandler: ChannelOutboundHandler, RemovableChannelHandler, 
 
     /// Closes the files of regions no marker took (the response failed before its marker was written).
     func closeQueued() {
-        let left = queued.withLockedValue { regions in
+        for region in takeQueued() { try? region.fileHandle.close() }
+    }
+
+    private func takeQueued() -> [FileRegion] {
+        queued.withLockedValue { regions in
             defer { regions = [] }
             return regions
         }
-        for region in left { try? region.fileHandle.close() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -53,10 +56,7 @@ final class FileRegionHandler: ChannelOutboundHandler, RemovableChannelHandler, 
             context.write(data, promise: promise)
             return
         }
-        let regions = queued.withLockedValue { regions in
-            defer { regions = [] }
-            return regions
-        }
+        let regions = takeQueued()
         guard !regions.isEmpty else {
             context.write(data, promise: promise)
             return

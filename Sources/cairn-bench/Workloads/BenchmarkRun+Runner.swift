@@ -179,7 +179,6 @@ extension BenchmarkRun {
             .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
     }
 
-    /// Blob files in a data directory.
     /// The number of blob files once the server's journal has written out the small blobs it holds (they reach
     /// their files within 0.2 s): counted until two counts half a second apart agree.
     static func settledBlobCount(_ dataDirectory: URL) async throws -> Int {
@@ -192,6 +191,7 @@ extension BenchmarkRun {
         }
     }
 
+    /// Blob files in a data directory.
     static func blobCount(_ dataDirectory: URL) -> Int {
         let enumerator = FileManager.default.enumerator(atPath: dataDirectory.appendingPathComponent("blobs").path)
         var count = 0
