@@ -137,7 +137,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnServerTests",
-            dependencies: ["CairnServer"],
+            dependencies: [
+                "CairnServer",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -67,7 +67,7 @@ public struct S3Service: Sendable {
         }
     }
 
-    private func authenticate(_ request: Request, requestID: String, fileSender: (any FileBodySender)?) throws
+    func authenticate(_ request: Request, requestID: String, fileSender: (any FileBodySender)?) throws
         -> S3Request
     {
         let rawPath = request.uri.path

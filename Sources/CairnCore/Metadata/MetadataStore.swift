@@ -128,6 +128,12 @@ public final class MetadataStore: Sendable {
         return object
     }
 
+    /// The object if its row is in memory (read recently and not written since), without touching SQLite; nil
+    /// says only that it is not cached.
+    public func cachedObject(bucket: String, key: String) -> ObjectInfo? {
+        cachedObjects.value(for: ObjectCacheKey(bucket: bucket, key: key))
+    }
+
     /// Deletes a key; returns whether it existed. Its blobs stay until retention sweeps them.
     @discardableResult
     public func deleteObject(bucket: String, key: String) async throws -> Bool {

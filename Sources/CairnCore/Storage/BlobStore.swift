@@ -61,7 +61,7 @@ public struct BlobStore: Sendable {
     }
 
     /// The bytes of a blob when memory has them: held by the journal (the only copy until a flush), or cached.
-    func inMemory(_ digest: BlobDigest) -> ByteBuffer? {
+    public func inMemory(_ digest: BlobDigest) -> ByteBuffer? {
         journal?.content(for: digest) ?? memoryCache?.value(for: digest)
     }
 

@@ -69,25 +69,8 @@ extension S3Service {
             if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
             throw S3Error.noSuchKey(key)
         }
-        var headers = responseHeaders(for: object, s3: s3)
-        if let status = try evaluateReadConditions(s3, object: object) {
-            var notModified = HTTPFields()
-            notModified[.eTag] = headers[.eTag]
-            notModified[.lastModified] = headers[.lastModified]
-            if status == .notModified { return Response(status: .notModified, headers: notModified) }
-            throw S3Error.preconditionFailed
-        }
-        var range: Range<Int64> = 0..<object.size
-        var status = HTTPResponse.Status.ok
-        if let rangeHeader = s3.header("range"), let requested = try ByteRange.parse(rangeHeader, size: object.size) {
-            range = requested
-            status = .partialContent
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)"
-            // A whole-object checksum does not describe a range; S3 leaves it out and clients would reject it.
-            for algorithm in ChecksumAlgorithm.allCases { headers[HTTPField.Name(algorithm.headerName)!] = nil }
-            headers[HTTPField.Name("x-amz-checksum-type")!] = nil
-        }
-        headers[.contentLength] = String(range.count)
+        let (status, headers, range) = try planRead(s3, object: object)
+        if status == .notModified { return Response(status: status, headers: headers) }
         accessLog?.record(bucket: bucket, key: key)
         if head { return Response(status: status, headers: headers) }
         let blobs = self.blobs
@@ -116,6 +99,31 @@ extension S3Service {
             try await writer.finish(nil)
         }
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// What a GET or HEAD of `object` answers before its body: the status (200, 206 or 304), the headers and the
+    /// byte range to send. A failed precondition throws.
+    func planRead(_ s3: S3Request, object: ObjectInfo) throws -> (HTTPResponse.Status, HTTPFields, Range<Int64>) {
+        var headers = responseHeaders(for: object, s3: s3)
+        if let status = try evaluateReadConditions(s3, object: object) {
+            guard status == .notModified else { throw S3Error.preconditionFailed }
+            var notModified = HTTPFields()
+            notModified[.eTag] = headers[.eTag]
+            notModified[.lastModified] = headers[.lastModified]
+            return (.notModified, notModified, 0..<0)
+        }
+        var range: Range<Int64> = 0..<object.size
+        var status = HTTPResponse.Status.ok
+        if let rangeHeader = s3.header("range"), let requested = try ByteRange.parse(rangeHeader, size: object.size) {
+            range = requested
+            status = .partialContent
+            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)"
+            // A whole-object checksum does not describe a range; S3 leaves it out and clients would reject it.
+            for algorithm in ChecksumAlgorithm.allCases { headers[HTTPField.Name(algorithm.headerName)!] = nil }
+            headers[HTTPField.Name("x-amz-checksum-type")!] = nil
+        }
+        headers[.contentLength] = String(range.count)
+        return (status, headers, range)
     }
 
     /// Up to this many bytes of a single-blob object are read in one piece rather than streamed.

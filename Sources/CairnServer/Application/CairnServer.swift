@@ -93,10 +93,12 @@ public enum CairnServer {
         let responder = CairnResponder(s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil)
 
         let (host, port) = try settings.hostAndPort()
+        let answerImmediately: ImmediateReadHandler.Answer = { head in responder.immediateResponse(to: head) }
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(
                 additionalChannelHandlers: tlsFiles == nil
-                    ? [ExpectContinueHandler(), FileRegionHandler()] : [ExpectContinueHandler()]))
+                    ? [ExpectContinueHandler(), FileRegionHandler(), ImmediateReadHandler(answer: answerImmediately)]
+                    : [ExpectContinueHandler(), ImmediateReadHandler(answer: answerImmediately)]))
         let server: HTTPServerBuilder
         let scheme: String
         if let (certificate, key) = tlsFiles {

@@ -2,6 +2,7 @@ import CairnCore
 import CairnS3
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// The server's single responder: `/_cairn/…` goes to Cairn's own routes, everything else is S3.
 ///
@@ -17,7 +18,7 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
     static var reservedPrefix: String { "/_cairn/" }
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let requestID = SecureRandom.bytes(8).hexString.uppercased()
+        let requestID = Self.newRequestID()
         var response: Response
         let fileSender: (any FileBodySender)? = sendsFiles ? ChannelFileSender(channel: context.channel) : nil
         if request.uri.path.hasPrefix(Self.reservedPrefix) || request.uri.path == "/_cairn" {
@@ -32,9 +33,25 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
         } else {
             response = await s3.respond(to: request, requestID: requestID, fileSender: fileSender)
         }
-        response.headers[HTTPField.Name("x-amz-request-id")!] = requestID
-        response.headers[HTTPField.Name("x-amz-id-2")!] = requestID
-        response.headers[.server] = "Cairn"
+        Self.stamp(&response.headers, requestID: requestID)
         return response
+    }
+
+    /// An S3 GET or HEAD answered from memory on the event loop (see ``ImmediateReadHandler``), or nil.
+    func immediateResponse(to head: HTTPRequest) -> (head: HTTPResponse, body: ByteBuffer?)? {
+        guard let path = head.path, !path.hasPrefix("/_cairn") else { return nil }
+        let requestID = Self.newRequestID()
+        guard var response = s3.immediateResponse(to: head, requestID: requestID) else { return nil }
+        Self.stamp(&response.head.headerFields, requestID: requestID)
+        return (response.head, response.body)
+    }
+
+    static func newRequestID() -> String { SecureRandom.bytes(8).hexString.uppercased() }
+
+    /// The headers every response carries.
+    static func stamp(_ headers: inout HTTPFields, requestID: String) {
+        headers[HTTPField.Name("x-amz-request-id")!] = requestID
+        headers[HTTPField.Name("x-amz-id-2")!] = requestID
+        headers[.server] = "Cairn"
     }
 }

@@ -3,7 +3,8 @@
 kernel) and HTTPS (read through the server), with nothing left open when a client goes away or a blob file is damaged.
 
 Objects of one and of several blobs, one of whose parts is small enough to be held in memory, are read whole, in
-ranges across part boundaries, and several times over one kept-alive connection; clients that hang up mid-body must
+ranges across part boundaries, and several times over one kept-alive connection; pipelined requests mixing reads
+answered from memory with large and uncached ones come back in order; clients that hang up mid-body must
 leave no blob file open in the server; a blob file cut short on disk must end its response short (never with other
 bytes) and leave the server serving.
 Environment: CAIRN_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_CA_BUNDLE (HTTPS), CAIRN_DATA_DIR,
@@ -171,6 +172,76 @@ for method, key, headers, expected in [
     check(body == expected, f"{method} {key} on a kept-alive connection: {len(body)} bytes, or different bytes")
     check(not response.will_close, f"{method} {key}: the server closed a kept-alive connection")
 connection.close()
+
+step("pipelined requests on one connection are answered in order, those answered from memory too")
+
+
+def raw_connection():
+    raw = socket.create_connection((URL.hostname, URL.port), timeout=60)
+    if URL.scheme == "https":
+        raw = ssl.create_default_context(cafile=os.environ["AWS_CA_BUNDLE"]).wrap_socket(
+            raw, server_hostname=URL.hostname)
+    return raw
+
+
+def raw_request(method, key, headers=None):
+    path, all_headers = signed(method, key, headers)
+    return (f"{method} {path} HTTP/1.1\r\nHost: {URL.netloc}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in all_headers.items()) + "\r\n").encode()
+
+
+def read_response(stream, method):
+    """Status, lower-cased headers and body of the next response on a buffered socket stream."""
+    status_line = stream.readline()
+    check(status_line.startswith(b"HTTP/1.1 "), f"expected a status line, got {status_line[:100]!r}")
+    headers = {}
+    while True:
+        line = stream.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = 0 if method == "HEAD" else int(headers.get("content-length", "0"))
+    body = stream.read(length)
+    return int(status_line.split()[1]), headers, body
+
+
+memory_a, memory_b = os.urandom(4096), os.urandom(2500)
+S3.put_object(Bucket=BUCKET, Key="memory-a", Body=memory_a)
+S3.put_object(Bucket=BUCKET, Key="memory-b", Body=memory_b)
+for _ in range(2):
+    check(S3.get_object(Bucket=BUCKET, Key="memory-a")["Body"].read() == memory_a, "memory-a read back")
+# A slow large read first, then reads of a cached small object around reads the server must look up: a response
+# from memory must never overtake one still being sent.
+sequence = [("GET", "single", {}, single), ("GET", "memory-a", {}, memory_a), ("HEAD", "memory-a", {}, b""),
+            ("GET", "memory-b", {}, memory_b), ("GET", "memory-a", {"Range": "bytes=10-19"}, memory_a[10:20]),
+            ("GET", "multi", {"Range": "bytes=0-99999"}, multi[:100000]), ("GET", "memory-a", {}, memory_a)]
+sequence += [("GET", "memory-a", {}, memory_a), ("GET", "memory-b", {}, memory_b)] * 20
+raw = raw_connection()
+raw.sendall(b"".join(raw_request(method, key, headers) for method, key, headers, _ in sequence))
+stream = raw.makefile("rb")
+request_ids = set()
+for index, (method, key, headers, expected) in enumerate(sequence):
+    status, response_headers, body = read_response(stream, method)
+    check(status in (200, 206), f"pipelined #{index} {method} {key}: status {status}")
+    check(body == expected, f"pipelined #{index} {method} {key}: {len(body)} bytes, expected {len(expected)} "
+                            "exact bytes (a response out of order?)")
+    if method == "HEAD":
+        check(response_headers.get("content-length") == str(len(memory_a)), f"HEAD {key}: Content-Length")
+    check(response_headers.get("server") == "Cairn", f"pipelined #{index}: Server header")
+    request_ids.add(response_headers.get("x-amz-request-id"))
+check(len(request_ids) == len(sequence), "every response has its own request id")
+stream.close()
+raw.close()
+
+# Connection: close on a read answered from memory still closes the connection after the response.
+raw = raw_connection()
+raw.sendall(raw_request("GET", "memory-a", {"Connection": "close"}))
+stream = raw.makefile("rb")
+status, _, body = read_response(stream, "GET")
+check(status == 200 and body == memory_a, "GET with Connection: close")
+check(stream.read(1) == b"", "the server kept a connection open after Connection: close")
+raw.close()
 
 step("clients that hang up part-way leave no blob file open")
 wait_for_no_open_blob_files("before the hang-ups")

@@ -1,0 +1,50 @@
+import CairnCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension S3Service {
+    /// A response complete in memory: its head and, for a GET, its whole body.
+    public struct ImmediateResponse: Sendable {
+        public var head: HTTPResponse
+        public var body: ByteBuffer?
+    }
+
+    /// Answers a GET or HEAD of an object without suspending, when everything it needs is already in memory: the
+    /// signature checks out, the object's row is cached and, for a GET, its single blob is held or cached. Anything
+    /// else — another operation, a sub-resource, a failed check, an error to report, a cache miss — is nil, and the
+    /// request takes the normal path, which answers it the same way or with the error.
+    ///
+    /// The answer is the one ``respond(to:requestID:fileSender:)`` gives (both build it with the same functions),
+    /// minus the suspension points: the server calls this on the connection's event loop, so it must stay cheap
+    /// and never block.
+    public func immediateResponse(to head: HTTPRequest, requestID: String) -> ImmediateResponse? {
+        guard head.method == .get || head.method == .head else { return nil }
+        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        guard let s3 = try? authenticate(request, requestID: requestID, fileSender: nil),
+            let bucket = s3.bucket, let key = s3.key,
+            s3.query.allSatisfy({ Self.isPlainReadParameter($0.name) }),
+            let object = metadata.cachedObject(bucket: bucket, key: key),
+            let (status, headers, range) = try? planRead(s3, object: object)
+        else { return nil }
+        var body: ByteBuffer?
+        if status == .ok || status == .partialContent, head.method == .get {
+            guard object.segments.count == 1, let held = blobs.inMemory(object.segments[0].digest),
+                range.upperBound <= held.readableBytes
+            else { return nil }
+            body = held.getSlice(at: held.readerIndex + Int(range.lowerBound), length: range.count)
+        }
+        if status != .notModified { accessLog?.record(bucket: bucket, key: key) }
+        // Built as the normal path builds its response, so that both add the same framing headers.
+        let response = Response(
+            status: status, headers: headers, body: body.map { ResponseBody(byteBuffer: $0) } ?? .init())
+        return ImmediateResponse(
+            head: HTTPResponse(status: response.status, headerFields: response.headers), body: body)
+    }
+
+    /// Query parameters that leave a GET or HEAD a plain read of the object: presigned-URL authentication,
+    /// response header overrides, and the operation name some SDKs add.
+    static func isPlainReadParameter(_ name: String) -> Bool {
+        name.hasPrefix("X-Amz-") || name.hasPrefix("response-") || name == "x-id"
+    }
+}

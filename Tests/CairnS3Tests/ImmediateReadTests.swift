@@ -1,0 +1,204 @@
+import CairnCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Testing
+
+@testable import CairnS3
+
+/// ``S3Service/immediateResponse(to:requestID:)`` answers exactly as ``S3Service/respond(to:requestID:fileSender:)``
+/// does, or not at all: every read it answers is compared with the normal path's answer to the same request.
+@Suite("Reads answered from memory")
+struct ImmediateReadTests {
+    static let accessKeyID = "AKIDIMMEDIATE"
+    static let secret = "immediate-read-secret"
+    static let authority = "127.0.0.1:9000"
+
+    /// A service over a fresh data directory, with a blob memory cache as the server has.
+    final class Fixture: Sendable {
+        let directory: URL
+        let service: S3Service
+        let metadata: MetadataStore
+
+        init() throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-immediate-\(UUID())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let blobs = try BlobStore(dataDirectory: directory.path, memoryCacheBytes: 1 << 20, journalBytes: 1 << 20)
+            metadata = try MetadataStore(dataDirectory: directory.path, blobs: blobs)
+            let verifier = SigV4Verifier { $0 == ImmediateReadTests.accessKeyID ? ImmediateReadTests.secret : nil }
+            service = S3Service(
+                blobs: blobs, metadata: metadata, verifier: verifier, configuration: .init(),
+                accessLog: AccessLog(metadata: metadata), logger: Logger(label: "test"))
+        }
+
+        deinit { try? FileManager.default.removeItem(at: directory) }
+
+        /// What the normal path answers: status, headers without the request id, and the whole body.
+        func respond(_ head: HTTPRequest, body: ByteBuffer = ByteBuffer()) async throws -> Answer {
+            let response = await service.respond(
+                to: Request(head: head, body: RequestBody(buffer: body)), requestID: "NORMAL")
+            let sink = Sink()
+            try await response.body.write(CollectingWriter(sink: sink))
+            return Answer(status: response.status, headers: response.headers, body: sink.bytes)
+        }
+
+        func immediate(_ head: HTTPRequest) -> Answer? {
+            service.immediateResponse(to: head, requestID: "NORMAL").map {
+                Answer(status: $0.head.status, headers: $0.head.headerFields, body: $0.body ?? ByteBuffer())
+            }
+        }
+    }
+
+    struct Answer: Equatable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer
+    }
+
+    final class Sink: @unchecked Sendable {
+        var bytes = ByteBuffer()
+    }
+
+    struct CollectingWriter: ResponseBodyWriter {
+        let sink: Sink
+        mutating func write(_ buffer: ByteBuffer) async throws {
+            var buffer = buffer
+            sink.bytes.writeBuffer(&buffer)
+        }
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+
+    /// A request presigned (SigV4, query string) for `path`, now, with `query` signed along.
+    static func presigned(
+        _ method: HTTPRequest.Method, _ path: String, query: [(String, String)] = [], headers: HTTPFields = [:],
+        secret: String = secret
+    ) -> HTTPRequest {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let amzDate = formatter.string(from: Date())
+        let day = String(amzDate.prefix(8))
+        let scope = "\(day)/us-east-1/s3/aws4_request"
+        var items: [(name: String, value: String)] = query.map { ($0.0, $0.1) }
+        items += [
+            ("X-Amz-Algorithm", SigV4.algorithm), ("X-Amz-Credential", "\(accessKeyID)/\(scope)"),
+            ("X-Amz-Date", amzDate), ("X-Amz-Expires", "600"), ("X-Amz-SignedHeaders", "host"),
+        ]
+        let canonical = SigV4.canonicalRequest(
+            method: method.rawValue, canonicalURI: SigV4.uriEncode(path, keepSlash: true),
+            canonicalQuery: SigV4.canonicalQuery(items), headers: [("host", authority)],
+            payloadHash: "UNSIGNED-PAYLOAD")
+        let key = SigV4.signingKey(secret: secret, date: day, region: "us-east-1", service: "s3")
+        let signature = SigV4.signature(
+            of: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key)
+        items.append(("X-Amz-Signature", signature))
+        let queryText = items.map {
+            SigV4.uriEncode($0.name, keepSlash: false) + "=" + SigV4.uriEncode($0.value, keepSlash: false)
+        }
+        .joined(separator: "&")
+        let encodedPath = SigV4.uriEncode(path, keepSlash: true)
+        return HTTPRequest(
+            method: method, scheme: nil, authority: authority, path: "\(encodedPath)?\(queryText)",
+            headerFields: headers)
+    }
+
+    static func without(_ answer: Answer, _ names: [String]) -> Answer {
+        var answer = answer
+        for name in names { answer.headers[HTTPField.Name(name)!] = nil }
+        return answer
+    }
+
+    /// Stores objects, reads each once the normal way (which caches its row and bytes), then checks that the
+    /// immediate answer equals a second normal answer.
+    @Test("Whole, ranged, HEAD, 304 and overridden reads of a cached object answer as the normal path does")
+    func sameAnswers() async throws {
+        let fixture = try Fixture()
+        #expect(try await fixture.respond(Self.presigned(.put, "/imm-bucket")).status == .ok)
+        let content = ByteBuffer(bytes: (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        var putHeaders = HTTPFields()
+        putHeaders[.contentType] = "text/x-test"
+        putHeaders[HTTPField.Name("x-amz-meta-owner")!] = "ci"
+        putHeaders[HTTPField.Name("x-amz-checksum-crc32")!] = ChecksumAlgorithm.crc32.checksum(
+            of: Array(content.readableBytesView))
+        let put = try await fixture.respond(
+            Self.presigned(.put, "/imm-bucket/dir/a b+c", headers: putHeaders), body: content)
+        #expect(put.status == .ok)
+        let etag = try #require(put.headers[.eTag])
+
+        let plain = Self.presigned(.get, "/imm-bucket/dir/a b+c")
+        #expect(fixture.immediate(plain) == nil, "nothing is cached before the first read")
+        let first = try await fixture.respond(plain)
+        #expect(first.body == content)
+
+        var ranged = HTTPFields()
+        ranged[.range] = "bytes=100-4099"
+        var matching = HTTPFields()
+        matching[.ifNoneMatch] = etag
+        var checksum = HTTPFields()
+        checksum[HTTPField.Name("x-amz-checksum-mode")!] = "ENABLED"
+        let requests: [(String, HTTPRequest)] = [
+            ("plain GET", plain),
+            ("HEAD", Self.presigned(.head, "/imm-bucket/dir/a b+c")),
+            ("range", Self.presigned(.get, "/imm-bucket/dir/a b+c", headers: ranged)),
+            ("If-None-Match", Self.presigned(.get, "/imm-bucket/dir/a b+c", headers: matching)),
+            ("checksum mode", Self.presigned(.get, "/imm-bucket/dir/a b+c", headers: checksum)),
+            (
+                "override",
+                Self.presigned(
+                    .get, "/imm-bucket/dir/a b+c", query: [("response-content-type", "application/x-override")])
+            ),
+            ("x-id", Self.presigned(.get, "/imm-bucket/dir/a b+c", query: [("x-id", "GetObject")])),
+        ]
+        for (name, request) in requests {
+            let normal = try await fixture.respond(request)
+            let immediate = try #require(fixture.immediate(request), "\(name) was not answered from memory")
+            #expect(immediate == normal, "\(name)")
+        }
+        let override = try #require(fixture.immediate(requests[5].1))
+        #expect(override.headers[.contentType] == "application/x-override")
+        #expect(fixture.immediate(requests[3].1)?.status == .notModified)
+        #expect(fixture.immediate(requests[2].1)?.body == content.getSlice(at: 100, length: 4000))
+    }
+
+    @Test("Anything but a plain, valid read of a cached object is left to the normal path")
+    func declines() async throws {
+        let fixture = try Fixture()
+        _ = try await fixture.respond(Self.presigned(.put, "/imm-bucket"))
+        _ = try await fixture.respond(Self.presigned(.put, "/imm-bucket/k"), body: ByteBuffer(string: "hello"))
+        let plain = Self.presigned(.get, "/imm-bucket/k")
+        _ = try await fixture.respond(plain)
+        #expect(fixture.immediate(plain)?.body == ByteBuffer(string: "hello"))
+
+        var wrongTag = HTTPFields()
+        wrongTag[.ifMatch] = "\"0000\""
+        var badRange = HTTPFields()
+        badRange[.range] = "bytes=10-20"
+        let declined: [(String, HTTPRequest, HTTPResponse.Status)] = [
+            ("wrong secret", Self.presigned(.get, "/imm-bucket/k", secret: "other"), .forbidden),
+            ("sub-resource", Self.presigned(.get, "/imm-bucket/k", query: [("acl", "")]), .notImplemented),
+            ("parts listing", Self.presigned(.get, "/imm-bucket/k", query: [("uploadId", "x")]), .notFound),
+            ("failed If-Match", Self.presigned(.get, "/imm-bucket/k", headers: wrongTag), .preconditionFailed),
+            ("range past the end", Self.presigned(.get, "/imm-bucket/k", headers: badRange), .rangeNotSatisfiable),
+            ("missing key", Self.presigned(.get, "/imm-bucket/none"), .notFound),
+            ("bucket listing", Self.presigned(.get, "/imm-bucket"), .ok),
+            ("a write", Self.presigned(.delete, "/imm-bucket/other"), .noContent),
+        ]
+        for (name, request, status) in declined {
+            #expect(fixture.immediate(request) == nil, "\(name)")
+            #expect(try await fixture.respond(request).status == status, "\(name)")
+        }
+
+        // A write of the key drops it from memory at once: the next read is the normal path's, with the new bytes.
+        _ = try await fixture.respond(Self.presigned(.put, "/imm-bucket/k"), body: ByteBuffer(string: "world"))
+        #expect(fixture.immediate(plain) == nil)
+        #expect(try await fixture.respond(plain).body == ByteBuffer(string: "world"))
+        #expect(fixture.immediate(plain)?.body == ByteBuffer(string: "world"))
+        // And a deleted key is never answered from memory.
+        #expect(try await fixture.respond(Self.presigned(.delete, "/imm-bucket/k")).status == .noContent)
+        #expect(fixture.immediate(plain) == nil)
+        #expect(try await fixture.respond(plain).status == .notFound)
+    }
+}
