@@ -138,4 +138,14 @@ struct BlobJournalTests {
             #expect(access(blobs.path(for: digest), F_OK) != 0)
         }
     }
+
+    @Test("Flushes run on their own thread, at a lower CPU priority than the threads that answer requests")
+    func flushThreadIsNiced() async throws {
+        let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        let flushing = try await BlobStore.flushThread.runIfActive {
+            getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        }
+        #expect(flushing == 10)
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == own, "only the flush thread is niced")
+    }
 }

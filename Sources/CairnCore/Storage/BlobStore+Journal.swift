@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -14,11 +15,22 @@ extension BlobStore {
         guard !blobs.isEmpty else { return }
         let paths = blobs.map { path(for: $0.digest) }
         let temporaryDirectory = self.temporaryDirectory
-        try await threadPool.runIfActive {
+        try await Self.flushThread.runIfActive {
             try Self.writeJournaledNow(
                 blobs, paths: paths, replacing: replacing, temporaryDirectory: temporaryDirectory)
         }
     }
+
+    /// The one thread journal flushes run on, at a lower CPU priority than the threads that answer requests: a
+    /// flush is background work (creating thousands of small files can take seconds of kernel time), and a busy
+    /// server should answer its clients first. The journal's byte bound keeps a starved flush from holding much.
+    static let flushThread: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        // On Linux the nice value is per thread, and `who` 0 names the calling one.
+        pool.submit { _ in _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10) }
+        return pool
+    }()
 
     /// ``writeJournaled(_:replacing:)`` on the calling thread (recovery, before the server starts).
     static func writeJournaledNow(
