@@ -3,8 +3,8 @@ import NIOCore
 import NIOHTTPTypes
 
 /// Answers a read whose answer is already in memory on the connection's event loop, without handing the request
-/// to Hummingbird's per-connection task: the hops between the event loop and Swift's task pool cost a small GET more
-/// than everything else it does.
+/// to Hummingbird's per-connection task: the hops between the event loop and Swift's task pool are a large part of
+/// what a small cached GET costs (a quarter of its time, side by side on one key).
 ///
 /// `answer` returns the whole response or nil; nil, and any request it is not asked about, goes on up the pipeline
 /// as usual. Responses keep the requests' order: a request is only answered here while no earlier one is still
