@@ -139,6 +139,16 @@ struct BlobJournalTests {
         }
     }
 
+    @Test("Every metadata commit is synced: the writer runs with synchronous = FULL, also after writes")
+    func commitsAreSynced() async throws {
+        try await Self.withJournal { _, blobs, metadata in
+            // 2 is FULL; GRDB's pool would leave its writer at NORMAL (1), which syncs the WAL only at checkpoints.
+            #expect(try await metadata.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+            _ = try await Self.put("durable", key: "k", blobs: blobs, metadata: metadata)
+            #expect(try await metadata.pool.write { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+        }
+    }
+
     @Test("Flushes run on their own thread, at a lower CPU priority than the threads that answer requests")
     func flushThreadIsNiced() async throws {
         let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)

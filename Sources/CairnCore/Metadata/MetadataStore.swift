@@ -25,10 +25,12 @@ public final class MetadataStore: Sendable {
     public init(dataDirectory: String, region: String = "us-east-1", blobs: BlobStore? = nil) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         pool = try DatabasePool(path: dataDirectory + "/metadata.sqlite", configuration: configuration)
+        // Every commit must reach the disk before the write it carries is answered (a small blob's bytes commit
+        // with it). In WAL mode that takes `synchronous = FULL`: NORMAL syncs the log only at checkpoints, so a
+        // power failure could lose commits already answered. GRDB's pool sets NORMAL on its writer when it turns
+        // WAL on, after `prepareDatabase` has run, so FULL is set here, on the writer, once it is open.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         self.region = region
         self.blobs = try blobs ?? BlobStore(dataDirectory: dataDirectory)
         self.commits = CommitQueue(writer: pool)
