@@ -5,8 +5,10 @@ import GRDB
 ///
 /// With `synchronous = FULL` every commit costs an fsync; sixteen clients PUTting small objects would otherwise
 /// queue behind sixteen fsyncs. One write's failure (a precondition, a missing blob) rolls back only its own
-/// savepoint. The caller that finds the queue idle commits batches until it is empty, so no task outlives the
-/// writes it carries.
+/// savepoint. A write that finds the queue idle starts one drain task, which commits batches until the queue is
+/// empty and then ends, so no task outlives the writes it carries. Every writer, the one that started the drain
+/// too, returns as soon as its own batch is durable: a writer that drained the queue itself would wait for every
+/// batch that arrived meanwhile, which under steady load is seconds.
 actor CommitQueue {
     typealias Work = @Sendable (Database) throws -> Void
 
@@ -25,24 +27,23 @@ actor CommitQueue {
 
     /// Runs `work` inside a write transaction shared with whatever else is waiting; returns once it is durable.
     func submit(_ work: @escaping Work) async throws {
-        if draining {
-            try await withCheckedThrowingContinuation { continuation in
-                pending.append(Pending(work: work, continuation: continuation))
-            }
-            return
+        try await withCheckedThrowingContinuation { continuation in
+            pending.append(Pending(work: work, continuation: continuation))
+            guard !draining else { return }
+            draining = true
+            Task { await self.drain() }
         }
-        // This caller commits: its own work first, then every batch that queued up meanwhile.
-        draining = true
-        defer { draining = false }
-        var own: Result<Void, any Error>?
-        repeat {
+    }
+
+    /// Commits everything waiting, batch after batch, until nothing is.
+    private func drain() async {
+        while !pending.isEmpty {
             let batch = pending
             pending = []
-            var results = await commit((own == nil ? [work] : []) + batch.map(\.work))
-            if own == nil { own = results.removeFirst() }
+            let results = await commit(batch.map(\.work))
             for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
-        } while !pending.isEmpty
-        try own?.get()
+        }
+        draining = false
     }
 
     /// Commits works in one transaction, each in its own savepoint; returns each one's outcome.
