@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import NIOConcurrencyHelpers
+import NIOCore
 import Testing
 
 @testable import CairnCore
@@ -81,5 +82,61 @@ struct CommitQueueTests {
         // The first write came back while the stream was still running, not after the queue emptied.
         #expect(produced.withLockedValue { $0 } < limit / 2)
         #expect(try await database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 2)
+    }
+}
+
+/// A server copies the write-ahead log into the database from a connection of its own, so commits carry only
+/// their own fsync; the writer keeps a backstop.
+@Suite("Write-ahead log checkpoints")
+struct CheckpointTests {
+    private static func withStore(
+        backgroundCheckpoints: Bool, _ body: (MetadataStore) async throws -> Void
+    ) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-wal-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try MetadataStore(dataDirectory: directory, backgroundCheckpoints: backgroundCheckpoints)
+        try await store.createBucket("bucket")
+        try await body(store)
+    }
+
+    private static func putObjects(_ count: Int, in store: MetadataStore) async throws {
+        let blobs = store.blobs
+        for index in 0..<count {
+            let writer = try blobs.makeWriter()
+            try await writer.write(ByteBuffer(string: "object \(index)"))
+            let digest = try await writer.commit()
+            try await store.putObject(
+                ObjectInfo(
+                    bucket: "bucket", key: "k\(index)", size: 8, etag: "e", headers: ObjectHeaders(), checksum: nil,
+                    partCount: nil, createdAt: Date(), segments: [BlobSegment(digest: digest, size: 8)]))
+        }
+    }
+
+    @Test("With background checkpoints the writer only keeps a backstop, and checkpoint() copies the whole log")
+    func backgroundCheckpointsCopyTheLog() async throws {
+        try await Self.withStore(backgroundCheckpoints: true) { store in
+            let backstop = try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
+            #expect(backstop == MetadataStore.backstopCheckpointPages)
+            try await Self.putObjects(20, in: store)
+            let first = try await store.checkpoint()
+            #expect(first.walFrames > 0)
+            #expect(first.copied == first.walFrames)
+            // The objects read back, from the database file or the log.
+            #expect(try await store.object(bucket: "bucket", key: "k19") != nil)
+            try await Self.putObjects(5, in: store)
+            let second = try await store.checkpoint()
+            #expect(second.copied == second.walFrames)
+        }
+    }
+
+    @Test("Without them the writer checkpoints at SQLite's default, and checkpoint() does nothing")
+    func defaultStoreCheckpointsAtCommit() async throws {
+        try await Self.withStore(backgroundCheckpoints: false) { store in
+            #expect(try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 1000)
+            try await Self.putObjects(3, in: store)
+            let result = try await store.checkpoint()
+            #expect(result.walFrames == 0 && result.copied == 0)
+        }
     }
 }

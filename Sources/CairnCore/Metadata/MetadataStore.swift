@@ -12,6 +12,13 @@ public final class MetadataStore: Sendable {
     let blobs: BlobStore
     /// Commits concurrent object and entry writes together.
     let commits: CommitQueue
+    /// A second connection that copies the write-ahead log back into the database (see ``checkpoint()``); nil when
+    /// the writer does that itself at commit, as SQLite does by default.
+    let checkpointer: DatabaseQueue?
+
+    /// WAL pages past which the writer checkpoints at commit when ``checkpoint()`` runs in the background: a
+    /// backstop that bounds the log (about 40 MiB) should the background checkpoints fall behind.
+    static let backstopCheckpointPages = 10_000
     /// Objects and buckets read recently, so that hot reads skip SQLite (see ``CoherentCache``). Every write of
     /// the objects or buckets tables invalidates here after it commits.
     let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 50_000)
@@ -22,7 +29,12 @@ public final class MetadataStore: Sendable {
     ///
     /// - Parameter blobs: the blob store whose journal this metadata commits (the server's); by default one with
     ///   no journal.
-    public init(dataDirectory: String, region: String = "us-east-1", blobs: BlobStore? = nil) throws {
+    /// - Parameter backgroundCheckpoints: whether the owner calls ``checkpoint()`` every fraction of a second (the
+    ///   server does): commits then no longer pause to copy the log into the database.
+    public init(
+        dataDirectory: String, region: String = "us-east-1", blobs: BlobStore? = nil,
+        backgroundCheckpoints: Bool = false
+    ) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         pool = try DatabasePool(path: dataDirectory + "/metadata.sqlite", configuration: configuration)
@@ -31,11 +43,36 @@ public final class MetadataStore: Sendable {
         // power failure could lose commits already answered. GRDB's pool sets NORMAL on its writer when it turns
         // WAL on, after `prepareDatabase` has run, so FULL is set here, on the writer, once it is open.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        if backgroundCheckpoints {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopCheckpointPages)")
+            }
+            var checkpointing = Configuration()
+            checkpointing.busyMode = .timeout(30)
+            checkpointer = try DatabaseQueue(
+                path: dataDirectory + "/metadata.sqlite", configuration: checkpointing)
+            try checkpointer?.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        } else {
+            checkpointer = nil
+        }
         self.region = region
         self.blobs = try blobs ?? BlobStore(dataDirectory: dataDirectory)
         self.commits = CommitQueue(writer: pool)
         try Self.migrator.migrate(pool)
         try recoverBlobJournal()
+    }
+
+    /// Copies what the write-ahead log holds back into the database file, from a connection of its own, without
+    /// stopping writers (a passive checkpoint); returns the log's frames and how many of them are now copied.
+    ///
+    /// By default the writer does this at commit once the log passes 1,000 pages, and the commit that crosses
+    /// the line waits for the copy and the database file's fsync. A server with `backgroundCheckpoints` calls this
+    /// every fraction of a second instead, so commits carry only their own fsync.
+    @discardableResult
+    public func checkpoint() async throws -> (walFrames: Int, copied: Int) {
+        guard let checkpointer else { return (0, 0) }
+        let result = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return (result.walFrameCount, result.checkpointedFrameCount)
     }
 
     // MARK: Buckets

@@ -35,7 +35,8 @@ public enum CairnServer {
         if removed > 0 {
             logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
         }
-        let metadata = try MetadataStore(dataDirectory: settings.dataDirectory, region: settings.region, blobs: blobs)
+        let metadata = try MetadataStore(
+            dataDirectory: settings.dataDirectory, region: settings.region, blobs: blobs, backgroundCheckpoints: true)
         let (credentials, generated) = try RootCredentials.resolve(settings: settings)
         if generated {
             let notice = """
@@ -119,19 +120,22 @@ public enum CairnServer {
             name: "journaled blobs to files", interval: .milliseconds(Int64(settings.journalFlushInterval * 1000)),
             logger: logger
         ) { try await metadata.flushBlobJournal() }
+        let checkpointer = FlushService(
+            name: "write-ahead log checkpoints", interval: .milliseconds(200), logger: logger
+        ) { try await metadata.checkpoint() }
         return Application(
             responder: responder,
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
             services: settings.retentionInterval > 0
                 ? [
-                    flusher, journalFlusher, LockHolder(lock: lock),
+                    flusher, journalFlusher, checkpointer, LockHolder(lock: lock),
                     RetentionService(
                         runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
                         logger: logger
                     ),
                 ]
-                : [flusher, journalFlusher, LockHolder(lock: lock)],
+                : [flusher, journalFlusher, checkpointer, LockHolder(lock: lock)],
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host
