@@ -151,6 +151,59 @@ struct MetadataStoreTests {
         }
     }
 
+    @Test("A written object is cached as SQLite returns it; overwrites replace it in commit order, failures do not")
+    func writesFillTheCache() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-meta-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try MetadataStore(dataDirectory: directory)
+        try await Self.$blobs.withValue(try BlobStore(dataDirectory: directory)) {
+            try await store.createBucket("bucket")
+            var object = Self.object(
+                "dir/é b+c.txt",
+                headers: ObjectHeaders(contentType: "text/plain", userMetadata: ["owner": "ci", "note": "a, b"]),
+                checksum: StoredChecksum(algorithm: .crc32c, value: "4waSgw=="))
+            // A time with more precision than a Double of seconds since 1970 keeps, as `Date()` gives.
+            object.createdAt = Date(timeIntervalSinceReferenceDate: 786_000_000.123_456_789)
+            object.segments = [
+                BlobSegment(digest: Self.digest("one"), size: 6), BlobSegment(digest: Self.digest("two"), size: 4),
+            ]
+            try await store.putObject(object)
+            let cached = try #require(store.cachedObject(bucket: "bucket", key: object.key), "cached at once")
+            // Another store on the same directory has an empty cache: it reads SQLite.
+            let cold = try MetadataStore(dataDirectory: directory)
+            #expect(try await cold.object(bucket: "bucket", key: object.key) == cached)
+
+            // A failed conditional write leaves the cached version; an overwrite replaces it.
+            await #expect(throws: MetadataError.self) {
+                try await store.putObject(Self.object(object.key, etag: "new"), condition: .keyAbsent)
+            }
+            #expect(store.cachedObject(bucket: "bucket", key: object.key) == cached)
+            try await store.putObject(Self.object(object.key, etag: "newer"))
+            #expect(store.cachedObject(bucket: "bucket", key: object.key)?.etag == "newer")
+
+            // Concurrent overwrites of one key: the cache ends with the version SQLite kept, the last committed.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<64 {
+                    group.addTask { try await store.putObject(Self.object("hot", etag: "v\(index)")) }
+                }
+                try await group.waitForAll()
+            }
+            let kept = try await cold.object(bucket: "bucket", key: "hot")
+            #expect(kept != nil)
+            #expect(store.cachedObject(bucket: "bucket", key: "hot") == kept)
+
+            // Objects of many parts are not cached; a delete drops the key.
+            var large = Self.object("large")
+            large.segments = (0..<17).map { BlobSegment(digest: Self.digest("part \($0)"), size: 1) }
+            large.size = 17
+            try await store.putObject(large)
+            #expect(store.cachedObject(bucket: "bucket", key: "large") == nil)
+            #expect(try await store.deleteObject(bucket: "bucket", key: object.key))
+            #expect(store.cachedObject(bucket: "bucket", key: object.key) == nil)
+        }
+    }
+
     @Test("Object operations on a missing bucket throw noSuchBucket")
     func objectsInMissingBucket() async throws {
         try await Self.withStore { store in

@@ -35,17 +35,32 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         guard capacity > 0 else { return }
         state.withLockedValue { state in
             guard state.generation == generation else { return }
-            guard state.entries.updateValue(value, forKey: key) == nil else { return }
-            state.order.append(key)
-            while state.entries.count > capacity, state.head < state.order.count {
-                state.entries[state.order[state.head]] = nil
-                state.head += 1
-            }
-            if state.order.count > 2 * capacity + 1024 {
-                // Drop the consumed prefix and the keys invalidated meanwhile, keeping the order of the rest.
-                state.order = state.order[state.head...].filter { state.entries[$0] != nil }
-                state.head = 0
-            }
+            store(value, for: key, in: &state)
+        }
+    }
+
+    /// After a write of `key` commits, with the value it wrote: called in commit order (from the transaction's
+    /// commit, on the writer), so a later write's value is never replaced by an earlier one's. Like
+    /// ``invalidate(_:)`` it fails every read in flight, which may have read the row before the write.
+    func replace(_ key: Key, with value: Value) {
+        state.withLockedValue { state in
+            state.generation &+= 1
+            guard capacity > 0 else { return }
+            store(value, for: key, in: &state)
+        }
+    }
+
+    private func store(_ value: Value, for key: Key, in state: inout State) {
+        guard state.entries.updateValue(value, forKey: key) == nil else { return }
+        state.order.append(key)
+        while state.entries.count > capacity, state.head < state.order.count {
+            state.entries[state.order[state.head]] = nil
+            state.head += 1
+        }
+        if state.order.count > 2 * capacity + 1024 {
+            // Drop the consumed prefix and the keys invalidated meanwhile, keeping the order of the rest.
+            state.order = state.order[state.head...].filter { state.entries[$0] != nil }
+            state.head = 0
         }
     }
 

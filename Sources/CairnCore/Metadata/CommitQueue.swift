@@ -12,8 +12,12 @@ import GRDB
 actor CommitQueue {
     typealias Work = @Sendable (Database) throws -> Void
 
+    /// Run after the transaction that carried a successful work commits.
+    typealias AfterCommit = @Sendable () -> Void
+
     private struct Pending {
         let work: Work
+        let afterCommit: AfterCommit?
         let continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -26,9 +30,12 @@ actor CommitQueue {
     }
 
     /// Runs `work` inside a write transaction shared with whatever else is waiting; returns once it is durable.
-    func submit(_ work: @escaping Work) async throws {
+    ///
+    /// - Parameter afterCommit: run if `work` succeeded, as its transaction commits, on the writer: in commit order
+    ///   with every other write of the database (for caches that must never go back to an older version).
+    func submit(_ work: @escaping Work, afterCommit: AfterCommit? = nil) async throws {
         try await withCheckedThrowingContinuation { continuation in
-            pending.append(Pending(work: work, continuation: continuation))
+            pending.append(Pending(work: work, afterCommit: afterCommit, continuation: continuation))
             guard !draining else { return }
             draining = true
             Task { await self.drain() }
@@ -40,24 +47,31 @@ actor CommitQueue {
         while !pending.isEmpty {
             let batch = pending
             pending = []
-            let results = await commit(batch.map(\.work))
+            let results = await commit(batch.map { ($0.work, $0.afterCommit) })
             for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
         }
         draining = false
     }
 
     /// Commits works in one transaction, each in its own savepoint; returns each one's outcome.
-    private func commit(_ works: [Work]) async -> [Result<Void, any Error>] {
+    private func commit(_ works: [(Work, AfterCommit?)]) async -> [Result<Void, any Error>] {
         do {
             return try await writer.write { db in
-                works.map { work in
+                var actions: [AfterCommit] = []
+                let results = works.map { work, afterCommit in
                     Result {
                         try db.inSavepoint {
                             try work(db)
                             return .commit
                         }
+                        if let afterCommit { actions.append(afterCommit) }
                     }
                 }
+                // One observer for the batch: GRDB's per-observer cost is paid once, not once per write.
+                if !actions.isEmpty {
+                    db.afterNextTransaction { [actions] _ in for action in actions { action() } }
+                }
+                return results
             }
         } catch {
             return Array(repeating: .failure(error), count: works.count)

@@ -147,13 +147,34 @@ public final class MetadataStore: Sendable {
     }
 
     /// Stores an object's metadata, replacing the key's current version. Its blobs must already be committed.
+    ///
+    /// Once the write commits, the object is what the cache holds for its key: the next read of it (an artifact
+    /// uploaded, then fetched by the next job) is answered from memory.
     public func putObject(_ object: ObjectInfo, condition: WriteCondition = .none) async throws {
-        defer { cachedObjects.invalidate(ObjectCacheKey(bucket: object.bucket, key: object.key)) }
-        try await commits.submit { db in
-            guard try Self.bucketExists(db, object.bucket) else { throw MetadataError.noSuchBucket(object.bucket) }
-            try Self.check(condition, db: db, bucket: object.bucket, key: object.key)
-            try Self.insert(object, db: db, blobs: self.blobs)
-        }
+        let cache = cachedObjects
+        let cacheKey = ObjectCacheKey(bucket: object.bucket, key: object.key)
+        // As a read from SQLite returns it: the time goes through a Double of seconds since 1970.
+        let stored = {
+            var stored = object
+            stored.createdAt = Date(timeIntervalSince1970: object.createdAt.timeIntervalSince1970)
+            return stored
+        }()
+        try await commits.submit(
+            { db in
+                guard try Self.bucketExists(db, object.bucket) else {
+                    throw MetadataError.noSuchBucket(object.bucket)
+                }
+                try Self.check(condition, db: db, bucket: object.bucket, key: object.key)
+                try Self.insert(object, db: db, blobs: self.blobs)
+            },
+            // In commit order, on the writer: an earlier write to the key never replaces a later one in the cache.
+            afterCommit: {
+                if stored.segments.count <= Self.largestCachedSegmentCount {
+                    cache.replace(cacheKey, with: stored)
+                } else {
+                    cache.invalidate(cacheKey)
+                }
+            })
     }
 
     /// The object, or nil.
@@ -162,10 +183,15 @@ public final class MetadataStore: Sendable {
         if let cached = cachedObjects.value(for: cacheKey) { return cached }
         let generation = cachedObjects.generation
         let object = try await pool.read { db in try Self.fetchObject(db, bucket: bucket, key: key) }
-        // Objects of many parts stay out: their segment lists are big, and they are not the hot small reads.
-        if let object, object.segments.count <= 16 { cachedObjects.insert(object, for: cacheKey, readAt: generation) }
+        if let object, object.segments.count <= Self.largestCachedSegmentCount {
+            cachedObjects.insert(object, for: cacheKey, readAt: generation)
+        }
         return object
     }
+
+    /// Objects of more parts stay out of the cache: their segment lists are big, and they are not the hot small
+    /// reads.
+    static let largestCachedSegmentCount = 16
 
     /// The object if its row is in memory (read recently and not written since), without touching SQLite; nil
     /// says only that it is not cached.
