@@ -1,7 +1,8 @@
 import NIOConcurrencyHelpers
 
 /// A bounded in-memory copy of rows that one ``MetadataStore`` reads often (objects, buckets), kept coherent with
-/// SQLite by that store alone: every write of those rows goes through it and invalidates after it commits.
+/// SQLite by that store alone: every write of those rows goes through it and, once it commits, either invalidates
+/// the key or (``replace(_:with:)``, in commit order) puts the row it wrote.
 ///
 /// A read that overlapped any write is not cached: the reader takes the ``generation`` before it reads SQLite and
 /// ``insert(_:for:readAt:)`` drops the value when a write has bumped the generation since, so a row read just

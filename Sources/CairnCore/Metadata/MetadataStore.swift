@@ -19,8 +19,9 @@ public final class MetadataStore: Sendable {
     /// WAL pages past which the writer checkpoints at commit when ``checkpoint()`` runs in the background: a
     /// backstop that bounds the log (about 40 MiB) should the background checkpoints fall behind.
     static let backstopCheckpointPages = 10_000
-    /// Objects and buckets read recently, so that hot reads skip SQLite (see ``CoherentCache``). Every write of
-    /// the objects or buckets tables invalidates here after it commits.
+    /// Objects and buckets read or written recently, so that hot reads skip SQLite (see ``CoherentCache``). A PUT
+    /// puts the row it wrote here as its transaction commits; every other write of the objects or buckets tables
+    /// invalidates here after it commits.
     let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 50_000)
     let cachedBuckets = CoherentCache<ExactText, BucketInfo>(capacity: 10_000)
 
@@ -193,8 +194,8 @@ public final class MetadataStore: Sendable {
     /// reads.
     static let largestCachedSegmentCount = 16
 
-    /// The object if its row is in memory (read recently and not written since), without touching SQLite; nil
-    /// says only that it is not cached.
+    /// The object if its row is in memory (read or PUT recently, not written otherwise since), without touching
+    /// SQLite; nil says only that it is not cached.
     public func cachedObject(bucket: String, key: String) -> ObjectInfo? {
         cachedObjects.value(for: ObjectCacheKey(bucket: bucket, key: key))
     }
