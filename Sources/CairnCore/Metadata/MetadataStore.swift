@@ -48,11 +48,9 @@ public final class MetadataStore: Sendable {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopCheckpointPages)")
             }
-            var checkpointing = Configuration()
-            checkpointing.busyMode = .timeout(30)
-            checkpointer = try DatabaseQueue(
-                path: dataDirectory + "/metadata.sqlite", configuration: checkpointing)
-            try checkpointer?.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            let queue = try DatabaseQueue(path: dataDirectory + "/metadata.sqlite", configuration: configuration)
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            checkpointer = queue
         } else {
             checkpointer = nil
         }
