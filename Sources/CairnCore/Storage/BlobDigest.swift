@@ -7,8 +7,16 @@ public struct BlobDigest: Hashable, Sendable, Codable, CustomStringConvertible, 
 
     /// Accepts exactly 64 hex characters (either case); nil otherwise.
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ $0.isHexDigit }) else { return nil }
-        self.hex = hex.lowercased()
+        guard hex.utf8.count == 64 else { return nil }
+        var lowercase = true
+        for byte in hex.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"): continue
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): lowercase = false
+            default: return nil
+            }
+        }
+        self.hex = lowercase ? hex : hex.lowercased()
     }
 
     /// A digest from its 32 raw bytes.
@@ -36,12 +44,5 @@ public struct BlobDigest: Hashable, Sendable, Codable, CustomStringConvertible, 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(hex)
-    }
-}
-
-extension UInt8 {
-    var isHexDigit: Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(self)
-            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self)
     }
 }

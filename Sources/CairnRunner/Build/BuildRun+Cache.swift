@@ -50,8 +50,8 @@ extension BuildRun {
                 guard let entry = try await store.entry(namespace: CacheManifest.namespace, key: candidate) else {
                     continue
                 }
-                let manifest = try JSONDecoder().decode(
-                    CacheManifest.self, from: Data(try await store.read(entry.value.digest)))
+                let manifest = try JSONValueDecoder().decode(
+                    CacheManifest.self, from: try await store.read(entry.value.digest))
                 let current = try scanner.snapshot(extraRoots: try cacheRoots(cache).roots)
                 try await WorkspaceRestorer(store: store).apply(
                     WorkspaceChanges(changed: manifest.files, deleted: []), current: current, absolute: absolute
@@ -121,6 +121,6 @@ extension BuildRun {
         else {
             return CacheIndex()
         }
-        return try JSONDecoder().decode(CacheIndex.self, from: Data(try await store.read(entry.value.digest)))
+        return try JSONValueDecoder().decode(CacheIndex.self, from: try await store.read(entry.value.digest))
     }
 }

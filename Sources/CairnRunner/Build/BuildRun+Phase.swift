@@ -216,8 +216,8 @@ extension BuildRun {
     func lookUp(_ key: PhaseKey) async throws -> PhaseManifest? {
         guard let entry = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex) else { return nil }
         do {
-            let manifest = try JSONDecoder().decode(
-                PhaseManifest.self, from: Data(try await store.read(entry.value.digest)))
+            let manifest = try JSONValueDecoder().decode(
+                PhaseManifest.self, from: try await store.read(entry.value.digest))
             return manifest.key == key.hex ? manifest : nil
         } catch {
             console.line("[cairn] warning: ignoring an unreadable entry for key \(key.hex.prefix(12)): \(error)")

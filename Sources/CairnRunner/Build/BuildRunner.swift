@@ -278,7 +278,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
 
     func loadHistory() async throws -> BuildHistory? {
         guard let entry = try await store.entry(namespace: BuildHistory.namespace, key: projectID) else { return nil }
-        return try JSONDecoder().decode(BuildHistory.self, from: Data(try await store.read(entry.value.digest)))
+        return try JSONValueDecoder().decode(BuildHistory.self, from: try await store.read(entry.value.digest))
     }
 
     func saveHistory() async {

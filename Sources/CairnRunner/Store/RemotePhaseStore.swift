@@ -71,7 +71,7 @@ public struct RemotePhaseStore: PhaseStore {
             guard response.status == .ok else { throw await failure("asking which blobs are missing", response) }
             let data = try await response.body.collect(upTo: 64 << 20)
             struct Answer: Decodable { var missing: [String] }
-            let answer = try JSONDecoder().decode(Answer.self, from: Data(data.readableBytesView))
+            let answer = try JSONValueDecoder().decode(Answer.self, from: data.readableBytesView)
             missing.formUnion(answer.missing.compactMap(BlobDigest.init(hex:)))
         }
         return missing
@@ -185,7 +185,7 @@ public struct RemotePhaseStore: PhaseStore {
         if response.status == .notFound { return nil }
         guard response.status == .ok else { throw await failure("reading entry \(namespace)/\(key)", response) }
         let data = try await response.body.collect(upTo: 16 << 20)
-        let body = try JSONDecoder().decode(EntryBody.self, from: Data(data.readableBytesView))
+        let body = try JSONValueDecoder().decode(EntryBody.self, from: data.readableBytesView)
         guard let digest = BlobDigest(hex: body.value.digest) else { return nil }
         return ActionEntry(
             namespace: namespace, key: key, value: BlobSegment(digest: digest, size: body.value.size),

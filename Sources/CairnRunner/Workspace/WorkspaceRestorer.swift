@@ -19,22 +19,44 @@ struct WorkspaceRestorer {
         for path in changes.deleted.sorted(by: >) {
             try remove(absolute(path))
         }
+        // Directories this restore made hold nothing it has not written: files in them need no existence check.
+        var made: Set<String> = []
+        var present: Set<String> = []
         for path in changes.changed.keys.sorted() {
             let record = changes.changed[path]!
             let target = absolute(path)
-            try makeParents(of: target)
+            let parent = Self.parent(of: target)
+            if !parent.isEmpty && !present.contains(parent) && !made.contains(parent) {
+                if access(parent, F_OK) == 0 {
+                    present.insert(parent)
+                } else {
+                    try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                    made.insert(parent)
+                }
+            }
+            let fresh = made.contains(parent)
             switch record.kind {
             case .directory:
                 var info = stat()
-                if lstat(target, &info) == 0 && (UInt32(info.st_mode) & UInt32(S_IFMT)) != UInt32(S_IFDIR) {
+                if !fresh && lstat(target, &info) == 0 {
+                    if (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR) {
+                        chmod(target, mode_t(record.mode))
+                        present.insert(target)
+                        continue
+                    }
                     try remove(target)
                 }
-                if mkdir(target, mode_t(record.mode)) != 0 && errno != EEXIST {
-                    throw RunnerError("cannot create directory \(target): \(String(cString: strerror(errno)))")
+                if mkdir(target, mode_t(record.mode)) != 0 {
+                    guard errno == EEXIST else {
+                        throw RunnerError("cannot create directory \(target): \(String(cString: strerror(errno)))")
+                    }
+                    present.insert(target)
+                } else {
+                    made.insert(target)
                 }
                 chmod(target, mode_t(record.mode))
             case .symlink:
-                try remove(target)
+                if !fresh { try remove(target) }
                 if symlink(record.target ?? "", target) != 0 {
                     throw RunnerError("cannot create symlink \(target): \(String(cString: strerror(errno)))")
                 }
@@ -45,7 +67,7 @@ struct WorkspaceRestorer {
                     continue
                 }
                 var info = stat()
-                var exists = lstat(target, &info) == 0
+                var exists = !fresh && lstat(target, &info) == 0
                 if exists && (UInt32(info.st_mode) & UInt32(S_IFMT)) == UInt32(S_IFDIR) {
                     try remove(target)
                     exists = false
@@ -86,10 +108,10 @@ struct WorkspaceRestorer {
             ?? 0o777  // unknown: every mode differs, so every file gets its chmod
     }()
 
-    private func makeParents(of path: String) throws {
-        let parent = (path as NSString).deletingLastPathComponent
-        guard !parent.isEmpty, access(parent, F_OK) != 0 else { return }
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+    /// The directory part of an absolute path (`/a/b` for `/a/b/c`), empty for a name without one.
+    static func parent(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
     }
 
     private func remove(_ path: String) throws {
