@@ -113,3 +113,19 @@ struct ImmediateReadHandlerTests {
         _ = try channel.finish()
     }
 }
+
+@Suite("Request ids")
+struct RequestIDTests {
+    @Test("ids are 16 uppercase hex digits and unique, also when drawn concurrently")
+    func unique() async {
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 { group.addTask { (0..<5_000).map { _ in RequestID.next() } } }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(Set(ids).count == 20_000)
+        #expect(
+            ids.allSatisfy {
+                $0.utf8.count == 16 && $0.utf8.allSatisfy { (48...57).contains($0) || (65...70).contains($0) }
+            })
+    }
+}

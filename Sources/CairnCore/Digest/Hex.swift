@@ -3,14 +3,10 @@ import Foundation
 extension Sequence<UInt8> {
     /// The bytes as lowercase hexadecimal.
     public var hexString: String {
-        func digit(_ value: UInt8) -> UInt8 { value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") - 10 + value }
-        var out = [UInt8]()
-        out.reserveCapacity(underestimatedCount * 2)
-        for byte in self {
-            out.append(digit(byte >> 4))
-            out.append(digit(byte & 0x0f))
-        }
-        return String(decoding: out, as: UTF8.self)
+        // Through a contiguous buffer: called from other modules this generic code is not specialised, and
+        // iterating `self` element by element was a tenth of verifying a presigned request.
+        let bytes = withContiguousStorageIfAvailable { hexEncoded($0) }
+        return bytes ?? Array(self).withUnsafeBufferPointer { hexEncoded($0) }
     }
 
     /// The bytes as standard base64.
@@ -41,3 +37,16 @@ extension Array where Element == UInt8 {
         self = bytes
     }
 }
+
+/// Lowercase hex of a byte buffer.
+private func hexEncoded(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+    String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        for (index, byte) in bytes.enumerated() {
+            out[2 * index] = hexDigits[Int(byte >> 4)]
+            out[2 * index + 1] = hexDigits[Int(byte & 0x0f)]
+        }
+        return bytes.count * 2
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -10,11 +10,15 @@ public final class MessageDigest {
 
         var evp: OpaquePointer? {
             switch self {
-            case .sha256: EVP_sha256()
+            case .sha256: Self.fetchedSHA256
             case .sha1: EVP_sha1()
             case .md5: EVP_md5()
             }
         }
+
+        /// SHA-256 fetched once: initialising with `EVP_sha256()` makes OpenSSL 3 look the algorithm up again (a
+        /// lock and a table search) for every digest, a large share of hashing a few hundred bytes.
+        nonisolated(unsafe) static let fetchedSHA256: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
     }
 
     private let context: OpaquePointer
@@ -33,6 +37,11 @@ public final class MessageDigest {
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
         EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
+    }
+
+    /// Adds bytes to the digest.
+    public func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
     }
 
     /// Adds the UTF-8 bytes of a string to the digest.
@@ -59,33 +68,40 @@ public final class MessageDigest {
 
     /// The SHA-256 of a string's UTF-8 bytes, as lowercase hex.
     public static func sha256Hex(_ string: String) -> String {
-        hash(.sha256, Array(string.utf8)).hexString
+        let digest = MessageDigest(.sha256)
+        digest.update(string)
+        return digest.finalize().hexString
     }
 }
 
-/// HMAC-SHA256 through libcrypto's one-shot `HMAC()`.
+/// HMAC-SHA256 (RFC 2104) over libcrypto's SHA-256.
+///
+/// Built from two digests rather than libcrypto's one-shot `HMAC()`, which in OpenSSL 3 creates and looks up a MAC
+/// object on every call (about 2.3 µs against 0.7 µs here, for a SigV4 string to sign).
 public enum HMACSHA256 {
     /// The 32-byte authentication code of `message` under `key`.
     public static func authenticate(_ message: some Collection<UInt8>, key: some Collection<UInt8>) -> [UInt8] {
-        let key = Array(key)
         let message = Array(message)
-        var output = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        key.withUnsafeBytes { keyBytes in
-            message.withUnsafeBytes { messageBytes in
-                _ = HMAC(
-                    EVP_sha256(), keyBytes.baseAddress, Int32(keyBytes.count),
-                    messageBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBytes.count,
-                    &output, &length
-                )
-            }
-        }
-        return output
+        return message.withUnsafeBytes { authenticate(bytes: $0, key: key) }
     }
 
     /// The authentication code of a string's UTF-8 bytes.
     public static func authenticate(_ message: String, key: some Collection<UInt8>) -> [UInt8] {
-        authenticate(Array(message.utf8), key: key)
+        var message = message
+        return message.withUTF8 { authenticate(bytes: UnsafeRawBufferPointer($0), key: key) }
+    }
+
+    private static func authenticate(bytes message: UnsafeRawBufferPointer, key: some Collection<UInt8>) -> [UInt8] {
+        let blockSize = 64
+        var block = key.count > blockSize ? MessageDigest.hash(.sha256, key) : Array(key)
+        block += [UInt8](repeating: 0, count: blockSize - block.count)
+        let inner = MessageDigest(.sha256)
+        inner.update(block.map { $0 ^ 0x36 })
+        inner.update(message)
+        let outer = MessageDigest(.sha256)
+        outer.update(block.map { $0 ^ 0x5c })
+        outer.update(inner.finalize())
+        return outer.finalize()
     }
 }
 

@@ -3,6 +3,7 @@ import CairnS3
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// The server's single responder: `/_cairn/…` goes to Cairn's own routes, everything else is S3.
 ///
@@ -46,12 +47,32 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
         return (response.head, response.body)
     }
 
-    static func newRequestID() -> String { SecureRandom.bytes(8).hexString.uppercased() }
+    static func newRequestID() -> String { RequestID.next() }
 
     /// The headers every response carries.
     static func stamp(_ headers: inout HTTPFields, requestID: String) {
-        headers[HTTPField.Name("x-amz-request-id")!] = requestID
-        headers[HTTPField.Name("x-amz-id-2")!] = requestID
+        headers[RequestID.name] = requestID
+        headers[RequestID.extendedName] = requestID
         headers[.server] = "Cairn"
     }
+}
+
+/// Request ids unique to a server's lifetime: a random prefix chosen at start and a counter, 16 uppercase hex digits
+/// like S3's (drawing random bytes for every request cost more than the rest of building the id).
+enum RequestID {
+    static func next() -> String {
+        let number = prefix | (counter.wrappingAdd(1, ordering: .relaxed).oldValue & 0xFFFF_FFFF)
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for index in 0..<16 {
+                let digit = UInt8((number >> (60 - 4 * UInt64(index))) & 0xF)
+                buffer[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "A") - 10 + digit
+            }
+            return 16
+        }
+    }
+
+    static let name = HTTPField.Name("x-amz-request-id")!
+    static let extendedName = HTTPField.Name("x-amz-id-2")!
+    private static let prefix: UInt64 = SecureRandom.bytes(4).reduce(0) { $0 << 8 | UInt64($1) } << 32
+    private static let counter = Atomic<UInt64>(0)
 }
