@@ -2,6 +2,7 @@ import CairnCore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -53,7 +54,7 @@ public struct S3Service: Sendable {
         -> Response
     {
         do {
-            let s3 = try authenticate(request, requestID: requestID, fileSender: fileSender)
+            let s3 = try authenticate(request.head, body: request.body, requestID: requestID, fileSender: fileSender)
             return try await dispatch(s3)
         } catch {
             let s3Error = Self.s3Error(for: error)
@@ -67,24 +68,24 @@ public struct S3Service: Sendable {
         }
     }
 
-    func authenticate(_ request: Request, requestID: String, fileSender: (any FileBodySender)?) throws
-        -> S3Request
-    {
-        let rawPath = request.uri.path
+    func authenticate(
+        _ head: HTTPRequest, body: RequestBody, requestID: String, fileSender: (any FileBodySender)?
+    ) throws -> S3Request {
+        let (rawPath, rawQuery) = Self.pathAndQuery(of: head.path)
         guard let path = SigV4.percentDecode(rawPath) else {
             throw S3Error.invalidArgument("The request path is not valid percent-encoded UTF-8")
         }
-        guard let query = SigV4.parseQuery(request.uri.query) else {
+        guard let query = SigV4.parseQuery(rawQuery) else {
             throw S3Error.invalidArgument("The query string is not valid percent-encoded UTF-8")
         }
         var headers: [String: String] = [:]
-        for field in request.headers {
+        for field in head.headerFields {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { "\($0),\(field.value)" } ?? field.value
         }
-        let host = request.head.authority ?? headers["host"] ?? ""
+        let host = head.authority ?? headers["host"] ?? ""
         headers["host"] = host
-        let signed = SignedRequest(method: request.method.rawValue, path: path, query: query, headers: headers)
+        let signed = SignedRequest(method: head.method.rawValue, path: path, query: query, headers: headers)
         let authentication = try verifier.verify(signed)
 
         var bucket: String?
@@ -108,9 +109,20 @@ public struct S3Service: Sendable {
             throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
         }
         return S3Request(
-            request: request, requestID: requestID, bucket: bucket, key: key, query: query,
+            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: query,
             authentication: authentication, fileSender: fileSender
         )
+    }
+
+    /// The raw (still percent-encoded) path and query of a request target. The usual origin form (`/b/k?x=1`) is
+    /// split at its `?` directly; anything else (absolute form, a fragment) goes through Hummingbird's URI parser.
+    static func pathAndQuery(of target: String?) -> (path: String, query: String?) {
+        guard let target, target.hasPrefix("/"), !target.utf8.contains(UInt8(ascii: "#")) else {
+            let uri = URI(target ?? "")
+            return (uri.path, uri.query)
+        }
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, nil) }
+        return (String(target[..<mark]), String(target[target.index(after: mark)...]))
     }
 
     private func dispatch(_ s3: S3Request) async throws -> Response {

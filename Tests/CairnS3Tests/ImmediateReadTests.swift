@@ -202,3 +202,23 @@ struct ImmediateReadTests {
         #expect(try await fixture.respond(plain).status == .notFound)
     }
 }
+
+@Suite("Request targets")
+struct RequestTargetTests {
+    @Test("origin-form targets split at the first '?'; absolute-form targets and fragments go through the URI parser")
+    func pathAndQuery() {
+        #expect(
+            S3Service.pathAndQuery(of: "/bucket/a%20b?X-Amz-Date=1&x=a%3Fb") == (
+                "/bucket/a%20b", "X-Amz-Date=1&x=a%3Fb"
+            ))
+        #expect(S3Service.pathAndQuery(of: "/bucket/key") == ("/bucket/key", nil))
+        #expect(S3Service.pathAndQuery(of: "/bucket/key?") == ("/bucket/key", ""))
+        #expect(S3Service.pathAndQuery(of: "/b/k?a=1?b=2") == ("/b/k", "a=1?b=2"))
+        #expect(S3Service.pathAndQuery(of: "/") == ("/", nil))
+        #expect(S3Service.pathAndQuery(of: "http://127.0.0.1:9000/bucket/key?x=1") == ("/bucket/key", "x=1"))
+        #expect(S3Service.pathAndQuery(of: "http://127.0.0.1:9000/bucket/key") == ("/bucket/key", nil))
+        #expect(S3Service.pathAndQuery(of: "/bucket/key?x=1#part").path == "/bucket/key")
+        #expect(S3Service.pathAndQuery(of: nil).path == "/")
+        #expect(S3Service.pathAndQuery(of: "").path == "/")
+    }
+}

@@ -40,7 +40,7 @@ struct BodyReceiver {
         var decoder = chunkedDecoder(s3)
         var data = Data()
         let sha256 = MessageDigest(.sha256)
-        for try await buffer in s3.request.body {
+        for try await buffer in s3.body {
             let pieces = decoder != nil ? try decoder!.feed(buffer) : [buffer]
             for piece in pieces {
                 piece.withUnsafeReadableBytes { sha256.update($0) }
@@ -72,7 +72,7 @@ struct BodyReceiver {
     ) async throws -> (BlobWriter.Summary, trailers: [String: String]) {
         var decoder = chunkedDecoder(s3)
         do {
-            for try await buffer in s3.request.body {
+            for try await buffer in s3.body {
                 if decoder != nil {
                     for piece in try decoder!.feed(buffer) { try await writer.write(piece) }
                 } else {

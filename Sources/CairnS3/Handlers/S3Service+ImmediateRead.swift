@@ -20,8 +20,9 @@ extension S3Service {
     /// and never block.
     public func immediateResponse(to head: HTTPRequest, requestID: String) -> ImmediateResponse? {
         guard head.method == .get || head.method == .head else { return nil }
-        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
-        guard let s3 = try? authenticate(request, requestID: requestID, fileSender: nil),
+        guard
+            let s3 = try? authenticate(
+                head, body: RequestBody(buffer: ByteBuffer()), requestID: requestID, fileSender: nil),
             let bucket = s3.bucket, let key = s3.key,
             s3.query.allSatisfy({ Self.isPlainReadParameter($0.name) }),
             let object = metadata.cachedObject(bucket: bucket, key: key),

@@ -8,7 +8,7 @@ extension S3Service {
     /// The headers S3 keeps with an object, read from a PUT, copy or CreateMultipartUpload request.
     func objectHeaders(from s3: S3Request) -> ObjectHeaders {
         var userMetadata: [String: String] = [:]
-        for field in s3.request.headers {
+        for field in s3.head.headerFields {
             let name = field.name.canonicalName
             if name.hasPrefix("x-amz-meta-") {
                 let short = String(name.dropFirst("x-amz-meta-".count))

@@ -4,7 +4,8 @@ import Hummingbird
 
 /// An S3 request after addressing and authentication: which bucket and key it names, and its query items.
 struct S3Request {
-    let request: Request
+    let head: HTTPRequest
+    let body: RequestBody
     let requestID: String
     /// The bucket, from the first path segment or the virtual host; nil for the service (`GET /`).
     let bucket: String?
@@ -16,14 +17,14 @@ struct S3Request {
     /// Sends object bytes straight from blob files; nil where the connection cannot (TLS) or in tests.
     let fileSender: (any FileBodySender)?
 
-    var method: HTTPRequest.Method { request.method }
+    var method: HTTPRequest.Method { head.method }
 
     func query(_ name: String) -> String? { query.first { $0.name == name }?.value }
     func has(_ name: String) -> Bool { query.contains { $0.name == name } }
 
     func header(_ name: String) -> String? {
         guard let fieldName = HTTPField.Name(name) else { return nil }
-        let values = request.headers[values: fieldName]
+        let values = head.headerFields[values: fieldName]
         return values.isEmpty ? nil : values.joined(separator: ",")
     }
 
