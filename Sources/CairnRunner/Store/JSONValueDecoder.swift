@@ -66,46 +66,24 @@ private struct JSONParser {
         case UInt8(ascii: "{"):
             offset += 1
             var members: [(key: String, value: JSONValue)] = []
-            skipWhitespace()
-            if offset < bytes.count && bytes[offset] == UInt8(ascii: "}") {
-                offset += 1
-                return .object(members)
-            }
-            while true {
-                skipWhitespace()
-                guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a key") }
-                let key = try string()
-                skipWhitespace()
-                try expect(UInt8(ascii: ":"))
-                members.append((key, try value(depth: depth + 1)))
-                skipWhitespace()
-                guard offset < bytes.count else { throw error("unexpected end in an object") }
-                if bytes[offset] == UInt8(ascii: ",") {
-                    offset += 1
-                    continue
+            try elements(closedBy: UInt8(ascii: "}")) { parser in
+                parser.skipWhitespace()
+                guard parser.offset < parser.bytes.count, parser.bytes[parser.offset] == UInt8(ascii: "\"") else {
+                    throw parser.error("expected a key")
                 }
-                try expect(UInt8(ascii: "}"))
-                return .object(members)
+                let key = try parser.string()
+                parser.skipWhitespace()
+                try parser.expect(UInt8(ascii: ":"))
+                members.append((key, try parser.value(depth: depth + 1)))
             }
+            return .object(members)
         case UInt8(ascii: "["):
             offset += 1
             var elements: [JSONValue] = []
-            skipWhitespace()
-            if offset < bytes.count && bytes[offset] == UInt8(ascii: "]") {
-                offset += 1
-                return .array(elements)
+            try self.elements(closedBy: UInt8(ascii: "]")) { parser in
+                elements.append(try parser.value(depth: depth + 1))
             }
-            while true {
-                elements.append(try value(depth: depth + 1))
-                skipWhitespace()
-                guard offset < bytes.count else { throw error("unexpected end in an array") }
-                if bytes[offset] == UInt8(ascii: ",") {
-                    offset += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"))
-                return .array(elements)
-            }
+            return .array(elements)
         case UInt8(ascii: "\""):
             return .string(try string())
         case UInt8(ascii: "t"):
@@ -119,6 +97,25 @@ private struct JSONParser {
             return .null
         default:
             return .number(try number())
+        }
+    }
+
+    /// Reads the comma-separated elements of an object or array up to `closer` (its opening bracket already read),
+    /// calling `element` for each.
+    private mutating func elements(closedBy closer: UInt8, _ element: (inout JSONParser) throws -> Void) throws {
+        skipWhitespace()
+        if offset < bytes.count && bytes[offset] == closer {
+            offset += 1
+            return
+        }
+        while true {
+            try element(&self)
+            skipWhitespace()
+            guard offset < bytes.count else {
+                throw error("unexpected end before '\(Character(Unicode.Scalar(closer)))'")
+            }
+            guard bytes[offset] == UInt8(ascii: ",") else { return try expect(closer) }
+            offset += 1
         }
     }
 
