@@ -117,12 +117,25 @@ public struct S3Service: Sendable {
     /// The raw (still percent-encoded) path and query of a request target. The usual origin form (`/b/k?x=1`) is
     /// split at its `?` directly; anything else (absolute form, a fragment) goes through Hummingbird's URI parser.
     static func pathAndQuery(of target: String?) -> (path: String, query: String?) {
-        guard let target, target.hasPrefix("/"), !target.utf8.contains(UInt8(ascii: "#")) else {
-            let uri = URI(target ?? "")
+        // One pass over the contiguous bytes: a presigned URL's target is a few hundred of them.
+        var text = target ?? ""
+        let split = text.withUTF8 { bytes -> (mark: Int?, plain: Bool) in
+            guard bytes.first == UInt8(ascii: "/") else { return (nil, false) }
+            var mark: Int?
+            for (index, byte) in bytes.enumerated() {
+                if byte == UInt8(ascii: "#") { return (nil, false) }
+                if byte == UInt8(ascii: "?"), mark == nil { mark = index }
+            }
+            return (mark, true)
+        }
+        guard split.plain else {
+            let uri = URI(text)
             return (uri.path, uri.query)
         }
-        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, nil) }
-        return (String(target[..<mark]), String(target[target.index(after: mark)...]))
+        guard let mark = split.mark else { return (text, nil) }
+        let utf8 = text.utf8
+        let index = utf8.index(utf8.startIndex, offsetBy: mark)
+        return (String(text[..<index]), String(text[utf8.index(after: index)...]))
     }
 
     private func dispatch(_ s3: S3Request) async throws -> Response {

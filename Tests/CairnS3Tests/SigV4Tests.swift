@@ -496,6 +496,8 @@ struct SigV4Tests {
         #expect(SigV4.canonicalQuery([("uploads", ""), ("prefix", "")]) == "prefix=&uploads=")
         // Same name: sorted by value.
         #expect(SigV4.canonicalQuery([("a", "2"), ("a", "1"), ("a", "10")]) == "a=1&a=10&a=2")
+        // By name first, then value: a name that begins another sorts first ("a-b=1&a=2" as whole pairs).
+        #expect(SigV4.canonicalQuery([("ab", "3"), ("a-b", "1"), ("a", "2")]) == "a=2&a-b=1&ab=3")
         // Byte order: upper case before lower case.
         #expect(
             SigV4.canonicalQuery([("b", ""), ("X-Amz-Date", "1"), ("a", "")]) == "X-Amz-Date=1&a=&b="

@@ -14,6 +14,12 @@ extension Sequence<UInt8> {
 }
 
 extension Array where Element == UInt8 {
+    /// The bytes as lowercase hexadecimal (concrete: called from other modules, the generic version is not
+    /// specialised).
+    public var hexString: String {
+        withUnsafeBufferPointer { hexEncoded($0) }
+    }
+
     /// Decodes lowercase or uppercase hex; nil when the text is not hex of an even length.
     public init?(hex: some StringProtocol) {
         let utf8 = Array(hex.utf8)

@@ -85,6 +85,12 @@ public enum HMACSHA256 {
         return message.withUnsafeBytes { authenticate(bytes: $0, key: key) }
     }
 
+    /// The authentication code of `message` under `key` (concrete: called from other modules, the generic
+    /// version is not specialised).
+    public static func authenticate(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { authenticate(bytes: $0, key: key) }
+    }
+
     /// The authentication code of a string's UTF-8 bytes.
     public static func authenticate(_ message: String, key: some Collection<UInt8>) -> [UInt8] {
         var message = message

@@ -33,13 +33,13 @@ extension S3Service {
 
     /// The write precondition of a PUT: `If-None-Match: *` or `If-Match: <etag>`.
     func writeCondition(_ s3: S3Request) throws -> MetadataStore.WriteCondition {
-        if let value = s3.header("if-none-match") {
+        if let value = s3.header(.ifNoneMatch) {
             guard value.trimmingCharacters(in: .whitespaces) == "*" else {
                 throw S3Error("NotImplemented", "If-None-Match on a write accepts only *", status: .init(code: 501))
             }
             return .keyAbsent
         }
-        if let value = s3.header("if-match") { return .etagMatches(S3Format.unquoted(value)) }
+        if let value = s3.header(.ifMatch) { return .etagMatches(S3Format.unquoted(value)) }
         return .none
     }
 
@@ -114,7 +114,7 @@ extension S3Service {
         }
         var range: Range<Int64> = 0..<object.size
         var status = HTTPResponse.Status.ok
-        if let rangeHeader = s3.header("range"), let requested = try ByteRange.parse(rangeHeader, size: object.size) {
+        if let rangeHeader = s3.header(.range), let requested = try ByteRange.parse(rangeHeader, size: object.size) {
             range = requested
             status = .partialContent
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)"
@@ -129,12 +129,22 @@ extension S3Service {
     /// Up to this many bytes of a single-blob object are read in one piece rather than streamed.
     static let singleReadLimit: Int64 = 1 << 20
 
+    static let checksumMode = HTTPField.Name("x-amz-checksum-mode")!
+
     func responseHeaders(for object: ObjectInfo, s3: S3Request) -> HTTPFields {
+        // Appended, not assigned: every name below is distinct, and assigning searches the fields each time.
         var headers = HTTPFields()
-        headers[.eTag] = S3Format.quoted(object.etag)
-        headers[.lastModified] = S3Format.httpDate(object.createdAt)
-        headers[.acceptRanges] = "bytes"
-        headers[.contentType] = s3.query("response-content-type") ?? object.headers.contentType ?? "binary/octet-stream"
+        headers.reserveCapacity(8 + object.headers.userMetadata.count)
+        headers.append(HTTPField(name: .eTag, value: S3Format.quoted(object.etag)))
+        headers.append(HTTPField(name: .lastModified, value: S3Format.httpDate(object.createdAt)))
+        headers.append(HTTPField(name: .acceptRanges, value: "bytes"))
+        // Most reads override nothing: the query is searched for overrides only when it has one.
+        let overrides = s3.query.contains { $0.name.hasPrefix("response-") }
+        func override(_ name: String) -> String? { overrides ? s3.query(name) : nil }
+        headers.append(
+            HTTPField(
+                name: .contentType,
+                value: override("response-content-type") ?? object.headers.contentType ?? "binary/octet-stream"))
         let optional: [(HTTPField.Name, String?, String)] = [
             (.contentEncoding, object.headers.contentEncoding, "response-content-encoding"),
             (.cacheControl, object.headers.cacheControl, "response-cache-control"),
@@ -142,16 +152,23 @@ extension S3Service {
             (.contentLanguage, object.headers.contentLanguage, "response-content-language"),
             (.expires, object.headers.expires, "response-expires"),
         ]
-        for (name, stored, override) in optional {
-            if let value = s3.query(override) ?? stored { headers[name] = value }
+        for (name, stored, overrideName) in optional {
+            if let value = override(overrideName) ?? stored { headers.append(HTTPField(name: name, value: value)) }
         }
         for (name, value) in object.headers.userMetadata.sorted(by: { $0.key < $1.key }) {
-            if let fieldName = HTTPField.Name("x-amz-meta-\(name)") { headers[fieldName] = value }
+            if let fieldName = HTTPField.Name("x-amz-meta-\(name)") {
+                headers.append(HTTPField(name: fieldName, value: value))
+            }
         }
-        if let partCount = object.partCount { headers[HTTPField.Name("x-amz-mp-parts-count")!] = String(partCount) }
-        if s3.header("x-amz-checksum-mode")?.uppercased() == "ENABLED", let checksum = object.checksum {
-            headers[HTTPField.Name(checksum.algorithm.headerName)!] = checksum.value
-            headers[HTTPField.Name("x-amz-checksum-type")!] = checksum.value.contains("-") ? "COMPOSITE" : "FULL_OBJECT"
+        if let partCount = object.partCount {
+            headers.append(HTTPField(name: HTTPField.Name("x-amz-mp-parts-count")!, value: String(partCount)))
+        }
+        if s3.header(Self.checksumMode)?.uppercased() == "ENABLED", let checksum = object.checksum {
+            headers.append(HTTPField(name: HTTPField.Name(checksum.algorithm.headerName)!, value: checksum.value))
+            headers.append(
+                HTTPField(
+                    name: HTTPField.Name("x-amz-checksum-type")!,
+                    value: checksum.value.contains("-") ? "COMPOSITE" : "FULL_OBJECT"))
         }
         return headers
     }
@@ -159,19 +176,19 @@ extension S3Service {
     /// RFC 7232 preconditions as S3 evaluates them: nil to proceed, 304 or 412 otherwise.
     func evaluateReadConditions(_ s3: S3Request, object: ObjectInfo) throws -> HTTPResponse.Status? {
         let lastModified = object.createdAt.timeIntervalSince1970.rounded(.down)
-        let ifMatch = s3.header("if-match")
+        let ifMatch = s3.header(.ifMatch)
         if let ifMatch {
             let tags = ifMatch.split(separator: ",").map { S3Format.unquoted(String($0)) }
             if !tags.contains("*") && !tags.contains(object.etag) { return .preconditionFailed }
-        } else if let text = s3.header("if-unmodified-since"), let date = S3Format.parseHTTPDate(text),
+        } else if let text = s3.header(.ifUnmodifiedSince), let date = S3Format.parseHTTPDate(text),
             lastModified > date.timeIntervalSince1970
         {
             return .preconditionFailed
         }
-        if let ifNoneMatch = s3.header("if-none-match") {
+        if let ifNoneMatch = s3.header(.ifNoneMatch) {
             let tags = ifNoneMatch.split(separator: ",").map { S3Format.unquoted(String($0)) }
             if tags.contains("*") || tags.contains(object.etag) { return .notModified }
-        } else if let text = s3.header("if-modified-since"), let date = S3Format.parseHTTPDate(text),
+        } else if let text = s3.header(.ifModifiedSince), let date = S3Format.parseHTTPDate(text),
             lastModified <= date.timeIntervalSince1970
         {
             return .notModified

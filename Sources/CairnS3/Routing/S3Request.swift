@@ -23,9 +23,14 @@ struct S3Request {
     func has(_ name: String) -> Bool { query.contains { $0.name == name } }
 
     func header(_ name: String) -> String? {
-        guard let fieldName = HTTPField.Name(name) else { return nil }
-        let values = head.headerFields[values: fieldName]
-        return values.isEmpty ? nil : values.joined(separator: ",")
+        HTTPField.Name(name).flatMap(header)
+    }
+
+    /// The header's values joined by commas; nil when it is absent (checked first: most headers asked for on a
+    /// read are absent, and collecting the values allocates).
+    func header(_ name: HTTPField.Name) -> String? {
+        guard head.headerFields.contains(name) else { return nil }
+        return head.headerFields[values: name].joined(separator: ",")
     }
 
     /// An integer query parameter in `range`, or the default; throws S3's InvalidArgument otherwise.

@@ -25,16 +25,25 @@ public enum SigV4 {
     public static func uriEncode(_ text: some StringProtocol, keepSlash: Bool) -> String {
         var out = [UInt8]()
         out.reserveCapacity(text.utf8.count + 16)
-        for byte in text.utf8 {
-            if isUnreserved(byte) || (keepSlash && byte == 0x2f) {
-                out.append(byte)
-            } else {
+        appendURIEncoded(text, keepSlash: keepSlash, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `text` percent-encoded as ``uriEncode(_:keepSlash:)`` does.
+    static func appendURIEncoded(_ text: some StringProtocol, keepSlash: Bool, to out: inout [UInt8]) {
+        var text = String(text)
+        text.withUTF8 { bytes in
+            // Runs of bytes that stay as they are are copied whole: most of a key or a query value is one run.
+            var runStart = 0
+            for (index, byte) in bytes.enumerated() where !(isUnreserved(byte) || (keepSlash && byte == 0x2f)) {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 out.append(0x25)
                 out.append(hexDigits[Int(byte >> 4)])
                 out.append(hexDigits[Int(byte & 0xf)])
+                runStart = index + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789ABCDEF".utf8)
@@ -55,7 +64,9 @@ public enum SigV4 {
 
     /// ``percentDecode(_:)`` of UTF-8 bytes.
     static func percentDecode(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-        guard bytes.contains(UInt8(ascii: "%")) else { return String(validating: bytes, as: UTF8.self) }
+        guard bytes.contains(UInt8(ascii: "%")) else {
+            return String(validating: UnsafeBufferPointer(rebasing: bytes), as: UTF8.self)
+        }
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
@@ -109,35 +120,68 @@ public enum SigV4 {
 
     /// The canonical query string from decoded pairs: encoded, sorted by name then value.
     public static func canonicalQuery(_ items: [(name: String, value: String)]) -> String {
-        let encoded: [(name: String, value: String)] = items.map {
-            (uriEncode($0.name, keepSlash: false), uriEncode($0.value, keepSlash: false))
+        var out = [UInt8]()
+        appendCanonicalQuery(items, excluding: nil, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the canonical query of `items`, leaving out those named `excluded` (a presigned URL's signature).
+    ///
+    /// Built on bytes, not strings: every signed request has one, and a presigned URL's has six long parameters.
+    static func appendCanonicalQuery(
+        _ items: [(name: String, value: String)], excluding excluded: String?, to out: inout [UInt8]
+    ) {
+        var encoded = [UInt8]()
+        encoded.reserveCapacity(items.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + 32)
+        var pairs: [(name: Range<Int>, value: Range<Int>)] = []
+        pairs.reserveCapacity(items.count)
+        for item in items where item.name != excluded {
+            let nameStart = encoded.count
+            appendURIEncoded(item.name, keepSlash: false, to: &encoded)
+            let valueStart = encoded.count
+            appendURIEncoded(item.value, keepSlash: false, to: &encoded)
+            pairs.append((nameStart..<valueStart, valueStart..<encoded.count))
         }
-        // Byte order, as SigV4 sorts (the encoded strings are ASCII).
-        let sorted = encoded.sorted { (a, b) -> Bool in
-            a.name == b.name
-                ? a.value.utf8.lexicographicallyPrecedes(b.value.utf8)
-                : a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
+        encoded.withUnsafeBufferPointer { bytes in
+            // Byte order, as SigV4 sorts (the encoded text is ASCII).
+            pairs.sort { a, b in
+                let (nameA, nameB) = (bytes[a.name], bytes[b.name])
+                return nameA.elementsEqual(nameB)
+                    ? bytes[a.value].lexicographicallyPrecedes(bytes[b.value])
+                    : nameA.lexicographicallyPrecedes(nameB)
+            }
+            for (index, pair) in pairs.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: "&")) }
+                out.append(contentsOf: bytes[pair.name])
+                out.append(UInt8(ascii: "="))
+                out.append(contentsOf: bytes[pair.value])
+            }
         }
-        return sorted.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
     }
 
     /// A header value as SigV4 canonicalises it: trimmed, runs of spaces collapsed to one.
     public static func canonicalHeaderValue(_ value: String) -> String {
-        // Byte by byte (spaces and tabs are ASCII; UTF-8 continuation bytes never look like them): Foundation's
-        // trimming bridges through NSString and was a quarter of a small GET's CPU time.
         var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count)
+        appendCanonicalHeaderValue(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``canonicalHeaderValue(_:)`` of `value`.
+    static func appendCanonicalHeaderValue(_ value: String, to out: inout [UInt8]) {
+        // Byte by byte (spaces and tabs are ASCII; UTF-8 continuation bytes never look like them): Foundation's
+        // trimming bridges through NSString and was a quarter of a small GET's CPU time.
+        let start = out.count
         var pendingSpace = false
         for byte in value.utf8 {
             if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") {
-                pendingSpace = !out.isEmpty
+                pendingSpace = out.count > start
             } else {
                 if pendingSpace { out.append(UInt8(ascii: " ")) }
                 pendingSpace = false
                 out.append(byte)
             }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `bytes` without leading and trailing spaces and tabs.
@@ -153,14 +197,71 @@ public enum SigV4 {
         method: String, canonicalURI: String, canonicalQuery: String, headers: [(name: String, value: String)],
         payloadHash: String
     ) -> String {
-        let canonicalHeaders = headers.map { "\($0.name):\(canonicalHeaderValue($0.value))\n" }.joined()
-        let signedHeaders = headers.map(\.name).joined(separator: ";")
-        return [method, canonicalURI, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].joined(
-            separator: "\n")
+        var out = [UInt8]()
+        out.reserveCapacity(256 + canonicalURI.utf8.count + canonicalQuery.utf8.count)
+        appendLine(method, to: &out)
+        appendLine(canonicalURI, to: &out)
+        appendLine(canonicalQuery, to: &out)
+        appendCanonicalHeaders(headers, payloadHash: payloadHash, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The canonical request's bytes for a decoded path and query, leaving out query items named `excluded`.
+    static func canonicalRequestBytes(
+        method: String, path: String, query: [(name: String, value: String)], excluding excluded: String? = nil,
+        headers: [(name: String, value: String)], payloadHash: String
+    ) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(512)
+        appendLine(method, to: &out)
+        appendURIEncoded(path, keepSlash: true, to: &out)
+        out.append(UInt8(ascii: "\n"))
+        appendCanonicalQuery(query, excluding: excluded, to: &out)
+        out.append(UInt8(ascii: "\n"))
+        appendCanonicalHeaders(headers, payloadHash: payloadHash, to: &out)
+        return out
+    }
+
+    /// The canonical request after its query line: one `name:value` line per header, an empty line, the signed
+    /// header names, and the payload hash.
+    private static func appendCanonicalHeaders(
+        _ headers: [(name: String, value: String)], payloadHash: String, to out: inout [UInt8]
+    ) {
+        for header in headers {
+            out.append(contentsOf: header.name.utf8)
+            out.append(UInt8(ascii: ":"))
+            appendCanonicalHeaderValue(header.value, to: &out)
+            out.append(UInt8(ascii: "\n"))
+        }
+        out.append(UInt8(ascii: "\n"))
+        for (index, header) in headers.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ";")) }
+            out.append(contentsOf: header.name.utf8)
+        }
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: payloadHash.utf8)
+    }
+
+    private static func appendLine(_ text: String, to out: inout [UInt8]) {
+        out.append(contentsOf: text.utf8)
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// The string to sign for a request.
     public static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
-        [algorithm, amzDate, scope, MessageDigest.sha256Hex(canonicalRequest)].joined(separator: "\n")
+        String(
+            decoding: stringToSignBytes(amzDate: amzDate, scope: scope, canonicalRequest: Array(canonicalRequest.utf8)),
+            as: UTF8.self)
+    }
+
+    /// ``stringToSign(amzDate:scope:canonicalRequest:)`` of a canonical request's bytes, as bytes.
+    static func stringToSignBytes(amzDate: String, scope: String, canonicalRequest: [UInt8]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(160)
+        appendLine(algorithm, to: &out)
+        appendLine(amzDate, to: &out)
+        appendLine(scope, to: &out)
+        out.append(contentsOf: MessageDigest.hash(.sha256, canonicalRequest).hexString.utf8)
+        return out
     }
 }

@@ -159,20 +159,11 @@ public struct SigV4Verifier: Sendable {
         guard signedHeaders.contains("host") else {
             throw S3Error.accessDenied("The host header must be signed")
         }
-        let canonical = SigV4.canonicalRequest(
-            method: request.method,
-            canonicalURI: SigV4.uriEncode(request.path, keepSlash: true),
-            canonicalQuery: SigV4.canonicalQuery(request.query),
-            headers: signedHeaders.map { ($0, request.headers[$0] ?? "") },
-            payloadHash: payloadHash
-        )
-        let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
         let key = signingKeys.key(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
-        let expected = SigV4.signature(of: stringToSign, key: key)
-        guard constantTimeEqual(expected, signature) else {
-            throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
-        }
+        try checkSignature(
+            signature, of: request, excluding: nil, signedHeaders: signedHeaders, payloadHash: payloadHash,
+            amzDate: amzDate, credential: credential, key: key)
         let context = ChunkSigningContext(
             signingKey: key, amzDate: amzDate, scope: credential.scope, seedSignature: signature)
         return Authentication(
@@ -209,20 +200,30 @@ public struct SigV4Verifier: Sendable {
         }
         let signedHeaders = signedHeaderNames(signedHeadersText)
         let payloadHash = value("X-Amz-Content-Sha256") ?? "UNSIGNED-PAYLOAD"
-        let canonical = SigV4.canonicalRequest(
-            method: request.method,
-            canonicalURI: SigV4.uriEncode(request.path, keepSlash: true),
-            canonicalQuery: SigV4.canonicalQuery(request.query.filter { $0.name != "X-Amz-Signature" }),
-            headers: signedHeaders.map { ($0, request.headers[$0] ?? "") },
-            payloadHash: payloadHash
-        )
-        let stringToSign = SigV4.stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
         let key = signingKeys.key(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
-        guard constantTimeEqual(SigV4.signature(of: stringToSign, key: key), signature) else {
-            throw mismatch(accessKeyID: credential.accessKeyID, stringToSign: stringToSign, canonical: canonical)
-        }
+        try checkSignature(
+            signature, of: request, excluding: "X-Amz-Signature", signedHeaders: signedHeaders,
+            payloadHash: payloadHash, amzDate: amzDate, credential: credential, key: key)
         return Authentication(accessKeyID: credential.accessKeyID, payload: .unsigned)
+    }
+
+    /// Computes the request's signature and compares it with the one it carries; throws SignatureDoesNotMatch,
+    /// with the canonical request and string to sign, when they differ.
+    private func checkSignature(
+        _ signature: String, of request: SignedRequest, excluding excluded: String?, signedHeaders: [String],
+        payloadHash: String, amzDate: String, credential: Credential, key: [UInt8]
+    ) throws {
+        let canonical = SigV4.canonicalRequestBytes(
+            method: request.method, path: request.path, query: request.query, excluding: excluded,
+            headers: signedHeaders.map { ($0, request.headers[$0] ?? "") }, payloadHash: payloadHash)
+        let stringToSign = SigV4.stringToSignBytes(
+            amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
+        guard constantTimeEqual(Array(HMACSHA256.authenticate(stringToSign, key: key).hexString.utf8), signature) else {
+            throw mismatch(
+                accessKeyID: credential.accessKeyID, stringToSign: String(decoding: stringToSign, as: UTF8.self),
+                canonical: String(decoding: canonical, as: UTF8.self))
+        }
     }
 
     private func signedHeaderNames(_ text: String) -> [String] {
@@ -259,22 +260,31 @@ public struct SigV4Verifier: Sendable {
         return error
     }
 
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let a = Array(a.utf8), b = Array(b.utf8)
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
+    private func constantTimeEqual(_ a: [UInt8], _ b: String) -> Bool {
+        var b = b
+        return b.withUTF8 { b in
+            guard a.count == b.count else { return false }
+            var difference: UInt8 = 0
+            for index in a.indices { difference |= a[index] ^ b[index] }
+            return difference == 0
+        }
     }
 }
 
 /// A small cache of derived SigV4 signing keys, keyed by everything the derivation depends on.
 final class SigningKeyCache: @unchecked Sendable {  // the dictionary is only touched under `lock`
     private let lock = NSLock()
-    private var keys: [String: [UInt8]] = [:]
+    private var keys: [Name: [UInt8]] = [:]
+
+    private struct Name: Hashable {
+        let secret: String
+        let date: String
+        let region: String
+        let service: String
+    }
 
     func key(secret: String, date: String, region: String, service: String) -> [UInt8] {
-        let name = "\(date)/\(region)/\(service)/\(secret)"
+        let name = Name(secret: secret, date: date, region: region, service: service)
         if let key = lock.withLock({ keys[name] }) { return key }
         let key = SigV4.signingKey(secret: secret, date: date, region: region, service: service)
         lock.withLock {
