@@ -79,27 +79,21 @@ public final class MessageDigest {
 /// Built from two digests rather than libcrypto's one-shot `HMAC()`, which in OpenSSL 3 creates and looks up a MAC
 /// object on every call (about 2.3 µs against 0.7 µs here, for a SigV4 string to sign).
 public enum HMACSHA256 {
-    /// The 32-byte authentication code of `message` under `key`.
-    public static func authenticate(_ message: some Collection<UInt8>, key: some Collection<UInt8>) -> [UInt8] {
-        let message = Array(message)
-        return message.withUnsafeBytes { authenticate(bytes: $0, key: key) }
-    }
-
-    /// The authentication code of `message` under `key` (concrete: called from other modules, the generic
-    /// version is not specialised).
+    /// The 32-byte authentication code of `message` under `key`. Concrete types, not generic collections: called
+    /// from other modules, generic code is not specialised, and SigV4 computes one per request.
     public static func authenticate(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
         message.withUnsafeBytes { authenticate(bytes: $0, key: key) }
     }
 
     /// The authentication code of a string's UTF-8 bytes.
-    public static func authenticate(_ message: String, key: some Collection<UInt8>) -> [UInt8] {
+    public static func authenticate(_ message: String, key: [UInt8]) -> [UInt8] {
         var message = message
         return message.withUTF8 { authenticate(bytes: UnsafeRawBufferPointer($0), key: key) }
     }
 
-    private static func authenticate(bytes message: UnsafeRawBufferPointer, key: some Collection<UInt8>) -> [UInt8] {
+    private static func authenticate(bytes message: UnsafeRawBufferPointer, key: [UInt8]) -> [UInt8] {
         let blockSize = 64
-        var block = key.count > blockSize ? MessageDigest.hash(.sha256, key) : Array(key)
+        var block = key.count > blockSize ? MessageDigest.hash(.sha256, key) : key
         block += [UInt8](repeating: 0, count: blockSize - block.count)
         let inner = MessageDigest(.sha256)
         inner.update(block.map { $0 ^ 0x36 })

@@ -208,7 +208,7 @@ public enum SigV4 {
 
     /// The canonical request's bytes for a decoded path and query, leaving out query items named `excluded`.
     static func canonicalRequestBytes(
-        method: String, path: String, query: [(name: String, value: String)], excluding excluded: String? = nil,
+        method: String, path: String, query: [(name: String, value: String)], excluding excluded: String?,
         headers: [(name: String, value: String)], payloadHash: String
     ) -> [UInt8] {
         var out = [UInt8]()

@@ -219,7 +219,7 @@ public struct SigV4Verifier: Sendable {
             headers: signedHeaders.map { ($0, request.headers[$0] ?? "") }, payloadHash: payloadHash)
         let stringToSign = SigV4.stringToSignBytes(
             amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
-        guard constantTimeEqual(Array(HMACSHA256.authenticate(stringToSign, key: key).hexString.utf8), signature) else {
+        guard constantTimeEqual(HMACSHA256.authenticate(stringToSign, key: key).hexString, signature) else {
             throw mismatch(
                 accessKeyID: credential.accessKeyID, stringToSign: String(decoding: stringToSign, as: UTF8.self),
                 canonical: String(decoding: canonical, as: UTF8.self))
@@ -260,13 +260,15 @@ public struct SigV4Verifier: Sendable {
         return error
     }
 
-    private func constantTimeEqual(_ a: [UInt8], _ b: String) -> Bool {
-        var b = b
-        return b.withUTF8 { b in
-            guard a.count == b.count else { return false }
-            var difference: UInt8 = 0
-            for index in a.indices { difference |= a[index] ^ b[index] }
-            return difference == 0
+    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        return a.withUTF8 { a in
+            b.withUTF8 { b in
+                guard a.count == b.count else { return false }
+                var difference: UInt8 = 0
+                for index in a.indices { difference |= a[index] ^ b[index] }
+                return difference == 0
+            }
         }
     }
 }
