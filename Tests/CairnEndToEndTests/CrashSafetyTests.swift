@@ -107,12 +107,12 @@ struct CrashSafetyTests {
     }
 
     @Test(
-        "small uploads answered before a SIGKILL survive it: their blobs are rewritten from the metadata journal",
+        "small uploads answered before a SIGKILL survive it: their blobs are rows of metadata.sqlite, not files",
         .enabled(if: Clients.available(python, python: ["boto3"])))
     func killAfterJournaledUploads() throws {
         guard Clients.require(Self.python, python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
-        server.environment["CAIRN_JOURNAL_FLUSH_SECONDS"] = "3600"  // no flush to files before the kill
+        server.environment["CAIRN_JOURNAL_FLUSH_SECONDS"] = "3600"  // the blobs are still held in memory at the kill
         try server.start()
         #expect(try op(server, "mb", "journal").status == 0)
         let files = try (0..<3).map { try makeFile(4096 * ($0 + 1), seed: UInt8(20 + $0)) }
@@ -121,21 +121,12 @@ struct CrashSafetyTests {
             #expect(try op(server, "put", "journal", "small-\(index)", file.path).status == 0)
         }
         let paths = try files.map { try blobPath(server, of: $0) }
-        #expect(
-            paths.allSatisfy { !FileManager.default.fileExists(atPath: $0) },
-            "answered uploads of small blobs are durable in metadata.sqlite, with no file yet")
         server.stop(signal: SIGKILL)
-        // What a power loss can leave of a file written without fsync: a short, zeroed file under the blob's name.
-        try FileManager.default.createDirectory(
-            atPath: (paths[0] as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(count: 100).write(to: URL(fileURLWithPath: paths[0]))
 
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
         for (index, file) in files.enumerated() {
-            #expect(
-                FileManager.default.contentsEqual(atPath: paths[index], andPath: file.path),
-                "start-up wrote blob \(index) from the journal")
+            #expect(!FileManager.default.fileExists(atPath: paths[index]), "small blob \(index) has no file")
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: copy) }
             #expect(try op(restarted, "get", "journal", "small-\(index)", copy.path).status == 0)

@@ -135,10 +135,26 @@ struct RetentionEndToEndTests {
         try after.start()
         #expect(try op(after, "keys", "doomed").output.isEmpty, "the second run finished the work")
         #expect(try op(after, "keys", "kept").output.split(separator: "\n") == ["keep-me"])
-        // No orphaned blob: exactly one blob file (keep-me's) remains.
+        #expect(after.stop() == 0)
+        // No orphaned blob: exactly one blob (keep-me's) remains. Small blobs are rows of `small_blobs`, not files.
         let blobFiles =
             FileManager.default.enumerator(atPath: server.dataDirectory.appendingPathComponent("blobs").path)?
             .compactMap { $0 as? String }.filter { $0.split(separator: "/").last?.count == 64 } ?? []
-        #expect(blobFiles.count == 1, "only the surviving object's blob is left: \(blobFiles.count)")
+        #expect(blobFiles.isEmpty, "small blobs have no files: \(blobFiles)")
+        let rows = try Clients.run(
+            [
+                "python3", "-c",
+                """
+                import sqlite3, sys
+                database = sqlite3.connect(sys.argv[1])
+                print(database.execute("SELECT count(*) FROM small_blobs").fetchone()[0])
+                """,
+                server.dataDirectory.appendingPathComponent("metadata.sqlite").path,
+            ],
+            environment: server.clientEnvironment
+        )
+        #expect(
+            rows.output.trimmingCharacters(in: .whitespacesAndNewlines) == "1",
+            "only the surviving object's blob is left: \(rows.output)")
     }
 }

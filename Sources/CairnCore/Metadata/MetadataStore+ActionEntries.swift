@@ -7,7 +7,7 @@ extension MetadataStore {
         try await commits.submit { db in
             // The value must exist; a missing reference only makes the entry a miss until it is stored (Bazel
             // may upload an action result before, or without, all of its outputs).
-            try Self.requireBlobs([entry.value.digest], in: self.blobs)
+            try Self.requireBlobs([entry.value.digest], in: self.blobs, db: db)
             try db.execute(
                 sql: "DELETE FROM action_entries WHERE namespace = ? AND key = ?",
                 arguments: [entry.namespace, entry.key]

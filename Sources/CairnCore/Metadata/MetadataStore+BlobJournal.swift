@@ -2,71 +2,54 @@ import Foundation
 import GRDB
 import NIOCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 extension MetadataStore {
-    /// Writes the blobs the journal holds as files, syncs the file system, then lets them go from memory and from
-    /// `blob_journal`. Returns how many were written. The server calls this every few hundred milliseconds and
-    /// at shutdown.
+    /// Lets go of the small blobs the journal holds in memory once each has its row in `small_blobs` (see
+    /// ``SmallBlobTable``); afterwards they are read from there, or from the memory cache. Returns how many were let
+    /// go. The server calls this every few hundred milliseconds and at shutdown.
+    ///
+    /// A blob's row is normally written by the transaction of the metadata that names it. A blob held but never
+    /// named (its upload's metadata write failed, or has not committed yet) gets its row here, and a `blobs` row so
+    /// that retention sweeps it once the grace period has passed and nothing names it.
     @discardableResult
     public func flushBlobJournal() async throws -> Int {
         guard let journal = blobs.journal else { return 0 }
         let entries = journal.snapshot()
         guard !entries.isEmpty else { return 0 }
-        // A blob held but never recorded (its upload's metadata write failed) gets its row now: a file the flush
-        // writes is torn if the power fails before the sync, and only a row lets recovery repair it. Without one, a
-        // later upload of the same bytes would find the torn file at the content address and keep it.
+        let now = Date().timeIntervalSince1970
         try await pool.write { db in
-            let recorded = Set(try String.fetchAll(db, sql: "SELECT digest FROM blob_journal"))
-            let insert = try db.cachedStatement(sql: "INSERT INTO blob_journal (digest, content) VALUES (?, ?)")
-            for (digest, entry) in entries where !recorded.contains(digest.hex) {
+            let insert = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO small_blobs (digest, content) VALUES (?, ?)")
+            let register = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO blobs (digest, size, created_at) VALUES (?, ?, ?)")
+            for (digest, entry) in entries where try !SmallBlobTable.contains(digest, db: db) {
                 try insert.execute(arguments: [digest.hex, Data(entry.content.readableBytesView)])
+                try register.execute(arguments: [digest.hex, entry.content.readableBytes, now])
             }
         }
-        try await blobs.writeJournaled(entries.map { ($0.digest, $0.entry.content) }, replacing: false)
-        // Released before the rows go: a transaction that still finds a blob held (and writes its row) commits
-        // before the delete below, and one that commits after it no longer finds the blob held.
+        // Every entry has a committed row now: a read that no longer finds one held finds it there.
         journal.release(entries)
-        try await pool.write { db in
-            let statement = try db.cachedStatement(sql: "DELETE FROM blob_journal WHERE digest = ?")
-            for (digest, _) in entries { try statement.execute(arguments: [digest.hex]) }
-        }
         return entries.count
     }
 
-    /// The digests in `blob_journal` (for tests and diagnostics).
-    func journaledDigests() throws -> [String] {
-        try pool.read { db in try String.fetchAll(db, sql: "SELECT digest FROM blob_journal ORDER BY digest") }
+    /// The digests in `small_blobs` (for tests and diagnostics).
+    func smallBlobDigests() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT digest FROM small_blobs ORDER BY digest") }
     }
 
-    /// After a crash: every blob still in `blob_journal` may have no file, or a torn one (it was written without
-    /// fsync). Each is checked against its digest, written (replacing whatever file is there) and synced, and
-    /// the rows are removed.
-    func recoverBlobJournal() throws {
-        let rows = try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT digest, content FROM blob_journal").map {
-                (hex: $0["digest"] as String, content: $0["content"] as Data)
+    /// After an upgrade from a version that wrote small blobs to files after their rows: a row left by a crash
+    /// may have a torn file beside it (the file was written without fsync). The row is the blob now; the file goes,
+    /// so that no read finds it first.
+    func removeFilesOfSmallBlobs() throws {
+        let digests = try smallBlobDigests().compactMap(BlobDigest.init(hex:))
+        for digest in digests {
+            let path = blobs.path(for: digest)
+            if unlink(path) != 0 && errno != ENOENT {
+                throw BlobStoreError.system("remove", path: path, errno: errno)
             }
-        }
-        guard !rows.isEmpty else { return }
-        var recovered: [(digest: BlobDigest, content: ByteBuffer)] = []
-        for row in rows {
-            let sha256 = MessageDigest(.sha256)
-            row.content.withUnsafeBytes { sha256.update($0) }
-            guard let digest = BlobDigest(hex: row.hex), digest == BlobDigest(bytes: sha256.finalize()) else {
-                throw BlobStoreError(
-                    code: .io,
-                    message: "metadata.sqlite: blob_journal holds bytes for \(row.hex) that do not hash to it")
-            }
-            recovered.append((digest, ByteBuffer(bytes: row.content)))
-        }
-        try BlobStore.writeJournaledNow(
-            recovered, paths: recovered.map { blobs.path(for: $0.digest) }, replacing: true,
-            temporaryDirectory: blobs.temporaryDirectory
-        )
-        // Only the rows written out here: a server using this data directory (`cairn token` opens it beside one)
-        // may have committed new ones meanwhile.
-        try pool.write { db in
-            let statement = try db.cachedStatement(sql: "DELETE FROM blob_journal WHERE digest = ?")
-            for (digest, _) in recovered { try statement.execute(arguments: [digest.hex]) }
         }
     }
 }

@@ -47,7 +47,7 @@ extension MetadataStore {
     }
 
     static func insert(_ object: ObjectInfo, db: Database, blobs: BlobStore) throws {
-        try requireBlobs(object.segments.map(\.digest), in: blobs)
+        try requireBlobs(object.segments.map(\.digest), in: blobs, db: db)
         let keyData = keyData(object.key)
         try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?").execute(arguments: [
             object.bucket, keyData,
@@ -76,10 +76,10 @@ extension MetadataStore {
 
     /// Records a blob as named now. `created_at` is the last time metadata named it: the sweep's grace period
     /// counts from there, so content uploaded again is young again. A blob the journal holds gets its bytes
-    /// written to `blob_journal` in the same transaction: its content is durable when the metadata naming it is.
+    /// written to `small_blobs` in the same transaction: its content is durable when the metadata naming it is.
     static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date, blobs: BlobStore) throws {
         if let content = blobs.journal?.content(for: segment.digest) {
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO blob_journal (digest, content) VALUES (?, ?)")
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO small_blobs (digest, content) VALUES (?, ?)")
                 .execute(arguments: [segment.digest.hex, Data(content.readableBytesView)])
         }
         try db.cachedStatement(
@@ -92,10 +92,13 @@ extension MetadataStore {
         )
     }
 
-    /// Inside a write transaction: every blob about to be referenced must be on disk. The sweep removes blob files
-    /// inside its own write transaction, so this check cannot race with it.
-    static func requireBlobs(_ digests: some Sequence<BlobDigest>, in store: BlobStore) throws {
-        for digest in digests where !store.contains(digest) {
+    /// Inside a write transaction: every blob about to be referenced must be stored (held in memory, on disk, or
+    /// in `small_blobs`). The sweep removes blobs inside its own write transaction, so this check cannot race with
+    /// it.
+    static func requireBlobs(_ digests: some Sequence<BlobDigest>, in store: BlobStore, db: Database) throws {
+        for digest in digests {
+            if store.journal?.content(for: digest) != nil { continue }
+            if try SmallBlobTable.contains(digest, db: db) || store.contains(digest) { continue }
             throw MetadataError.blobMissing(digest)
         }
     }

@@ -127,6 +127,12 @@ extension MetadataStore {
                     """
             )
         }
+        migrator.registerMigration(smallBlobsMigration) { db in
+            try db.execute(sql: "ALTER TABLE blob_journal RENAME TO small_blobs")
+        }
         return migrator
     }
+
+    /// The migration after which small blobs live in `small_blobs` for good instead of being flushed to files.
+    static let smallBlobsMigration = "v6: small blobs live in the database"
 }

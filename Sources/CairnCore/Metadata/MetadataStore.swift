@@ -25,8 +25,8 @@ public final class MetadataStore: Sendable {
     let cachedObjects = CoherentCache<ObjectCacheKey, ObjectInfo>(capacity: 50_000)
     let cachedBuckets = CoherentCache<ExactText, BucketInfo>(capacity: 10_000)
 
-    /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory, and writes out any small
-    /// blob a crash left only in the `blob_journal` table (see ``BlobJournal``) before anything can read it.
+    /// Opens (creating and migrating when needed) `metadata.sqlite` in a data directory, and lets `blobs` read the
+    /// small blobs its `small_blobs` table holds (see ``SmallBlobTable``).
     ///
     /// - Parameter blobs: the blob store whose journal this metadata commits (the server's); by default one with
     ///   no journal.
@@ -57,8 +57,13 @@ public final class MetadataStore: Sendable {
         self.region = region
         self.blobs = try blobs ?? BlobStore(dataDirectory: dataDirectory)
         self.commits = CommitQueue(writer: pool)
+        let upgrading = try pool.read { db in
+            try db.tableExists("blob_journal")
+                && !Self.migrator.appliedIdentifiers(db).contains(Self.smallBlobsMigration)
+        }
         try Self.migrator.migrate(pool)
-        try recoverBlobJournal()
+        if upgrading { try removeFilesOfSmallBlobs() }
+        self.blobs.smallBlobs.attach(pool)
     }
 
     /// Copies what the write-ahead log holds back into the database file, from a connection of its own, without
@@ -316,7 +321,7 @@ public final class MetadataStore: Sendable {
     public func putPart(uploadID: String, part: PartInfo) async throws {
         try await pool.write { db in
             guard try Self.fetchUpload(db, uploadID) != nil else { throw MetadataError.noSuchUpload(uploadID) }
-            try Self.requireBlobs([part.segment.digest], in: self.blobs)
+            try Self.requireBlobs([part.segment.digest], in: self.blobs, db: db)
             try Self.registerBlob(part.segment, db: db, at: part.createdAt, blobs: self.blobs)
             try db.execute(
                 sql: """

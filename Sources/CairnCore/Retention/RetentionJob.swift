@@ -378,7 +378,7 @@ private struct Pass {
                             throw BlobStoreError.system("remove", path: path, errno: errno)
                         }
                         blobs.journal?.forget(digest)
-                        try db.execute(sql: "DELETE FROM blob_journal WHERE digest = ?", arguments: [hex])
+                        try db.execute(sql: "DELETE FROM small_blobs WHERE digest = ?", arguments: [hex])
                     }
                     try db.execute(sql: "DELETE FROM blobs WHERE digest = ?", arguments: [hex])
                 }

@@ -1,18 +1,17 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Small new blobs whose durability comes from the metadata database instead of their own fsynced file.
+/// Small new blobs held in memory until their bytes are in the metadata database (see ``SmallBlobTable``).
 ///
 /// A new blob of at most ``largestBlob`` bytes is not written to a file by the upload: its bytes are held here, and
-/// the metadata transaction that first names the blob also writes them to the `blob_journal` table, so the one
-/// group-committed WAL fsync that makes the object durable makes its content durable too (instead of an fsync of
-/// the blob file and one of its folder per upload). A flush (``MetadataStore/flushBlobJournal()``, run every few
-/// hundred milliseconds by the server and at shutdown) writes the held blobs as ordinary files, syncs the file
-/// system once, and only then drops them from here and from the table. After a crash, opening the metadata
-/// rewrites every blob still in the table (see ``MetadataStore/init(dataDirectory:region:blobs:)``).
+/// the metadata transaction that first names the blob writes them to the `small_blobs` table, where they stay: the
+/// one group-committed WAL fsync that makes the object durable makes its content durable too (instead of an fsync
+/// of the blob file and one of its folder per upload). A flush (``MetadataStore/flushBlobJournal()``, run every few
+/// hundred milliseconds by the server and at shutdown) makes sure every held blob has its row, and only then lets
+/// it go from here.
 ///
-/// Until it is flushed a held blob is read from here: every read and existence check of ``BlobStore`` looks here
-/// first. Only a server that runs the flush holds blobs; a store without a journal fsyncs each blob's file.
+/// Until then a held blob is read from here: every read and existence check of ``BlobStore`` looks here first. Only
+/// a server that runs the flush holds blobs; a store without a journal fsyncs each blob's file.
 public final class BlobJournal: Sendable {
     /// A held blob and the order it was taken in (a flush releases exactly what it wrote).
     struct Entry: Sendable {
@@ -26,7 +25,7 @@ public final class BlobJournal: Sendable {
         var nextSequence: UInt64 = 0
     }
 
-    /// Blobs larger than this are written and fsynced as their own file.
+    /// Blobs larger than this are written and fsynced as their own file; smaller ones live in the database.
     public static let largestBlob = 64 * 1024
 
     private let state = NIOLockedValueBox(State())
@@ -42,7 +41,7 @@ public final class BlobJournal: Sendable {
         size <= Self.largestBlob && state.withLockedValue { $0.bytes + size <= capacity }
     }
 
-    /// Holds a blob's bytes until a flush writes its file. Holding one that is already held does nothing.
+    /// Holds a blob's bytes until a flush finds its row. Holding one that is already held does nothing.
     func hold(_ content: ByteBuffer, for digest: BlobDigest) {
         state.withLockedValue { state in
             guard state.entries[digest] == nil else { return }
@@ -67,7 +66,7 @@ public final class BlobJournal: Sendable {
         state.withLockedValue { state in state.entries.map { (digest: $0.key, entry: $0.value) } }
     }
 
-    /// Drops blobs a flush made durable as files; an entry taken again since the snapshot stays.
+    /// Drops blobs a flush found durable in the database; an entry taken again since the snapshot stays.
     func release(_ flushed: [(digest: BlobDigest, entry: Entry)]) {
         state.withLockedValue { state in
             for (digest, entry) in flushed where state.entries[digest]?.sequence == entry.sequence {

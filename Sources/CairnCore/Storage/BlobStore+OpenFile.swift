@@ -14,10 +14,20 @@ public struct OpenBlobFile: Sendable {
 }
 
 extension BlobStore {
-    /// Opens a blob's file; nil when the blob is held in memory (see ``BlobJournal``), where there is no file yet
-    /// and ``readChunks(of:range:chunkSize:_:)`` serves it. A missing file is ``BlobStoreError/Code/missingBlob``.
+    /// Opens a blob's file; nil when the blob is held in memory (see ``BlobJournal``) or lives in the metadata
+    /// database (see ``SmallBlobTable``), where ``readChunks(of:range:chunkSize:_:)`` serves it. A blob that is
+    /// nowhere is ``BlobStoreError/Code/missingBlob``.
     public func openFile(_ digest: BlobDigest) async throws -> OpenBlobFile? {
         if inMemory(digest) != nil { return nil }
+        do {
+            return try await openExistingFile(digest)
+        } catch let error as BlobStoreError where error.code == .missingBlob {
+            if try await smallBlobs.sizes([digest])[digest] != nil { return nil }
+            throw error
+        }
+    }
+
+    private func openExistingFile(_ digest: BlobDigest) async throws -> OpenBlobFile {
         let path = self.path(for: digest)
         return try await threadPool.runIfActive {
             let descriptor = try Self.open(path, digest: digest)

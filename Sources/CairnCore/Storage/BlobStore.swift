@@ -6,7 +6,8 @@ import NIOPosix
     import Glibc
 #endif
 
-/// Immutable content named by its SHA-256, stored once in `blobs/sha256/ab/cd/<digest>` under a data directory.
+/// Immutable content named by its SHA-256, stored once in `blobs/sha256/ab/cd/<digest>` under a data directory, or,
+/// for the small blobs a server receives, in the metadata database (see ``SmallBlobTable``).
 ///
 /// New content streams into a temp file in `tmp/` while it is hashed (see ``BlobWriter``), is fsynced and renamed
 /// into place, and the directory is fsynced. Nothing here looks at object keys: file names are digests only.
@@ -18,15 +19,17 @@ public struct BlobStore: Sendable {
     let threadPool: NIOThreadPool
     /// Small blobs kept in memory (written by ``BlobWriter``, read by the `read` methods); nil when disabled.
     public let memoryCache: BlobContentCache?
-    /// Small new blobs made durable by the metadata database until they are flushed to files (see
-    /// ``BlobJournal``); nil when every blob is fsynced as its own file.
+    /// Small new blobs held in memory until the metadata transaction that names them writes them to the database
+    /// (see ``BlobJournal``); nil when every blob is fsynced as its own file.
     public let journal: BlobJournal?
+    /// The small blobs that live in the metadata database, once a metadata store has attached it.
+    public let smallBlobs = SmallBlobTable()
 
     /// Opens (and creates, when missing) the blob folders of a data directory.
     ///
     /// - Parameters:
     ///   - memoryCacheBytes: how many bytes of small blobs ``read(_:range:)`` keeps in memory (0: none).
-    ///   - journalBytes: how many bytes of small new blobs may wait for a flush (0: none, every blob is fsynced as
+    ///   - journalBytes: how many bytes of small new blobs may be held in memory (0: none, every blob is fsynced as
     ///     its own file). Only a store whose owner flushes (``MetadataStore/flushBlobJournal()``) may hold any.
     public init(
         dataDirectory: String, threadPool: NIOThreadPool = .singleton, memoryCacheBytes: Int = 0, journalBytes: Int = 0
@@ -47,12 +50,13 @@ public struct BlobStore: Sendable {
         return "\(blobDirectory)/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
     }
 
-    /// Whether the blob is stored: on disk, or held by the journal until its file is written.
+    /// Whether the blob is held in memory by the journal or has a file. A small blob in the metadata database is
+    /// not seen here: inside a metadata transaction, ``MetadataStore`` also looks in its table.
     public func contains(_ digest: BlobDigest) -> Bool {
         journal?.content(for: digest) != nil || access(path(for: digest), F_OK) == 0
     }
 
-    /// The size of a stored blob, or nil when it is not stored.
+    /// The size of a blob held in memory or on disk, or nil when neither has it.
     public func size(of digest: BlobDigest) -> Int64? {
         if let held = journal?.content(for: digest) { return Int64(held.readableBytes) }
         var info = stat()
@@ -60,7 +64,8 @@ public struct BlobStore: Sendable {
         return Int64(info.st_size)
     }
 
-    /// The bytes of a blob when memory has them: held by the journal (the only copy until a flush), or cached.
+    /// The bytes of a blob when memory has them: held by the journal (the only copy until its row commits), or
+    /// cached.
     public func inMemory(_ digest: BlobDigest) -> ByteBuffer? {
         journal?.content(for: digest) ?? memoryCache?.value(for: digest)
     }
@@ -71,11 +76,14 @@ public struct BlobStore: Sendable {
         try await sizes(digests) { journal?.content(for: $0) }
     }
 
-    /// The sizes of blobs whose bytes `heldBytes` returns, and of the rest on disk.
+    /// The sizes of blobs whose bytes `heldBytes` returns, of the rest on disk, and of those in the database.
     private func sizes(_ digests: [BlobDigest], heldBytes: (BlobDigest) -> ByteBuffer?) async throws -> [Int64?] {
         var sizes = digests.map { heldBytes($0).map { Int64($0.readableBytes) } }
-        let unknown = sizes.indices.filter { sizes[$0] == nil }
+        var unknown = sizes.indices.filter { sizes[$0] == nil }
         for (index, size) in zip(unknown, try await diskSizes(unknown.map { digests[$0] })) { sizes[index] = size }
+        unknown = unknown.filter { sizes[$0] == nil }
+        let inDatabase = try await smallBlobs.sizes(unknown.map { digests[$0] })
+        for index in unknown { sizes[index] = inDatabase[digests[index]] }
         return sizes
     }
 
@@ -163,19 +171,29 @@ public struct BlobStore: Sendable {
         _ body: (ByteBuffer) async throws -> Void
     ) async throws {
         guard !range.isEmpty else { return }
-        if let held = journal?.content(for: digest) {
-            let end = min(range.upperBound, Int64(held.readableBytes))
+        func send(_ content: ByteBuffer) async throws {
+            let end = min(range.upperBound, Int64(content.readableBytes))
             var offset = range.lowerBound
             while offset < end {
                 let length = Int(min(end - offset, Int64(chunkSize)))
-                try await body(held.getSlice(at: held.readerIndex + Int(offset), length: length)!)
+                try await body(content.getSlice(at: content.readerIndex + Int(offset), length: length)!)
                 offset += Int64(length)
             }
-            return
         }
+        if let held = journal?.content(for: digest) { return try await send(held) }
         let path = self.path(for: digest)
         let pool = threadPool
-        let descriptor = try await pool.runIfActive { try Self.open(path, digest: digest) }
+        let opened = try await pool.runIfActive { () -> Int32? in
+            do {
+                return try Self.open(path, digest: digest)
+            } catch let error as BlobStoreError where error.code == .missingBlob {
+                return nil
+            }
+        }
+        guard let descriptor = opened else {
+            guard let content = try await smallBlobs.content(digest) else { throw Self.missing(digest, path: path) }
+            return try await send(content)
+        }
         func read(_ chunk: Range<Int64>) -> (Task<ByteBuffer, any Error>, Range<Int64>) {
             (
                 Task { try await pool.runIfActive { try Self.pread(descriptor, chunk, path: path, digest: digest) } },
@@ -208,12 +226,15 @@ public struct BlobStore: Sendable {
     static func open(_ path: String, digest: BlobDigest) throws -> Int32 {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            if errno == ENOENT {
-                throw BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)")
-            }
+            if errno == ENOENT { throw missing(digest, path: path) }
             throw BlobStoreError.system("open", path: path, errno: errno)
         }
         return descriptor
+    }
+
+    /// A blob that has neither a file nor a row in the database.
+    static func missing(_ digest: BlobDigest, path: String) -> BlobStoreError {
+        BlobStoreError(code: .missingBlob, message: "blob \(digest) is missing from \(path)")
     }
 
     /// Reads `range` from an open blob file; the result is shorter only when the file ends first.
@@ -250,8 +271,13 @@ public struct BlobStore: Sendable {
         }
         let path = self.path(for: digest)
         let cache = memoryCache
-        return try await threadPool.runIfActive {
-            let descriptor = try Self.open(path, digest: digest)
+        let fromFile = try await threadPool.runIfActive { () -> ByteBuffer? in
+            let descriptor: Int32
+            do {
+                descriptor = try Self.open(path, digest: digest)
+            } catch let error as BlobStoreError where error.code == .missingBlob {
+                return nil
+            }
             defer { close(descriptor) }
             var info = stat()
             let whole = fstat(descriptor, &info) == 0 && range == 0..<Int64(info.st_size)
@@ -260,6 +286,11 @@ public struct BlobStore: Sendable {
             if whole, let cache { cache.insert(buffer, for: digest) }
             return buffer
         }
+        if let fromFile { return fromFile }
+        guard let content = try await smallBlobs.content(digest) else { throw Self.missing(digest, path: path) }
+        guard range.upperBound <= content.readableBytes else { throw short }
+        memoryCache?.insert(content, for: digest)
+        return content.getSlice(at: content.readerIndex + Int(range.lowerBound), length: range.count)!
     }
 
     /// Reads several small blobs into one buffer with a single thread-pool job, each whole blob preceded by the
@@ -270,8 +301,15 @@ public struct BlobStore: Sendable {
         _ segments: [BlobSegment], header: @escaping @Sendable (BlobSegment) -> [UInt8]
     ) async throws -> ByteBuffer {
         let paths = segments.map { path(for: $0.digest) }
-        let held = segments.map { inMemory($0.digest) }
-        return try await threadPool.runIfActive {
+        var held = segments.map { inMemory($0.digest) }
+        // Small blobs not in memory are looked for in the database first (one read finds them all); the rest, and
+        // small ones uploaded as files, are read from their files.
+        let small = segments.indices.filter { held[$0] == nil && segments[$0].size <= BlobJournal.largestBlob }
+        if !small.isEmpty {
+            let found = try await smallBlobs.contents(small.map { segments[$0].digest })
+            for index in small { held[index] = found[segments[index].digest] }
+        }
+        return try await threadPool.runIfActive { [held] in
             var buffer = ByteBufferAllocator().buffer(
                 capacity: segments.reduce(0) { $0 + Int($1.size) + 88 })
             for ((segment, path), inMemory) in zip(zip(segments, paths), held) {
@@ -293,7 +331,8 @@ public struct BlobStore: Sendable {
         }
     }
 
-    /// Removes a blob's file (retention only: metadata must no longer name it).
+    /// Removes a blob's file (retention only: metadata must no longer name it). A row in the database is the
+    /// retention job's to delete, in its own transaction.
     public func remove(_ digest: BlobDigest) async throws {
         let path = self.path(for: digest)
         try await threadPool.runIfActive {

@@ -117,7 +117,7 @@ public enum CairnServer {
             name: "access times", interval: .milliseconds(Int64(settings.accessFlushInterval * 1000)), logger: logger
         ) { try await accessLog.flush() }
         let journalFlusher = FlushService(
-            name: "journaled blobs to files", interval: .milliseconds(Int64(settings.journalFlushInterval * 1000)),
+            name: "small blobs held in memory", interval: .milliseconds(Int64(settings.journalFlushInterval * 1000)),
             logger: logger
         ) { try await metadata.flushBlobJournal() }
         let checkpointer = FlushService(

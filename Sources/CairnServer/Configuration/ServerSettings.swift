@@ -35,10 +35,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var maximumCacheEntrySize: Int64 = 1 << 30
     /// Bytes of small blobs (≤ 64 KiB) kept in memory for reads; 0 disables it.
     public var memoryCacheBytes = 64 << 20
-    /// Bytes of small new blobs (≤ 64 KiB) made durable by the metadata's write-ahead log until they are flushed
-    /// to files; 0: every blob is fsynced as its own file before its upload is answered.
+    /// Bytes of small new blobs (≤ 64 KiB) held in memory until their rows in the metadata database commit; 0:
+    /// every blob is fsynced as its own file before its upload is answered.
     public var journalBytes = 64 << 20
-    /// How often journaled blobs are flushed to files, in seconds.
+    /// How often held blobs that have their rows are let go from memory, in seconds.
     public var journalFlushInterval: TimeInterval = 0.2
 
     public init() {}

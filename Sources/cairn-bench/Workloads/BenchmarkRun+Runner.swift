@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 #if canImport(Glibc)
     import Glibc
@@ -179,25 +180,29 @@ extension BenchmarkRun {
             .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
     }
 
-    /// The number of blob files once the server's journal has written out the small blobs it holds (they reach
-    /// their files within 0.2 s): counted until two counts half a second apart agree.
+    /// The number of blobs stored, counted until two counts half a second apart agree (a build's uploads have all
+    /// been answered by then; this only guards against counting while the last one commits).
     static func settledBlobCount(_ dataDirectory: URL) async throws -> Int {
-        var last = blobCount(dataDirectory)
+        var last = try blobCount(dataDirectory)
         while true {
             try await Task.sleep(for: .milliseconds(500))
-            let now = blobCount(dataDirectory)
+            let now = try blobCount(dataDirectory)
             if now == last { return now }
             last = now
         }
     }
 
-    /// Blob files in a data directory.
-    static func blobCount(_ dataDirectory: URL) -> Int {
+    /// Blob files in a data directory, plus the small blobs its metadata database holds (they have no file).
+    static func blobCount(_ dataDirectory: URL) throws -> Int {
         let enumerator = FileManager.default.enumerator(atPath: dataDirectory.appendingPathComponent("blobs").path)
         var count = 0
         while let path = enumerator?.nextObject() as? String {
             if (path as NSString).lastPathComponent.count == 64 { count += 1 }
         }
-        return count
+        var configuration = Configuration()
+        configuration.readonly = true
+        let database = try DatabaseQueue(
+            path: dataDirectory.appendingPathComponent("metadata.sqlite").path, configuration: configuration)
+        return try count + database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM small_blobs") ?? 0 }
     }
 }

@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import random
+import sqlite3
 import sys
 import time
 import urllib.parse
@@ -252,16 +253,22 @@ expect(call("DELETE", "/_cairn/ac/runner/phase-1"), 204, "entry delete")
 expect(call("GET", "/_cairn/ac/runner/phase-1"), 404, "entry gone")
 
 step("identical outputs from different tools are stored once")
-blob_path = os.path.join(os.environ["CAIRN_DATA_DIR"], "blobs", "sha256", digest[:2], digest[2:4], digest)
-# A small blob is durable in the metadata journal first and reaches its file within the flush interval (0.2 s).
-deadline = time.time() + 10
-while not os.path.exists(blob_path) and time.time() < deadline:
-    time.sleep(0.05)
-if not os.path.exists(blob_path):
-    fail(f"the CAS blob is not at its content address {blob_path}")
+# A 10,000-byte blob is small: it lives in metadata.sqlite (table small_blobs), not as a file.
+def stored_copies():
+    files = sum(1 for _, _, names in os.walk(os.path.join(os.environ["CAIRN_DATA_DIR"], "blobs"))
+                for name in names if name == digest)
+    database = sqlite3.connect(os.path.join(os.environ["CAIRN_DATA_DIR"], "metadata.sqlite"))
+    try:
+        rows = database.execute("SELECT count(*) FROM small_blobs WHERE digest = ?", (digest,)).fetchone()[0]
+    finally:
+        database.close()
+    return files, rows
+
+
+if stored_copies() != (0, 1):
+    fail(f"the CAS blob is not stored once, in the database: (files, rows) = {stored_copies()}")
 expect(call("PUT", f"/_cairn/ccache/team-a/{digest[:2]}/{digest[2:]}", blob), 201, "same bytes through ccache")
-count = sum(1 for _, _, files in os.walk(os.path.join(os.environ["CAIRN_DATA_DIR"], "blobs")) for f in files if f == digest)
-if count != 1:
-    fail(f"expected one copy of the blob, found {count}")
+if stored_copies() != (0, 1):
+    fail(f"expected one copy of the blob, found (files, rows) = {stored_copies()}")
 
 print("cache protocols: all checks passed")
