@@ -115,7 +115,12 @@ struct BlobJournalTests {
             // What the earlier layout could leave: the row still in `blob_journal`, and a file written without
             // fsync beside it, zeroed by a power loss.
             try await metadata.pool.write { db in
-                try db.execute(sql: "ALTER TABLE small_blobs RENAME TO blob_journal")
+                try db.execute(
+                    sql: """
+                        CREATE TABLE blob_journal (digest TEXT PRIMARY KEY NOT NULL, content BLOB NOT NULL) WITHOUT ROWID;
+                        INSERT INTO blob_journal SELECT digest, content FROM small_blobs;
+                        DROP TABLE small_blobs;
+                        """)
                 try db.execute(
                     sql: "DELETE FROM grdb_migrations WHERE identifier = ?",
                     arguments: [MetadataStore.smallBlobsMigration])

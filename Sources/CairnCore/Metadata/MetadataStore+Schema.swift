@@ -128,7 +128,20 @@ extension MetadataStore {
             )
         }
         migrator.registerMigration(smallBlobsMigration) { db in
-            try db.execute(sql: "ALTER TABLE blob_journal RENAME TO small_blobs")
+            // A rowid table with a separate index on the digest, not a WITHOUT ROWID table keyed by it: there each
+            // entry is the whole row, and SQLite reads every overflowing entry it compares against (a blob of more
+            // than about 1 KiB) whole, so each lookup read several blobs.
+            try db.execute(
+                sql: """
+                    CREATE TABLE small_blobs (
+                        id INTEGER PRIMARY KEY,
+                        digest TEXT NOT NULL UNIQUE,
+                        content BLOB NOT NULL
+                    );
+                    INSERT INTO small_blobs (digest, content) SELECT digest, content FROM blob_journal;
+                    DROP TABLE blob_journal;
+                    """
+            )
         }
         return migrator
     }
