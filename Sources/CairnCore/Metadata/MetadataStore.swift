@@ -57,10 +57,8 @@ public final class MetadataStore: Sendable {
         self.region = region
         self.blobs = try blobs ?? BlobStore(dataDirectory: dataDirectory)
         self.commits = CommitQueue(writer: pool)
-        let upgrading = try pool.read { db in
-            try db.tableExists("blob_journal")
-                && !Self.migrator.appliedIdentifiers(db).contains(Self.smallBlobsMigration)
-        }
+        // Only a directory that the v6 migration has not reached yet still has the table it replaces.
+        let upgrading = try pool.read { db in try db.tableExists("blob_journal") }
         try Self.migrator.migrate(pool)
         if upgrading { try removeFilesOfSmallBlobs() }
         self.blobs.smallBlobs.attach(pool)

@@ -19,18 +19,9 @@ extension BlobStore {
     /// nowhere is ``BlobStoreError/Code/missingBlob``.
     public func openFile(_ digest: BlobDigest) async throws -> OpenBlobFile? {
         if inMemory(digest) != nil { return nil }
-        do {
-            return try await openExistingFile(digest)
-        } catch let error as BlobStoreError where error.code == .missingBlob {
-            if try await smallBlobs.sizes([digest])[digest] != nil { return nil }
-            throw error
-        }
-    }
-
-    private func openExistingFile(_ digest: BlobDigest) async throws -> OpenBlobFile {
         let path = self.path(for: digest)
-        return try await threadPool.runIfActive {
-            let descriptor = try Self.open(path, digest: digest)
+        let opened = try await threadPool.runIfActive { () -> OpenBlobFile? in
+            guard let descriptor = try Self.openIfPresent(path) else { return nil }
             var info = stat()
             guard fstat(descriptor, &info) == 0 else {
                 let error = BlobStoreError.system("stat", path: path, errno: errno)
@@ -40,5 +31,8 @@ extension BlobStore {
             return OpenBlobFile(
                 handle: NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor), size: Int64(info.st_size))
         }
+        if let opened { return opened }
+        if try await smallBlobs.sizes([digest])[digest] != nil { return nil }
+        throw Self.missing(digest, path: path)
     }
 }

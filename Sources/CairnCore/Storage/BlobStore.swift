@@ -183,14 +183,7 @@ public struct BlobStore: Sendable {
         if let held = journal?.content(for: digest) { return try await send(held) }
         let path = self.path(for: digest)
         let pool = threadPool
-        let opened = try await pool.runIfActive { () -> Int32? in
-            do {
-                return try Self.open(path, digest: digest)
-            } catch let error as BlobStoreError where error.code == .missingBlob {
-                return nil
-            }
-        }
-        guard let descriptor = opened else {
+        guard let descriptor = try await pool.runIfActive({ try Self.openIfPresent(path) }) else {
             guard let content = try await smallBlobs.content(digest) else { throw Self.missing(digest, path: path) }
             return try await send(content)
         }
@@ -224,9 +217,15 @@ public struct BlobStore: Sendable {
 
     /// Opens a blob file for reading; a missing file is ``BlobStoreError/Code/missingBlob``.
     static func open(_ path: String, digest: BlobDigest) throws -> Int32 {
+        guard let descriptor = try openIfPresent(path) else { throw missing(digest, path: path) }
+        return descriptor
+    }
+
+    /// Opens a blob file for reading; nil when there is none (the blob may be a row of ``SmallBlobTable``).
+    static func openIfPresent(_ path: String) throws -> Int32? {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            if errno == ENOENT { throw missing(digest, path: path) }
+            if errno == ENOENT { return nil }
             throw BlobStoreError.system("open", path: path, errno: errno)
         }
         return descriptor
@@ -272,12 +271,7 @@ public struct BlobStore: Sendable {
         let path = self.path(for: digest)
         let cache = memoryCache
         let fromFile = try await threadPool.runIfActive { () -> ByteBuffer? in
-            let descriptor: Int32
-            do {
-                descriptor = try Self.open(path, digest: digest)
-            } catch let error as BlobStoreError where error.code == .missingBlob {
-                return nil
-            }
+            guard let descriptor = try Self.openIfPresent(path) else { return nil }
             defer { close(descriptor) }
             var info = stat()
             let whole = fstat(descriptor, &info) == 0 && range == 0..<Int64(info.st_size)

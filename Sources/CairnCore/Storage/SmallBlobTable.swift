@@ -12,8 +12,9 @@ import NIOCore
 /// kernel allocating inodes. A blob may have a file as well as a row (it was uploaded as a file while the journal
 /// was full); both hold the same bytes, and retention removes both.
 ///
-/// ``BlobStore`` reads look in memory first, then for a file, then here. The table is only searched once a metadata
-/// store has attached its database (``attach(_:)``): a blob store on its own has no small blobs.
+/// ``BlobStore`` reads look in memory first, then for a file and here (a batch read of small blobs here first). The
+/// table is only searched once a metadata store has attached its database (``attach(_:)``): a blob store on its own
+/// has no small blobs.
 public final class SmallBlobTable: Sendable {
     private let database = NIOLockedValueBox<DatabasePool?>(nil)
 
