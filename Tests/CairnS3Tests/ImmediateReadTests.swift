@@ -4,28 +4,31 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import Testing
 
 @testable import CairnS3
 
-/// ``S3Service/immediateResponse(to:requestID:)`` answers exactly as ``S3Service/respond(to:requestID:fileSender:)``
-/// does, or not at all: every read it answers is compared with the normal path's answer to the same request.
-@Suite("Reads answered from memory")
+/// ``S3Service/immediateResponse(to:requestID:eventLoop:)`` answers exactly as
+/// ``S3Service/respond(to:requestID:fileSender:)`` does, or not at all: every read it answers is compared with the
+/// normal path's answer to the same request.
+@Suite("Reads answered on the event loop")
 struct ImmediateReadTests {
     static let accessKeyID = "AKIDIMMEDIATE"
     static let secret = "immediate-read-secret"
     static let authority = "127.0.0.1:9000"
 
-    /// A service over a fresh data directory, with a blob memory cache as the server has.
+    /// A service over a fresh data directory, by default with a blob memory cache and journal as the server has.
     final class Fixture: Sendable {
         let directory: URL
         let service: S3Service
         let metadata: MetadataStore
 
-        init() throws {
+        init(memoryCacheBytes: Int = 1 << 20, journalBytes: Int = 1 << 20) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-immediate-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let blobs = try BlobStore(dataDirectory: directory.path, memoryCacheBytes: 1 << 20, journalBytes: 1 << 20)
+            let blobs = try BlobStore(
+                dataDirectory: directory.path, memoryCacheBytes: memoryCacheBytes, journalBytes: journalBytes)
             metadata = try MetadataStore(dataDirectory: directory.path, blobs: blobs)
             let verifier = SigV4Verifier { $0 == ImmediateReadTests.accessKeyID ? ImmediateReadTests.secret : nil }
             service = S3Service(
@@ -44,10 +47,21 @@ struct ImmediateReadTests {
             return Answer(status: response.status, headers: response.headers, body: sink.bytes)
         }
 
+        /// What the event-loop path answers now (from memory), or nil.
         func immediate(_ head: HTTPRequest) -> Answer? {
-            service.immediateResponse(to: head, requestID: "NORMAL").map {
-                Answer(status: $0.head.status, headers: $0.head.headerFields, body: $0.body ?? ByteBuffer())
-            }
+            guard case .now(let response) = answer(head) else { return nil }
+            return Answer(response)
+        }
+
+        /// What the event-loop path answers after a read off the event loop, or nil when it answers otherwise.
+        func afterRead(_ head: HTTPRequest) async throws -> Answer? {
+            guard case .afterRead(let response) = answer(head) else { return nil }
+            return Answer(try await response.get())
+        }
+
+        func answer(_ head: HTTPRequest) -> S3Service.ImmediateAnswer? {
+            service.immediateResponse(
+                to: head, requestID: "NORMAL", eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         }
     }
 
@@ -55,6 +69,14 @@ struct ImmediateReadTests {
         var status: HTTPResponse.Status
         var headers: HTTPFields
         var body: ByteBuffer
+
+        init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+            (self.status, self.headers, self.body) = (status, headers, body)
+        }
+
+        init(_ response: S3Service.ImmediateResponse) {
+            self.init(status: response.head.status, headers: response.head.headerFields, body: response.body ?? .init())
+        }
     }
 
     final class Sink: @unchecked Sendable {
@@ -200,6 +222,55 @@ struct ImmediateReadTests {
         #expect(try await fixture.respond(Self.presigned(.delete, "/imm-bucket/k")).status == .noContent)
         #expect(fixture.immediate(plain) == nil)
         #expect(try await fixture.respond(plain).status == .notFound)
+    }
+
+    @Test("A cached object whose blob is not in memory is answered after one read of its row or file")
+    func answersAfterRead() async throws {
+        // No memory cache: nothing is kept after a read. With the journal, small blobs become rows; without it,
+        // files.
+        for journalBytes in [1 << 20, 0] {
+            let fixture = try Fixture(memoryCacheBytes: 0, journalBytes: journalBytes)
+            #expect(try await fixture.respond(Self.presigned(.put, "/imm-bucket")).status == .ok)
+            let content = ByteBuffer(bytes: (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+            #expect(try await fixture.respond(Self.presigned(.put, "/imm-bucket/k"), body: content).status == .ok)
+            _ = try await fixture.metadata.flushBlobJournal()
+            let kind = journalBytes > 0 ? "row" : "file"
+
+            var ranged = HTTPFields()
+            ranged[.range] = "bytes=10-2009"
+            for request in [
+                Self.presigned(.get, "/imm-bucket/k"), Self.presigned(.get, "/imm-bucket/k", headers: ranged),
+            ] {
+                let normal = try await fixture.respond(request)
+                #expect(fixture.immediate(request) == nil, "\(kind): the blob is not in memory")
+                let later = try #require(try await fixture.afterRead(request), "\(kind): not answered after a read")
+                #expect(later == normal, "\(kind)")
+            }
+            #expect(try await fixture.afterRead(Self.presigned(.get, "/imm-bucket/k"))?.body == content)
+            // HEAD needs no read.
+            #expect(fixture.immediate(Self.presigned(.head, "/imm-bucket/k"))?.status == .ok)
+        }
+    }
+
+    @Test("A read that fails after the answer was promised fails the answer, and the normal path reports it")
+    func failedRead() async throws {
+        let fixture = try Fixture(memoryCacheBytes: 0, journalBytes: 0)
+        _ = try await fixture.respond(Self.presigned(.put, "/imm-bucket"))
+        _ = try await fixture.respond(Self.presigned(.put, "/imm-bucket/k"), body: ByteBuffer(string: "gone soon"))
+        let plain = Self.presigned(.get, "/imm-bucket/k")
+        #expect(try await fixture.respond(plain).status == .ok)
+        let blobs = try FileManager.default.subpathsOfDirectory(atPath: fixture.directory.path + "/blobs/sha256")
+            .filter { $0.split(separator: "/").count == 3 }
+        #expect(blobs.count == 1)
+        for blob in blobs {
+            try FileManager.default.removeItem(atPath: fixture.directory.path + "/blobs/sha256/" + blob)
+        }
+        guard case .afterRead(let response) = fixture.answer(plain) else {
+            Issue.record("expected an answer after a read")
+            return
+        }
+        await #expect(throws: BlobStoreError.self) { try await response.get() }
+        #expect(try await fixture.respond(plain).status == .internalServerError)
     }
 }
 

@@ -6,17 +6,60 @@ import Testing
 
 @testable import CairnServer
 
-/// ``ImmediateReadHandler`` answers what its answer function answers, in order with the requests passed on, and
-/// passes on everything else untouched.
+/// ``ImmediateReadHandler`` answers what its answer function answers, now or later, in order with the requests
+/// passed on, and passes on everything else untouched.
 @Suite("Immediate read handler")
 struct ImmediateReadHandlerTests {
-    /// Answers GET /fast with "fast" and nothing else.
-    static func makeChannel() throws -> EmbeddedChannel {
-        let handler = ImmediateReadHandler { head in
-            guard head.path == "/fast" else { return nil }
-            return (HTTPResponse(status: .ok, headerFields: [.contentLength: "4"]), ByteBuffer(string: "fast"))
+    static let fast = ImmediateReadHandler.Response(
+        head: HTTPResponse(status: .ok, headerFields: [.contentLength: "4"]), body: ByteBuffer(string: "fast"))
+
+    /// The promises of the later answers asked for so far, in order.
+    final class Promises: @unchecked Sendable {  // only touched on the embedded event loop
+        var pending: [EventLoopPromise<ImmediateReadHandler.Response>] = []
+    }
+
+    /// Counts the reads the handler lets through to the socket.
+    final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = Never
+        var reads = 0
+        func read(context: ChannelHandlerContext) {
+            reads += 1
+            context.read()
         }
-        return EmbeddedChannel(handler: handler)
+    }
+
+    /// Answers GET /fast with "fast" at once, GET /later with a promise of `promises`, and nothing else.
+    static func makeChannel(_ promises: Promises = Promises(), reads: ReadCounter = ReadCounter()) throws
+        -> EmbeddedChannel
+    {
+        let handler = ImmediateReadHandler { head, eventLoop in
+            switch head.path {
+            case "/fast": return .now(fast)
+            case "/later":
+                let promise = eventLoop.makePromise(of: ImmediateReadHandler.Response.self)
+                promises.pending.append(promise)
+                return .later(promise.futureResult)
+            default: return nil
+            }
+        }
+        return EmbeddedChannel(handlers: [reads, handler])
+    }
+
+    /// A channel awaiting the answer to GET /later, with a request for `path` held behind it.
+    static func awaitingLater(then path: String) throws -> (EmbeddedChannel, Promises) {
+        let promises = Promises()
+        let channel = try makeChannel(promises)
+        try send(channel, request("/later"))
+        try send(channel, request(path))
+        return (channel, promises)
+    }
+
+    /// The body of a written head, body, end; nil when `parts` is not one whole response.
+    static func body(of parts: ArraySlice<HTTPResponsePart>) -> ByteBuffer? {
+        guard parts.count == 3, case .head = parts.first, case .body(let body) = parts.dropFirst().first,
+            case .end = parts.last
+        else { return nil }
+        return body
     }
 
     static func request(_ path: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:]) -> HTTPRequest {
@@ -94,6 +137,65 @@ struct ImmediateReadHandlerTests {
         try Self.send(channel, Self.request("/fast"))
         #expect(try Self.passedOn(channel).paths == ["/slow", "/fast"])
         _ = try channel.finish()
+    }
+
+    @Test("A later answer is written when its read completes; requests meanwhile wait, and so does reading")
+    func laterAnswer() throws {
+        let (promises, reads) = (Promises(), ReadCounter())
+        let channel = try Self.makeChannel(promises, reads: reads)
+        let readsBefore = reads.reads
+        try Self.send(channel, Self.request("/later"))
+        #expect(promises.pending.count == 1)
+        // Pipelined behind it: one this handler answers, one it passes on, then a third answer.
+        try Self.send(channel, Self.request("/fast"))
+        try Self.send(channel, Self.request("/slow"))
+        try Self.send(channel, Self.request("/fast"))
+        channel.read()
+        #expect(reads.reads == readsBefore, "the connection reads no more while an answer is awaited")
+        #expect(try Self.written(channel).isEmpty, "nothing may overtake the awaited answer")
+        #expect(try Self.passedOn(channel).paths.isEmpty)
+
+        let later = ImmediateReadHandler.Response(
+            head: HTTPResponse(status: .ok, headerFields: [.contentLength: "5"]), body: ByteBuffer(string: "later"))
+        promises.pending[0].succeed(later)
+        let parts = try Self.written(channel)
+        #expect(parts.count == 6, "the later answer, then the /fast behind it; the /slow one goes above")
+        #expect(Self.body(of: parts.prefix(3)) == ByteBuffer(string: "later"))
+        #expect(Self.body(of: parts.dropFirst(3).prefix(3)) == ByteBuffer(string: "fast"))
+        let passed = try Self.passedOn(channel)
+        #expect(passed.paths == ["/slow", "/fast"], "the last /fast waits for /slow's answer from above")
+        #expect(passed.otherParts == 2)
+        #expect(reads.reads == readsBefore + 1, "the held read goes through")
+
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+        try channel.writeOutbound(HTTPResponsePart.end(nil))
+        _ = try Self.written(channel)
+        try Self.send(channel, Self.request("/fast"))
+        #expect(Self.body(of: try Self.written(channel)[...]) == ByteBuffer(string: "fast"))
+        _ = try channel.finish()
+    }
+
+    @Test("A later answer that fails passes its request on, ahead of the requests held behind it")
+    func failedLaterAnswer() throws {
+        let (channel, promises) = try Self.awaitingLater(then: "/fast")
+        struct ReadFailed: Error {}
+        promises.pending[0].fail(ReadFailed())
+        #expect(try Self.written(channel).isEmpty, "/fast waits for the failed request's answer from above")
+        let passed = try Self.passedOn(channel)
+        #expect(passed.paths == ["/later", "/fast"])
+        #expect(passed.otherParts == 2, "each end goes with its request")
+        _ = try channel.finish()
+    }
+
+    @Test("An answer that arrives after the connection closed is dropped")
+    func closedBeforeAnswer() throws {
+        let (channel, promises) = try Self.awaitingLater(then: "/slow")
+        _ = try channel.finish(acceptAlreadyClosed: true)
+        promises.pending[0].succeed(Self.fast)
+        #expect(try Self.written(channel).isEmpty)
+        #expect(try Self.passedOn(channel).paths.isEmpty)
     }
 
     @Test("Requests with a body, a closing connection or another method are passed on")

@@ -61,7 +61,7 @@ public final class MetadataStore: Sendable {
         let upgrading = try pool.read { db in try db.tableExists("blob_journal") }
         try Self.migrator.migrate(pool)
         if upgrading { try removeFilesOfSmallBlobs() }
-        self.blobs.smallBlobs.attach(pool)
+        self.blobs.smallBlobs.attach(dataDirectory + "/metadata.sqlite")
     }
 
     /// Copies what the write-ahead log holds back into the database file, from a connection of its own, without

@@ -20,8 +20,12 @@ extension BlobStore {
     public func openFile(_ digest: BlobDigest) async throws -> OpenBlobFile? {
         if inMemory(digest) != nil { return nil }
         let path = self.path(for: digest)
-        let opened = try await threadPool.runIfActive { () -> OpenBlobFile? in
-            guard let descriptor = try Self.openIfPresent(path) else { return nil }
+        let table = smallBlobs
+        return try await threadPool.runIfActive { () -> OpenBlobFile? in
+            guard let descriptor = try Self.openIfPresent(path) else {
+                if try table.sizes(CollectionOfOne(digest))[digest] != nil { return nil }
+                throw Self.missing(digest, path: path)
+            }
             var info = stat()
             guard fstat(descriptor, &info) == 0 else {
                 let error = BlobStoreError.system("stat", path: path, errno: errno)
@@ -31,8 +35,5 @@ extension BlobStore {
             return OpenBlobFile(
                 handle: NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor), size: Int64(info.st_size))
         }
-        if let opened { return opened }
-        if try await smallBlobs.sizes([digest])[digest] != nil { return nil }
-        throw Self.missing(digest, path: path)
     }
 }

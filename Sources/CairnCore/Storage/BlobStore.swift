@@ -56,14 +56,6 @@ public struct BlobStore: Sendable {
         journal?.content(for: digest) != nil || access(path(for: digest), F_OK) == 0
     }
 
-    /// The size of a blob held in memory or on disk, or nil when neither has it.
-    public func size(of digest: BlobDigest) -> Int64? {
-        if let held = journal?.content(for: digest) { return Int64(held.readableBytes) }
-        var info = stat()
-        guard stat(path(for: digest), &info) == 0 else { return nil }
-        return Int64(info.st_size)
-    }
-
     /// The bytes of a blob when memory has them: held by the journal (the only copy until its row commits), or
     /// cached.
     public func inMemory(_ digest: BlobDigest) -> ByteBuffer? {
@@ -76,28 +68,25 @@ public struct BlobStore: Sendable {
         try await sizes(digests) { journal?.content(for: $0) }
     }
 
-    /// The sizes of blobs whose bytes `heldBytes` returns, of the rest on disk, and of those in the database.
+    /// The sizes of blobs whose bytes `heldBytes` returns, and of the rest on disk or in the database.
     private func sizes(_ digests: [BlobDigest], heldBytes: (BlobDigest) -> ByteBuffer?) async throws -> [Int64?] {
         var sizes = digests.map { heldBytes($0).map { Int64($0.readableBytes) } }
-        var unknown = sizes.indices.filter { sizes[$0] == nil }
-        for (index, size) in zip(unknown, try await diskSizes(unknown.map { digests[$0] })) { sizes[index] = size }
-        unknown = unknown.filter { sizes[$0] == nil }
-        let inDatabase = try await smallBlobs.sizes(unknown.map { digests[$0] })
-        for index in unknown { sizes[index] = inDatabase[digests[index]] }
+        let unknown = sizes.indices.filter { sizes[$0] == nil }
+        for (index, size) in zip(unknown, try await lookUpSizes(unknown.map { digests[$0] })) { sizes[index] = size }
         return sizes
     }
 
-    /// The sizes of blob files on disk (nil where there is none).
-    private func diskSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
+    /// The sizes of blobs with a file or a row in the database (nil where there is neither), looked up in
+    /// thread-pool jobs: files first, then the table for those without one.
+    private func lookUpSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
         guard !digests.isEmpty else { return [] }
-        if digests.count == 1 { return try await threadPool.runIfActive { [size(of: digests[0])] } }
         // Thousands of lookups (a big build's entry) are split over a few jobs, which run on several cores.
         let chunk = max(1_000, (digests.count + 3) / 4)
         if digests.count > chunk {
             return try await withThrowingTaskGroup(of: (Int, [Int64?]).self) { group in
                 for start in stride(from: 0, to: digests.count, by: chunk) {
                     let part = Array(digests[start..<min(start + chunk, digests.count)])
-                    group.addTask { (start, try await diskSizes(part)) }
+                    group.addTask { (start, try await lookUpSizes(part)) }
                 }
                 var sizes = [Int64?](repeating: nil, count: digests.count)
                 for try await (start, part) in group { sizes.replaceSubrange(start..<start + part.count, with: part) }
@@ -105,13 +94,18 @@ public struct BlobStore: Sendable {
             }
         }
         let directory = blobDirectory
+        let table = smallBlobs
         return try await threadPool.runIfActive {
             // Relative to an open blobs/sha256 folder, each lookup walks three path components, not the whole path.
             let folder = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard folder >= 0 else { throw BlobStoreError.system("open", path: directory, errno: errno) }
             defer { close(folder) }
             var info = stat()
-            return digests.map { Self.statBlob(folder, digest: $0, info: &info) }
+            var sizes = digests.map { Self.statBlob(folder, digest: $0, info: &info) }
+            let withoutFile = sizes.indices.filter { sizes[$0] == nil }
+            let inDatabase = try table.sizes(withoutFile.map { digests[$0] })
+            for index in withoutFile { sizes[index] = inDatabase[digests[index]] }
+            return sizes
         }
     }
 
@@ -183,9 +177,11 @@ public struct BlobStore: Sendable {
         if let held = journal?.content(for: digest) { return try await send(held) }
         let path = self.path(for: digest)
         let pool = threadPool
-        guard let descriptor = try await pool.runIfActive({ try Self.openIfPresent(path) }) else {
-            guard let content = try await smallBlobs.content(digest) else { throw Self.missing(digest, path: path) }
-            return try await send(content)
+        let table = smallBlobs
+        let descriptor: Int32
+        switch try await pool.runIfActive({ try Self.locate(digest, path: path, table: table) }) {
+        case .file(let opened): descriptor = opened
+        case .row(let content): return try await send(content)
         }
         func read(_ chunk: Range<Int64>) -> (Task<ByteBuffer, any Error>, Range<Int64>) {
             (
@@ -213,6 +209,20 @@ public struct BlobStore: Sendable {
             throw error
         }
         close(descriptor)
+    }
+
+    /// Where a blob's bytes were found: its file, open for reading (the receiver closes it), or its row's bytes.
+    enum Location: Sendable {
+        case file(Int32)
+        case row(ByteBuffer)
+    }
+
+    /// Opens a blob's file or, when it has none, fetches its row from `table`; a blob that has neither is
+    /// ``BlobStoreError/Code/missingBlob``. Blocks: one thread-pool job does both.
+    static func locate(_ digest: BlobDigest, path: String, table: SmallBlobTable) throws -> Location {
+        if let descriptor = try openIfPresent(path) { return .file(descriptor) }
+        guard let content = try table.content(digest) else { throw missing(digest, path: path) }
+        return .row(content)
     }
 
     /// Opens a blob file for reading; a missing file is ``BlobStoreError/Code/missingBlob``.
@@ -263,28 +273,56 @@ public struct BlobStore: Sendable {
     /// Reads a small range of a blob into one buffer with a single thread-pool job (open, pread, close): for
     /// small objects this is much cheaper than a streamed read. Callers keep `range` small (the server: 1 MiB).
     public func read(_ digest: BlobDigest, range: Range<Int64>) async throws -> ByteBuffer {
-        let short = BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
-        if let cached = inMemory(digest) {
-            guard range.upperBound <= cached.readableBytes else { throw short }
-            return cached.getSlice(at: cached.readerIndex + Int(range.lowerBound), length: range.count)!
+        if let held = inMemory(digest) { return try Self.slice(held, range, of: digest) }
+        let (path, table, cache) = (path(for: digest), smallBlobs, memoryCache)
+        return try await threadPool.runIfActive {
+            try Self.read(digest, range: range, path: path, table: table, cache: cache)
         }
-        let path = self.path(for: digest)
-        let cache = memoryCache
-        let fromFile = try await threadPool.runIfActive { () -> ByteBuffer? in
-            guard let descriptor = try Self.openIfPresent(path) else { return nil }
+    }
+
+    /// ``read(_:range:)`` for a caller on an event loop (the server's answer to a small GET there): the result
+    /// arrives on `eventLoop`, with no task involved.
+    public func read(
+        _ digest: BlobDigest, range: Range<Int64>, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<ByteBuffer> {
+        if let held = inMemory(digest) {
+            return eventLoop.makeCompletedFuture { try Self.slice(held, range, of: digest) }
+        }
+        let (path, table, cache) = (path(for: digest), smallBlobs, memoryCache)
+        return threadPool.runIfActive(eventLoop: eventLoop) {
+            try Self.read(digest, range: range, path: path, table: table, cache: cache)
+        }
+    }
+
+    /// The blocking part of ``read(_:range:)``: the blob's file or row, read and kept in `cache` when it is read
+    /// whole.
+    private static func read(
+        _ digest: BlobDigest, range: Range<Int64>, path: String, table: SmallBlobTable, cache: BlobContentCache?
+    ) throws -> ByteBuffer {
+        switch try locate(digest, path: path, table: table) {
+        case .file(let descriptor):
             defer { close(descriptor) }
             var info = stat()
             let whole = fstat(descriptor, &info) == 0 && range == 0..<Int64(info.st_size)
-            let buffer = try Self.pread(descriptor, range, path: path, digest: digest)
-            guard buffer.readableBytes == range.count else { throw short }
+            let buffer = try pread(descriptor, range, path: path, digest: digest)
+            guard buffer.readableBytes == range.count else { throw shortBlob(digest) }
             if whole, let cache { cache.insert(buffer, for: digest) }
             return buffer
+        case .row(let content):
+            cache?.insert(content, for: digest)
+            return try slice(content, range, of: digest)
         }
-        if let fromFile { return fromFile }
-        guard let content = try await smallBlobs.content(digest) else { throw Self.missing(digest, path: path) }
-        guard range.upperBound <= content.readableBytes else { throw short }
-        memoryCache?.insert(content, for: digest)
+    }
+
+    /// `range` of a blob's whole bytes.
+    private static func slice(_ content: ByteBuffer, _ range: Range<Int64>, of digest: BlobDigest) throws -> ByteBuffer
+    {
+        guard range.upperBound <= content.readableBytes else { throw shortBlob(digest) }
         return content.getSlice(at: content.readerIndex + Int(range.lowerBound), length: range.count)!
+    }
+
+    private static func shortBlob(_ digest: BlobDigest) -> BlobStoreError {
+        BlobStoreError(code: .io, message: "blob \(digest) is shorter than its metadata says")
     }
 
     /// Reads several small blobs into one buffer with a single thread-pool job, each whole blob preceded by the
@@ -295,15 +333,17 @@ public struct BlobStore: Sendable {
         _ segments: [BlobSegment], header: @escaping @Sendable (BlobSegment) -> [UInt8]
     ) async throws -> ByteBuffer {
         let paths = segments.map { path(for: $0.digest) }
-        var held = segments.map { inMemory($0.digest) }
-        // Small blobs not in memory are looked for in the database first (one read finds them all); the rest, and
-        // small ones uploaded as files, are read from their files.
-        let small = segments.indices.filter { held[$0] == nil && segments[$0].size <= BlobJournal.largestBlob }
-        if !small.isEmpty {
-            let found = try await smallBlobs.contents(small.map { segments[$0].digest })
-            for index in small { held[index] = found[segments[index].digest] }
-        }
-        return try await threadPool.runIfActive { [held] in
+        let table = smallBlobs
+        let inMemoryNow = segments.map { inMemory($0.digest) }
+        return try await threadPool.runIfActive {
+            var held = inMemoryNow
+            // Small blobs not in memory are looked for in the database first (one read finds them all); the rest,
+            // and small ones uploaded as files, are read from their files.
+            let small = segments.indices.filter { held[$0] == nil && segments[$0].size <= BlobJournal.largestBlob }
+            if !small.isEmpty {
+                let found = try table.contents(small.map { segments[$0].digest })
+                for index in small { held[index] = found[segments[index].digest] }
+            }
             var buffer = ByteBufferAllocator().buffer(
                 capacity: segments.reduce(0) { $0 + Int($1.size) + 88 })
             for ((segment, path), inMemory) in zip(zip(segments, paths), held) {
@@ -316,10 +356,7 @@ public struct BlobStore: Sendable {
                 defer { close(descriptor) }
                 let start = buffer.writerIndex
                 try Self.pread(descriptor, 0..<segment.size, into: &buffer, path: path)
-                guard buffer.writerIndex - start == Int(segment.size) else {
-                    throw BlobStoreError(
-                        code: .io, message: "blob \(segment.digest) is shorter than its metadata says")
-                }
+                guard buffer.writerIndex - start == Int(segment.size) else { throw Self.shortBlob(segment.digest) }
             }
             return buffer
         }

@@ -94,7 +94,9 @@ public enum CairnServer {
         let responder = CairnResponder(s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil)
 
         let (host, port) = try settings.hostAndPort()
-        let answerImmediately: ImmediateReadHandler.Answer = { head in responder.immediateResponse(to: head) }
+        let answerImmediately: ImmediateReadHandler.Answering = { head, eventLoop in
+            responder.immediateResponse(to: head, eventLoop: eventLoop)
+        }
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(
                 additionalChannelHandlers: tlsFiles == nil

@@ -38,13 +38,20 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
         return response
     }
 
-    /// An S3 GET or HEAD answered from memory on the event loop (see ``ImmediateReadHandler``), or nil.
-    func immediateResponse(to head: HTTPRequest) -> (head: HTTPResponse, body: ByteBuffer?)? {
+    /// An S3 GET or HEAD answered on the event loop (see ``ImmediateReadHandler``), or nil.
+    func immediateResponse(to head: HTTPRequest, eventLoop: any EventLoop) -> ImmediateReadHandler.Answer? {
         guard let path = head.path, !path.hasPrefix("/_cairn") else { return nil }
         let requestID = Self.newRequestID()
-        guard var response = s3.immediateResponse(to: head, requestID: requestID) else { return nil }
-        Self.stamp(&response.head.headerFields, requestID: requestID)
-        return (response.head, response.body)
+        @Sendable func stamped(_ response: S3Service.ImmediateResponse) -> ImmediateReadHandler.Response {
+            var head = response.head
+            Self.stamp(&head.headerFields, requestID: requestID)
+            return ImmediateReadHandler.Response(head: head, body: response.body)
+        }
+        switch s3.immediateResponse(to: head, requestID: requestID, eventLoop: eventLoop) {
+        case nil: return nil
+        case .now(let response): return .now(stamped(response))
+        case .afterRead(let response): return .later(response.map(stamped))
+        }
     }
 
     static func newRequestID() -> String { RequestID.next() }
