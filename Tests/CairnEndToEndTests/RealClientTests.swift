@@ -75,6 +75,19 @@ struct RealClientTests {
         try runDownloads(server, bucketPrefix: "down-https")
     }
 
+    @Test(
+        "Downloads with no blob memory cache: small reads answered after a read off the network thread, in order",
+        .enabled(if: Clients.available(["python3"], python: ["boto3"])))
+    func downloadsWithoutBlobCache() throws {
+        guard Clients.require(["python3"], python: ["boto3"]) else { return }
+        let server = try CairnServerProcess()
+        // Small objects are then never in memory once their rows are written: every read of one goes to the
+        // small-blob table, the pipelined ones included.
+        server.environment["CAIRN_CACHE_MEMORY_BYTES"] = "0"
+        try server.start()
+        try runDownloads(server, bucketPrefix: "down-nocache")
+    }
+
     private func runDownloads(_ server: CairnServerProcess, bucketPrefix: String) throws {
         let pid = try #require(server.process?.processIdentifier)
         try Clients.runScript(
