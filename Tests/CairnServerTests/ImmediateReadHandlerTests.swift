@@ -189,6 +189,35 @@ struct ImmediateReadHandlerTests {
         _ = try channel.finish()
     }
 
+    /// Records, in order, the request heads and events that reach it, and passes them on.
+    final class Recorder: ChannelInboundHandler {
+        typealias InboundIn = HTTPRequestPart
+        var seen: [String] = []
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = unwrapInboundIn(data) { seen.append(head.path ?? "") }
+            context.fireChannelRead(data)
+        }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            seen.append("event")
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    @Test("The client closing its side while an answer is awaited is passed on after the requests before it")
+    func inputClosedWhileAwaiting() throws {
+        for succeeds in [true, false] {
+            let (channel, promises) = try Self.awaitingLater(then: "/slow")
+            let recorder = Recorder()
+            try channel.pipeline.syncOperations.addHandler(recorder)
+            channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            #expect(recorder.seen.isEmpty, "nothing goes on while /later is awaited")
+            struct ReadFailed: Error {}
+            if succeeds { promises.pending[0].succeed(Self.fast) } else { promises.pending[0].fail(ReadFailed()) }
+            #expect(recorder.seen == (succeeds ? ["/slow", "event"] : ["/later", "/slow", "event"]))
+            _ = try channel.finish()
+        }
+    }
+
     @Test("An answer that arrives after the connection closed is dropped")
     func closedBeforeAnswer() throws {
         let (channel, promises) = try Self.awaitingLater(then: "/slow")

@@ -14,7 +14,8 @@ import NIOHTTPTypes
 ///   back down through this handler, so its end is seen);
 /// - while a later answer is awaited, the parts of any further requests are held here, and the connection reads no
 ///   more (`read` is held too), so what is held is bounded by one read; they are handled in order once the answer
-///   is written or passed on.
+///   is written or passed on. Events that arrive meanwhile (the client closing its side) are held with them, so
+///   that what is above never sees the input end before a request that came first.
 final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -44,8 +45,13 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var needsFlush = false
     /// The head of the request whose later answer is awaited.
     private var awaited: HTTPRequest?
-    /// Parts that arrived while an answer was awaited, in order.
-    private var held: [HTTPRequestPart] = []
+    /// What arrived while an answer was awaited, in order.
+    private var held: [Held] = []
+
+    private enum Held {
+        case part(HTTPRequestPart)
+        case event(Any)
+    }
     /// Whether a `read` was held while an answer was awaited.
     private var readHeld = false
     private var active = true
@@ -57,10 +63,18 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if awaited != nil {
-            held.append(part)
+            held.append(.part(part))
             return
         }
         handle(part, context: context)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if awaited != nil {
+            held.append(.event(event))
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// Answers a request here or passes `part` on; returns whether it was passed on.
@@ -124,7 +138,10 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
             passedOn = true
         }
         while awaited == nil, !held.isEmpty {
-            if handle(held.removeFirst(), context: context) { passedOn = true }
+            switch held.removeFirst() {
+            case .part(let part): if handle(part, context: context) { passedOn = true }
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            }
         }
         if passedOn { context.fireChannelReadComplete() }
         flushIfNeeded(context: context)
