@@ -47,14 +47,14 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var awaited: HTTPRequest?
     /// What arrived while an answer was awaited, in order.
     private var held: [Held] = []
+    /// Whether a `read` was held while an answer was awaited.
+    private var readHeld = false
+    private var active = true
 
     private enum Held {
         case part(HTTPRequestPart)
         case event(Any)
     }
-    /// Whether a `read` was held while an answer was awaited.
-    private var readHeld = false
-    private var active = true
 
     init(answer: @escaping Answering) {
         self.answer = answer
