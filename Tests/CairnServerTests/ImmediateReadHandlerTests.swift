@@ -42,7 +42,10 @@ struct ImmediateReadHandlerTests {
             default: return nil
             }
         }
-        return EmbeddedChannel(handlers: [reads, handler])
+        let channel = EmbeddedChannel(handlers: [reads, handler])
+        // Connected, as a server's channel is while it reads requests.
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9000)).wait()
+        return channel
     }
 
     /// A channel awaiting the answer to GET /later, with a request for `path` held behind it.

@@ -53,28 +53,28 @@ public final class SmallBlobTable: Sendable {
     /// The bytes of those of `digests` the table holds. Blocks: ``BlobStore`` calls it in the thread-pool job that
     /// looks for the blobs' files.
     func contents(_ digests: some Collection<BlobDigest>) throws -> [BlobDigest: ByteBuffer] {
-        guard !digests.isEmpty else { return [:] }
-        return try withReader { reader in
-            var found: [BlobDigest: ByteBuffer] = [:]
-            for digest in digests {
-                if let content = try reader.content(digest) { found[digest] = content }
-            }
-            return found
-        } ?? [:]
+        try lookUp(digests) { try $0.content($1) }
     }
 
     /// The bytes of one blob, or nil when the table does not hold it. Blocks, like ``contents(_:)``.
     func content(_ digest: BlobDigest) throws -> ByteBuffer? {
-        try withReader { try $0.content(digest) } ?? nil
+        try contents(CollectionOfOne(digest))[digest]
     }
 
     /// The sizes of those of `digests` the table holds. Blocks, like ``contents(_:)``.
     func sizes(_ digests: some Collection<BlobDigest>) throws -> [BlobDigest: Int64] {
+        try lookUp(digests) { try $0.size($1) }
+    }
+
+    /// What `value` finds for each of `digests` the table holds, all with one reader.
+    private func lookUp<Value>(
+        _ digests: some Collection<BlobDigest>, _ value: (TableReader, BlobDigest) throws -> Value?
+    ) throws -> [BlobDigest: Value] {
         guard !digests.isEmpty else { return [:] }
         return try withReader { reader in
-            var found: [BlobDigest: Int64] = [:]
+            var found: [BlobDigest: Value] = [:]
             for digest in digests {
-                if let size = try reader.size(digest) { found[digest] = size }
+                if let item = try value(reader, digest) { found[digest] = item }
             }
             return found
         } ?? [:]

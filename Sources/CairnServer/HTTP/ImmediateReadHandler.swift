@@ -49,7 +49,6 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private var held: [Held] = []
     /// Whether a `read` was held while an answer was awaited.
     private var readHeld = false
-    private var active = true
 
     private enum Held {
         case part(HTTPRequestPart)
@@ -122,7 +121,7 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private func answered(_ result: Result<Response, any Error>, context: ChannelHandlerContext) {
         guard let head = awaited else { return }
         awaited = nil
-        guard active else {
+        guard context.channel.isActive else {
             held.removeAll()
             return
         }
@@ -161,11 +160,6 @@ final class ImmediateReadHandler: ChannelDuplexHandler, RemovableChannelHandler 
             needsFlush = false
             context.flush()
         }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        active = false
-        context.fireChannelInactive()
     }
 
     func read(context: ChannelHandlerContext) {
