@@ -358,12 +358,19 @@ struct SigV4Tests {
         #expect(Self.s3Error { _ = try Self.verifier().verify(version2Query) }?.code == "AccessDenied")
     }
 
-    @Test("A malformed credential gives AuthorizationHeaderMalformed")
-    func malformedCredential() {
+    @Test(
+        "A malformed credential gives AuthorizationHeaderMalformed",
+        arguments: [
+            ("/s3/aws4_request", "/aws4_request"),  // four parts
+            ("/s3/aws4_request", "/s3/aws4_request/extra"),  // six parts
+            ("/s3/aws4_request", "/s3/aws4_request/"),  // an empty sixth part
+            ("/s3/aws4_request", "/s3/aws4_requests"),  // not aws4_request
+            ("/s3/aws4_request", "/ec2/aws4_request"),  // another service
+            ("/20130524/", "/2013052/"),  // a short date
+        ])
+    func malformedCredential(replacing old: String, with new: String) {
         var request = Self.getObject.request
-        request.headers["authorization"] = request.headers["authorization"]!.replacingOccurrences(
-            of: "/s3/aws4_request", with: "/aws4_request"
-        )
+        request.headers["authorization"] = request.headers["authorization"]!.replacingOccurrences(of: old, with: new)
         #expect(Self.s3Error { _ = try Self.verifier().verify(request) }?.code == "AuthorizationHeaderMalformed")
     }
 

@@ -52,18 +52,45 @@ public final class MessageDigest {
 
     /// Finishes the digest and returns its bytes; the hasher must not be updated afterwards.
     public func finalize() -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &output, &length)
-        return Array(output.prefix(Int(length)))
+        Self.finish(context)
+    }
+
+    /// The digest a context holds, as a new array sized to it.
+    fileprivate static func finish(_ context: OpaquePointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: Int(EVP_MAX_MD_SIZE)) { output, count in
+            var length: UInt32 = 0
+            EVP_DigestFinal_ex(context, output.baseAddress, &length)
+            count = Int(length)
+        }
     }
 
     /// The digest of a complete byte buffer.
     public static func hash(_ algorithm: Algorithm, _ bytes: some Collection<UInt8>) -> [UInt8] {
-        let digest = MessageDigest(algorithm)
         let array = Array(bytes)
-        array.withUnsafeBytes { digest.update($0) }
-        return digest.finalize()
+        return array.withUnsafeBytes { hash(algorithm, bytes: $0) }
+    }
+
+    /// The digest of an array (concrete: from other modules the generic version is not specialised, and SigV4
+    /// hashes a canonical request on every request).
+    public static func hash(_ algorithm: Algorithm, _ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { hash(algorithm, bytes: $0) }
+    }
+
+    /// The digest of raw bytes, in one context used once.
+    static func hash(_ algorithm: Algorithm, bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        withContext(algorithm) { context in
+            if bytes.count > 0 { EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) }
+            return finish(context)
+        }
+    }
+
+    /// Runs `body` with a fresh context initialised for `algorithm`, freed afterwards.
+    fileprivate static func withContext<Result>(_ algorithm: Algorithm, _ body: (OpaquePointer) -> Result) -> Result {
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
+            fatalError("libcrypto could not initialise a digest context")
+        }
+        defer { EVP_MD_CTX_free(context) }
+        return body(context)
     }
 
     /// The SHA-256 of a string's UTF-8 bytes, as lowercase hex.
@@ -93,15 +120,29 @@ public enum HMACSHA256 {
 
     private static func authenticate(bytes message: UnsafeRawBufferPointer, key: [UInt8]) -> [UInt8] {
         let blockSize = 64
-        var block = key.count > blockSize ? MessageDigest.hash(.sha256, key) : key
-        block += [UInt8](repeating: 0, count: blockSize - block.count)
-        let inner = MessageDigest(.sha256)
-        inner.update(block.map { $0 ^ 0x36 })
-        inner.update(message)
-        let outer = MessageDigest(.sha256)
-        outer.update(block.map { $0 ^ 0x5c })
-        outer.update(inner.finalize())
-        return outer.finalize()
+        let longKey = key.count > blockSize ? MessageDigest.hash(.sha256, key) : nil
+        // One context, reinitialised for the outer digest; the padded key and the inner digest live on the stack.
+        return MessageDigest.withContext(.sha256) { context in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: blockSize + 32) { scratch in
+                let pad = UnsafeMutableBufferPointer(rebasing: scratch[..<blockSize])
+                let inner = UnsafeMutableBufferPointer(rebasing: scratch[blockSize...])
+                func fillPad(_ mask: UInt8) {
+                    (longKey ?? key).withUnsafeBufferPointer { key in
+                        for index in 0..<blockSize { pad[index] = (index < key.count ? key[index] : 0) ^ mask }
+                    }
+                }
+                fillPad(0x36)
+                EVP_DigestUpdate(context, pad.baseAddress, blockSize)
+                if message.count > 0 { EVP_DigestUpdate(context, message.baseAddress, message.count) }
+                var length: UInt32 = 0
+                EVP_DigestFinal_ex(context, inner.baseAddress, &length)
+                fillPad(0x5c)
+                EVP_DigestInit_ex(context, MessageDigest.Algorithm.sha256.evp, nil)
+                EVP_DigestUpdate(context, pad.baseAddress, blockSize)
+                EVP_DigestUpdate(context, inner.baseAddress, Int(length))
+                return MessageDigest.finish(context)
+            }
+        }
     }
 }
 

@@ -43,7 +43,13 @@ public final class MetadataStore: Sendable {
         // with it). In WAL mode that takes `synchronous = FULL`: NORMAL syncs the log only at checkpoints, so a
         // power failure could lose commits already answered. GRDB's pool sets NORMAL on its writer when it turns
         // WAL on, after `prepareDatabase` has run, so FULL is set here, on the writer, once it is open.
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Each write of a group commit runs in a savepoint, whose journal (the pages it changed, to roll back
+            // to) SQLite spills to a temporary file past 64 KiB: under load that file took as many writes as the
+            // log itself, and was created and deleted for every transaction. In memory it costs a copy per page.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
         if backgroundCheckpoints {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.backstopCheckpointPages)")

@@ -42,14 +42,29 @@ public struct SigV4Verifier: Sendable {
         let date: String
         let region: String
         let service: String
-        var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+        /// `date/region/service/aws4_request`: the credential after its access key id.
+        let scope: String
     }
 
     private func parseCredential(_ text: String) throws -> Credential {
-        let parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
+        // By hand on the UTF-8 bytes: splitting into an array of strings was a sixth of verifying a presigned URL.
+        var text = text
+        let (parts, scope) = text.withUTF8 { bytes -> ([String], String) in
+            func string(_ range: Range<Int>) -> String {
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+            }
+            var parts: [String] = []
+            parts.reserveCapacity(5)
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: "/") {
+                guard parts.count < 5 else { return ([], "") }
+                parts.append(string(start..<index))
+                start = index + 1
+            }
+            // The scope is everything after the access key id.
+            return (parts, parts.count == 5 ? string((parts[0].utf8.count + 1)..<bytes.count) : "")
         }
-        guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8 else {
+        guard parts.count == 5, parts[4] == "aws4_request", parts[1].utf8.count == 8 else {
             throw S3Error(
                 "AuthorizationHeaderMalformed",
                 "The authorization header is malformed; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
@@ -63,7 +78,9 @@ public struct SigV4Verifier: Sendable {
                 status: .badRequest
             )
         }
-        return Credential(accessKeyID: parts[0], date: parts[1], region: parts[2], service: parts[3])
+        return Credential(
+            accessKeyID: parts[0], date: parts[1], region: parts[2], service: parts[3],
+            scope: scope)
     }
 
     private func secret(for accessKeyID: String) throws -> String {
