@@ -107,6 +107,7 @@ let package = Package(
             name: "cairn-bench",
             dependencies: [
                 "cairn",  // built alongside, so `swift run -c release cairn-bench` measures a fresh release `cairn`
+                "CairnCore",
                 "CairnS3",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -70,20 +70,50 @@ struct MemoryCacheTests {
         #expect(cache.value(for: 9_999) == "w" && cache.value(for: 9_996) == nil)
     }
 
-    @Test("The blob cache keeps whole small blobs within its budget, oldest out first")
+    private func blob(_ index: Int, _ size: Int) -> (BlobDigest, ByteBuffer) {
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) }
+        return (
+            BlobDigest(bytes: MessageDigest.hash(.sha256, bytes + withUnsafeBytes(of: index) { Array($0) })),
+            ByteBuffer(bytes: bytes)
+        )
+    }
+
+    @Test("The blob cache keeps whole small blobs within its budget")
     func blobCacheBudget() {
-        let cache = BlobContentCache(capacity: 10_000, largestEntry: 4_000)
-        func blob(_ index: Int, _ size: Int) -> (BlobDigest, ByteBuffer) {
-            let bytes = [UInt8](repeating: UInt8(index), count: size)
-            return (BlobDigest(bytes: MessageDigest.hash(.sha256, bytes + [UInt8(index)])), ByteBuffer(bytes: bytes))
-        }
+        let cache = BlobContentCache(capacity: 10_000, largestEntry: 4_000, seed: 7)
         let big = blob(0, 5_000)
         cache.insert(big.1, for: big.0)
         #expect(cache.value(for: big.0) == nil)  // larger than an entry may be
         let blobs = (1...4).map { blob($0, 3_000) }
-        for (digest, bytes) in blobs { cache.insert(bytes, for: digest) }
-        #expect(cache.value(for: blobs[0].0) == nil)  // 12,000 bytes > 10,000: the oldest went
-        for (digest, bytes) in blobs.dropFirst() { #expect(cache.value(for: digest) == bytes) }
+        for (index, (digest, bytes)) in blobs.enumerated() {
+            cache.insert(bytes, for: digest)
+            #expect(cache.value(for: digest) == bytes)  // the blob just inserted is never the one evicted
+            #expect(cache.count == min(index + 1, 3))  // 12,000 bytes > 10,000: one of the others went
+        }
+        #expect(blobs.filter { cache.value(for: $0.0) != nil }.count == 3)
+        cache.insert(blobs[3].1, for: blobs[3].0)  // already held: nothing changes
+        #expect(cache.count == 3)
+    }
+
+    @Test("Reads cycling through more blobs than the cache holds still hit it")
+    func blobCacheCyclicReads() {
+        // 1,000 blobs fit; the reads cycle through 1,250, inserting each miss as a GET does. Evicting the oldest
+        // first would miss every read here.
+        let cache = BlobContentCache(capacity: 100_000, largestEntry: 100, seed: 42)
+        let blobs = (0..<1_250).map { blob($0, 100) }
+        var hits = 0
+        for pass in 0..<6 {
+            for (digest, bytes) in blobs {
+                if cache.value(for: digest) != nil {
+                    if pass >= 2 { hits += 1 }
+                } else {
+                    cache.insert(bytes, for: digest)
+                }
+            }
+            #expect(cache.count == 1_000)
+        }
+        let rate = Double(hits) / Double(4 * blobs.count)
+        #expect(rate > 0.5, "hit rate \(rate)")
     }
 
     @Test("Small reads served from memory equal the file, whole or a range")

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 #if canImport(Glibc)
@@ -60,21 +61,15 @@ extension BenchmarkRun {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
-        // SplitMix64 seeded once from the system: fast enough for gigabytes (the system generator makes a
-        // syscall per word), and just as incompressible for every layer involved.
-        var state = UInt64.random(in: .min ... .max)
+        // Seeded once from the system: fast enough for gigabytes (the system generator makes a system call per
+        // word), and just as incompressible for every layer involved.
+        var generator = SplitMix64(seed: .random(in: .min ... .max))
         var block = [UInt8](repeating: 0, count: 1 << 20)
         var written = 0
         while written < bytes {
             block.withUnsafeMutableBytes { raw in
                 let words = raw.bindMemory(to: UInt64.self)
-                for index in words.indices {
-                    state &+= 0x9E37_79B9_7F4A_7C15
-                    var z = state
-                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                    words[index] = z ^ (z >> 31)
-                }
+                for index in words.indices { words[index] = generator.next() }
             }
             let count = min(block.count, bytes - written)
             try handle.write(contentsOf: block[0..<count])
