@@ -137,6 +137,11 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
 
     func execute() async throws -> BuildResult {
         let start = Date()
+        // With no `cache` section to restore first, nothing writes to the workspace before the first phase, so it is
+        // hashed (tens of milliseconds for a big tree) while the history loads and the shell starts.
+        let scanner = self.scanner
+        let roots = declaredOutputRoots
+        let earlySnapshot = buildspec.cache == nil ? Task { try scanner.snapshot(extraRoots: roots) } : nil
         if options.useCache {
             history = try? await loadHistory()
         }
@@ -164,7 +169,7 @@ final class BuildRun: @unchecked Sendable {  // driven by one task, sequentially
         if let cache = buildspec.cache { await restoreCache(cache, shell: shell) }
 
         initialState = try await shell.state()
-        var snapshot = try scanner.snapshot(extraRoots: declaredOutputRoots)
+        var snapshot = try await earlySnapshot?.value ?? scanner.snapshot(extraRoots: declaredOutputRoots)
         var previousKey = ""
         var stopped = false
         for phase in buildspec.phases {

@@ -88,11 +88,20 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         self.process = nil
     }
 
+    /// Writes a command for the shell to source. Plain `write`, no `fsync`: the file lives only until the command
+    /// has run (Foundation's `Data.write` syncs every file it writes, a disk flush per command).
+    private static func writeCommandFile(_ path: String, _ command: String) throws {
+        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(descriptor) }
+        try Array(command.utf8).withUnsafeBytes { try writeFully(descriptor, $0, path: path) }
+    }
+
     /// Runs one command; `output` receives its standard output and error as they arrive. Returns the exit status.
     public func run(_ command: String, output: @escaping @Sendable ([UInt8]) -> Void) async throws -> Int32 {
         commandCount += 1
         let file = "\(stateDirectory)/command-\(commandCount).sh"
-        try Data(command.utf8).write(to: URL(fileURLWithPath: file))
+        try Self.writeCommandFile(file, command)
         defer { unlink(file) }
         let line =
             "{ command . '\(file)'; } </dev/null; __cairn_status=$?; export -p >'\(stateDirectory)/env.sh'; "
