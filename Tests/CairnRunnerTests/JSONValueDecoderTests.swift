@@ -80,6 +80,23 @@ struct JSONValueDecoderTests {
         }
     }
 
+    @Test(
+        "a string that is not UTF-8 is an error, with or without escapes",
+        arguments: [
+            [0x22, 0xFF, 0x22], [0x22, 0x61, 0xC3, 0x22], [0x22, 0xC3, 0x5C, 0x6E, 0x22],
+            [0x22, 0xED, 0xA0, 0x80, 0x22],
+        ]
+            as [[UInt8]])
+    func invalidUTF8(bytes: [UInt8]) throws {
+        #expect(throws: DecodingError.self) { try bytes.withUnsafeBufferPointer { try JSONValue.parse($0) } }
+        let valid = Array("\"caf\u{E9} \\n\"".utf8)
+        guard case .string(let text) = try valid.withUnsafeBufferPointer({ try JSONValue.parse($0) }) else {
+            Issue.record("not a string")
+            return
+        }
+        #expect(text == "caf\u{E9} \n")
+    }
+
     @Test("nesting deeper than 512 levels is an error, not a stack overflow")
     func deepNesting() throws {
         let deep = Array((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)

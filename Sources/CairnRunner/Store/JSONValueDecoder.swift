@@ -163,13 +163,18 @@ private struct JSONParser {
     private mutating func string() throws -> String {
         offset += 1
         let start = offset
+        var highBits: UInt8 = 0
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                let text = try validated(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+                let piece = UnsafeBufferPointer(rebasing: bytes[start..<offset])
+                // ASCII needs no validation; `String(validating:)` looks up generic metadata on every call, which
+                // shows in a manifest of thousands of paths and digests.
+                let text = highBits < 0x80 ? String(decoding: piece, as: UTF8.self) : try validated(piece)
                 offset += 1
                 return text
             }
+            highBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw error("control character in a string") }
             offset += 1
