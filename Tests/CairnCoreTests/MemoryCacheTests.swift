@@ -55,19 +55,49 @@ struct MemoryCacheTests {
         }
     }
 
-    @Test("The row cache keeps its newest entries past capacity and drops a read that raced a write")
-    func rowCacheOrderAndGenerations() {
-        let cache = CoherentCache<Int, String>(capacity: 3)
-        for key in 0..<5 { cache.insert("v\(key)", for: key, readAt: cache.generation) }
-        #expect((0..<5).map { cache.value(for: $0) } == [nil, nil, "v2", "v3", "v4"])
+    @Test("The row cache stays within its capacity, updates in place and drops a read that raced a write")
+    func rowCacheCapacityAndGenerations() {
+        let cache = CoherentCache<Int, String>(capacity: 3, seed: 1)
+        for key in 0..<5 {
+            cache.insert("v\(key)", for: key, readAt: cache.generation)
+            #expect(cache.value(for: key) == "v\(key)")  // the entry just inserted is never the one evicted
+            #expect(cache.count == min(key + 1, 3))
+        }
+        let held = (0..<5).filter { cache.value(for: $0) != nil }
+        #expect(held.count == 3 && held.contains(4))
+        cache.replace(held[0], with: "new")  // a held key is updated, nothing evicted
+        #expect(cache.value(for: held[0]) == "new" && cache.count == 3)
         let before = cache.generation
-        cache.invalidate(3)
-        cache.insert("stale", for: 3, readAt: before)  // read before the write committed: not kept
-        #expect(cache.value(for: 3) == nil)
-        cache.insert("fresh", for: 3, readAt: cache.generation)
-        #expect(cache.value(for: 3) == "fresh")
-        for key in 10..<10_000 { cache.insert("w", for: key, readAt: cache.generation) }  // compaction
-        #expect(cache.value(for: 9_999) == "w" && cache.value(for: 9_996) == nil)
+        cache.invalidate(4)
+        #expect(cache.value(for: 4) == nil && cache.count == 2)
+        cache.insert("stale", for: 4, readAt: before)  // read before the write committed: not kept
+        #expect(cache.value(for: 4) == nil)
+        cache.insert("fresh", for: 4, readAt: cache.generation)
+        #expect(cache.value(for: 4) == "fresh")
+        for key in 10..<10_000 {
+            cache.insert("w", for: key, readAt: cache.generation)
+            if key % 7 == 0 { cache.invalidate(key - 3) }  // removals from the middle keep the slots consistent
+        }
+        #expect(cache.count <= 3 && cache.value(for: 9_999) == "w")
+        cache.invalidateAll()
+        #expect(cache.count == 0 && cache.value(for: 9_999) == nil)
+    }
+
+    @Test("Reads cycling through more rows than the row cache holds still hit it")
+    func rowCacheCyclicReads() {
+        let cache = CoherentCache<Int, Int>(capacity: 1_000, seed: 42)
+        var hits = 0
+        for pass in 0..<6 {
+            for key in 0..<1_250 {
+                if cache.value(for: key) != nil {
+                    if pass >= 2 { hits += 1 }
+                } else {
+                    cache.insert(key, for: key, readAt: cache.generation)
+                }
+            }
+        }
+        let rate = Double(hits) / Double(4 * 1_250)
+        #expect(rate > 0.5, "hit rate \(rate)")
     }
 
     private func blob(_ index: Int, _ size: Int) -> (BlobDigest, ByteBuffer) {

@@ -8,27 +8,38 @@ import NIOConcurrencyHelpers
 /// ``insert(_:for:readAt:)`` drops the value when a write has bumped the generation since, so a row read just
 /// before a commit can never outlive it in the cache.
 final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private struct State {
-        var generation: UInt64 = 0
-        var entries: [Key: Value] = [:]
-        /// Insertion order, oldest first from `head`; keys invalidated since are skipped when their turn comes.
-        var order: [Key] = []
-        var head = 0
+    private struct Entry {
+        var value: Value
+        /// Where the key is in `State.keys`.
+        var slot: Int
     }
 
-    private let state = NIOLockedValueBox(State())
-    /// At most this many entries; past it, the oldest inserted go first.
+    private struct State {
+        var generation: UInt64 = 0
+        var entries: [Key: Entry] = [:]
+        /// The keys held, in no order, for picking a victim by index.
+        var keys: [Key] = []
+        var random: SplitMix64
+    }
+
+    private let state: NIOLockedValueBox<State>
+    /// At most this many entries; past it, a random one goes (as in ``BlobContentCache``: reads cycling through a
+    /// few more keys than fit still hit, where oldest-first eviction would drop each key just before its turn).
     let capacity: Int
 
-    init(capacity: Int) {
+    init(capacity: Int, seed: UInt64 = .random(in: .min ... .max)) {
         self.capacity = capacity
+        self.state = NIOLockedValueBox(State(random: SplitMix64(seed: seed)))
     }
 
     /// Taken before reading SQLite, for ``insert(_:for:readAt:)``.
     var generation: UInt64 { state.withLockedValue { $0.generation } }
 
+    /// The number of entries held.
+    var count: Int { state.withLockedValue { $0.entries.count } }
+
     func value(for key: Key) -> Value? {
-        state.withLockedValue { $0.entries[key] }
+        state.withLockedValue { $0.entries[key]?.value }
     }
 
     /// Caches a value read from SQLite, unless a write happened since `generation` was taken.
@@ -36,7 +47,7 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         guard capacity > 0 else { return }
         state.withLockedValue { state in
             guard state.generation == generation else { return }
-            store(value, for: key, in: &state)
+            Self.store(value, for: key, capacity: capacity, in: &state)
         }
     }
 
@@ -47,21 +58,28 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLockedValue { state in
             state.generation &+= 1
             guard capacity > 0 else { return }
-            store(value, for: key, in: &state)
+            Self.store(value, for: key, capacity: capacity, in: &state)
         }
     }
 
-    private func store(_ value: Value, for key: Key, in state: inout State) {
-        guard state.entries.updateValue(value, forKey: key) == nil else { return }
-        state.order.append(key)
-        while state.entries.count > capacity, state.head < state.order.count {
-            state.entries[state.order[state.head]] = nil
-            state.head += 1
+    private static func store(_ value: Value, for key: Key, capacity: Int, in state: inout State) {
+        if state.entries[key] != nil {
+            state.entries[key]!.value = value
+            return
         }
-        if state.order.count > 2 * capacity + 1024 {
-            // Drop the consumed prefix and the keys invalidated meanwhile, keeping the order of the rest.
-            state.order = state.order[state.head...].filter { state.entries[$0] != nil }
-            state.head = 0
+        while state.entries.count >= capacity, !state.keys.isEmpty {
+            remove(state.keys[Int(state.random.next() % UInt64(state.keys.count))], in: &state)
+        }
+        state.entries[key] = Entry(value: value, slot: state.keys.count)
+        state.keys.append(key)
+    }
+
+    private static func remove(_ key: Key, in state: inout State) {
+        guard let slot = state.entries.removeValue(forKey: key)?.slot else { return }
+        let last = state.keys.removeLast()
+        if slot < state.keys.count {
+            state.keys[slot] = last
+            state.entries[last]!.slot = slot
         }
     }
 
@@ -69,7 +87,7 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     func invalidate(_ key: Key) {
         state.withLockedValue { state in
             state.generation &+= 1
-            state.entries[key] = nil
+            Self.remove(key, in: &state)
         }
     }
 
@@ -78,8 +96,7 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLockedValue { state in
             state.generation &+= 1
             state.entries.removeAll()
-            state.order.removeAll()
-            state.head = 0
+            state.keys.removeAll()
         }
     }
 }
