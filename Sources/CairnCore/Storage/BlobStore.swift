@@ -76,8 +76,8 @@ public struct BlobStore: Sendable {
         return sizes
     }
 
-    /// The sizes of blobs with a file or a row in the database (nil where there is neither), looked up in
-    /// thread-pool jobs: files first, then the table for those without one.
+    /// The sizes of blobs with a row in the database or a file (nil where there is neither), looked up in
+    /// thread-pool jobs: the table first, then files for those without a row.
     private func lookUpSizes(_ digests: [BlobDigest]) async throws -> [Int64?] {
         guard !digests.isEmpty else { return [] }
         // Thousands of lookups (a big build's entry) are split over a few jobs, which run on several cores.
@@ -100,12 +100,11 @@ public struct BlobStore: Sendable {
             let folder = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard folder >= 0 else { throw BlobStoreError.system("open", path: directory, errno: errno) }
             defer { close(folder) }
+            // The table first: most blobs of a build's entry are small rows there, and a file that is not there
+            // costs a failed path walk each.
+            let inDatabase = try table.sizes(digests)
             var info = stat()
-            var sizes = digests.map { Self.statBlob(folder, digest: $0, info: &info) }
-            let withoutFile = sizes.indices.filter { sizes[$0] == nil }
-            let inDatabase = try table.sizes(withoutFile.map { digests[$0] })
-            for index in withoutFile { sizes[index] = inDatabase[digests[index]] }
-            return sizes
+            return digests.map { inDatabase[$0] ?? Self.statBlob(folder, digest: $0, info: &info) }
         }
     }
 
