@@ -8,28 +8,18 @@ import NIOConcurrencyHelpers
 /// ``insert(_:for:readAt:)`` drops the value when a write has bumped the generation since, so a row read just
 /// before a commit can never outlive it in the cache.
 final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private struct Entry {
-        var value: Value
-        /// Where the key is in `State.keys`.
-        var slot: Int
-    }
-
     private struct State {
         var generation: UInt64 = 0
-        var entries: [Key: Entry] = [:]
-        /// The keys held, in no order, for picking a victim by index.
-        var keys: [Key] = []
-        var random: SplitMix64
+        var entries: RandomEvictionMap<Key, Value>
     }
 
     private let state: NIOLockedValueBox<State>
-    /// At most this many entries; past it, a random one goes (as in ``BlobContentCache``: reads cycling through a
-    /// few more keys than fit still hit, where oldest-first eviction would drop each key just before its turn).
+    /// At most this many entries; past it, a random one goes (see ``RandomEvictionMap``).
     let capacity: Int
 
     init(capacity: Int, seed: UInt64 = .random(in: .min ... .max)) {
         self.capacity = capacity
-        self.state = NIOLockedValueBox(State(random: SplitMix64(seed: seed)))
+        self.state = NIOLockedValueBox(State(entries: RandomEvictionMap(seed: seed)))
     }
 
     /// Taken before reading SQLite, for ``insert(_:for:readAt:)``.
@@ -39,7 +29,7 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     var count: Int { state.withLockedValue { $0.entries.count } }
 
     func value(for key: Key) -> Value? {
-        state.withLockedValue { $0.entries[key]?.value }
+        state.withLockedValue { $0.entries[key] }
     }
 
     /// Caches a value read from SQLite, unless a write happened since `generation` was taken.
@@ -47,7 +37,7 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         guard capacity > 0 else { return }
         state.withLockedValue { state in
             guard state.generation == generation else { return }
-            Self.store(value, for: key, capacity: capacity, in: &state)
+            store(value, for: key, in: &state)
         }
     }
 
@@ -58,36 +48,22 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLockedValue { state in
             state.generation &+= 1
             guard capacity > 0 else { return }
-            Self.store(value, for: key, capacity: capacity, in: &state)
+            store(value, for: key, in: &state)
         }
     }
 
-    private static func store(_ value: Value, for key: Key, capacity: Int, in state: inout State) {
-        if state.entries[key] != nil {
-            state.entries[key]!.value = value
-            return
+    private func store(_ value: Value, for key: Key, in state: inout State) {
+        if state.entries[key] == nil {
+            while state.entries.count >= capacity, state.entries.removeRandom() != nil {}
         }
-        while state.entries.count >= capacity, !state.keys.isEmpty {
-            remove(state.keys[Int(state.random.next() % UInt64(state.keys.count))], in: &state)
-        }
-        state.entries[key] = Entry(value: value, slot: state.keys.count)
-        state.keys.append(key)
-    }
-
-    private static func remove(_ key: Key, in state: inout State) {
-        guard let slot = state.entries.removeValue(forKey: key)?.slot else { return }
-        let last = state.keys.removeLast()
-        if slot < state.keys.count {
-            state.keys[slot] = last
-            state.entries[last]!.slot = slot
-        }
+        state.entries.set(value, for: key)
     }
 
     /// After a write of `key` commits.
     func invalidate(_ key: Key) {
         state.withLockedValue { state in
             state.generation &+= 1
-            Self.remove(key, in: &state)
+            state.entries.remove(key)
         }
     }
 
@@ -96,7 +72,6 @@ final class CoherentCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         state.withLockedValue { state in
             state.generation &+= 1
             state.entries.removeAll()
-            state.keys.removeAll()
         }
     }
 }

@@ -3,24 +3,11 @@ import NIOCore
 
 /// The bytes of small blobs written or read recently, up to a byte budget: a hot small GET then costs no thread-pool
 /// job and no system call. Blobs are immutable and named by their content, so an entry never goes stale; the metadata
-/// decides which digests are reachable at all.
-///
-/// Past the budget a random entry goes. Oldest-first eviction gets no hits at all when reads cycle through a set just
-/// larger than the cache (each read evicts the entry that the cycle needs next); random eviction keeps most of the
-/// cache useful then, and does as well as oldest-first on reads that favour a hot set. A hit stays a lookup only.
+/// decides which digests are reachable at all. Past the budget a random blob goes (see ``RandomEvictionMap``).
 public final class BlobContentCache: Sendable {
-    private struct Entry {
-        var bytes: ByteBuffer
-        /// Where the digest is in `State.digests`.
-        var slot: Int
-    }
-
     private struct State {
-        var entries: [BlobDigest: Entry] = [:]
-        /// The digests held, in no order, for picking a victim by index.
-        var digests: [BlobDigest] = []
+        var entries: RandomEvictionMap<BlobDigest, ByteBuffer>
         var bytes = 0
-        var random: SplitMix64
     }
 
     private let state: NIOLockedValueBox<State>
@@ -32,11 +19,11 @@ public final class BlobContentCache: Sendable {
     public init(capacity: Int, largestEntry: Int = 64 * 1024, seed: UInt64 = .random(in: .min ... .max)) {
         self.capacity = capacity
         self.largestEntry = min(largestEntry, capacity)
-        self.state = NIOLockedValueBox(State(random: SplitMix64(seed: seed)))
+        self.state = NIOLockedValueBox(State(entries: RandomEvictionMap(seed: seed)))
     }
 
     public func value(for digest: BlobDigest) -> ByteBuffer? {
-        state.withLockedValue { $0.entries[digest]?.bytes }
+        state.withLockedValue { $0.entries[digest] }
     }
 
     /// The number of blobs held.
@@ -48,17 +35,10 @@ public final class BlobContentCache: Sendable {
         state.withLockedValue { state in
             guard state.entries[digest] == nil else { return }
             state.bytes += bytes.readableBytes
-            while state.bytes > capacity, !state.digests.isEmpty {
-                let victim = Int(state.random.next() % UInt64(state.digests.count))
-                state.bytes -= state.entries.removeValue(forKey: state.digests[victim])!.bytes.readableBytes
-                let last = state.digests.removeLast()
-                if victim < state.digests.count {
-                    state.digests[victim] = last
-                    state.entries[last]!.slot = victim
-                }
+            while state.bytes > capacity, let evicted = state.entries.removeRandom() {
+                state.bytes -= evicted.readableBytes
             }
-            state.entries[digest] = Entry(bytes: bytes, slot: state.digests.count)
-            state.digests.append(digest)
+            state.entries.set(bytes, for: digest)
         }
     }
 }

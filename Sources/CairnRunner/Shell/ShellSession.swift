@@ -91,8 +91,7 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     /// Writes a command for the shell to source. Plain `write`, no `fsync`: the file lives only until the command
     /// has run (Foundation's `Data.write` syncs every file it writes, a disk flush per command).
     private static func writeCommandFile(_ path: String, _ command: String) throws {
-        let descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let descriptor = try createForWriting(path, mode: 0o600)
         defer { Glibc.close(descriptor) }
         try Array(command.utf8).withUnsafeBytes { try writeFully(descriptor, $0, path: path) }
     }

@@ -70,10 +70,7 @@ struct BlobFrameReader {
         guard parts[0] == expected.digest.hex else {
             throw RunnerError("the store sent blob \(parts[0]) where \(expected.digest) was expected")
         }
-        descriptor = open(expected.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw RunnerError("cannot write \(expected.path): \(String(cString: strerror(errno)))")
-        }
+        descriptor = try createForWriting(expected.path)
         remaining = size
         if size == 0 { try closeFile() }
     }
@@ -89,6 +86,14 @@ struct BlobFrameReader {
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
         try writeFully(descriptor, bytes, path: files[next].path)
     }
+}
+
+/// Creates (or truncates) a file and opens it for writing. No `fsync` on close: the runner's files are workspace
+/// outputs and scratch, not the store's data.
+func createForWriting(_ path: String, mode: mode_t = 0o644) throws -> Int32 {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    return descriptor
 }
 
 /// Writes all of `bytes` to a file descriptor, retrying short writes and EINTR.

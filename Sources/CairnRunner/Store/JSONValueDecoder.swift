@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// Decodes `Decodable` values from JSON through a parsed tree, for the runner's large documents.
@@ -163,18 +164,13 @@ private struct JSONParser {
     private mutating func string() throws -> String {
         offset += 1
         let start = offset
-        var highBits: UInt8 = 0
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                let piece = UnsafeBufferPointer(rebasing: bytes[start..<offset])
-                // ASCII needs no validation; `String(validating:)` looks up generic metadata on every call, which
-                // shows in a manifest of thousands of paths and digests.
-                let text = highBits < 0x80 ? String(decoding: piece, as: UTF8.self) : try validated(piece)
+                let text = try validated(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
                 offset += 1
                 return text
             }
-            highBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw error("control character in a string") }
             offset += 1
@@ -241,7 +237,7 @@ private struct JSONParser {
     }
 
     private func validated(_ utf8: UnsafeBufferPointer<UInt8>) throws -> String {
-        guard let text = String(validating: utf8, as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+        guard let text = String(utf8Validating: utf8) else { throw error("invalid UTF-8 in a string") }
         return text
     }
 }

@@ -72,8 +72,7 @@ public struct LocalPhaseStore: PhaseStore {
     }
 
     public func download(_ digest: BlobDigest, to path: String) async throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let descriptor = try createForWriting(path)
         defer { close(descriptor) }
         try await blobs.readChunks(of: digest, range: 0..<Int64.max) { chunk in
             try chunk.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: path) }

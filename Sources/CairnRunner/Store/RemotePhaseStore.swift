@@ -108,8 +108,7 @@ public struct RemotePhaseStore: PhaseStore {
     public func download(_ digest: BlobDigest, to path: String) async throws {
         let response = try await execute(request(.GET, "/_cairn/cas/\(digest.hex)"))
         guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw RunnerError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let descriptor = try createForWriting(path)
         defer { close(descriptor) }
         for try await chunk in response.body {
             try chunk.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: path) }

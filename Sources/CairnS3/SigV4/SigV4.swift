@@ -64,7 +64,9 @@ public enum SigV4 {
 
     /// ``percentDecode(_:)`` of UTF-8 bytes.
     static func percentDecode(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-        guard bytes.contains(UInt8(ascii: "%")) else { return validUTF8(UnsafeBufferPointer(rebasing: bytes)) }
+        guard bytes.contains(UInt8(ascii: "%")) else {
+            return String(utf8Validating: UnsafeBufferPointer(rebasing: bytes))
+        }
         var out = [UInt8]()
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
@@ -80,19 +82,7 @@ public enum SigV4 {
                 index += 1
             }
         }
-        return out.withUnsafeBufferPointer { validUTF8($0) }
-    }
-
-    /// The string of UTF-8 bytes, or nil when they are not valid UTF-8. ASCII, which nearly every key and query is,
-    /// is copied without `String(validating:)`, whose generic entry point looks up type metadata on every call
-    /// (the largest single cost of parsing a presigned URL's query).
-    private static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        var ascii = true
-        for byte in bytes where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        return ascii ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+        return out.withUnsafeBufferPointer { String(utf8Validating: $0) }
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
