@@ -180,33 +180,6 @@ struct BlobJournalTests {
         }
     }
 
-    @Test("A small blob's row is read on the calling thread; files, missing blobs and bad ranges go to the thread pool")
-    func smallRowsAreReadNow() async throws {
-        try await Self.withJournal { directory, blobs, metadata in
-            let digest = try await Self.put("small content", key: "a", blobs: blobs, metadata: metadata)
-            let segment = BlobSegment(digest: digest, size: 13)
-            #expect(blobs.readNow(segment, range: 0..<5).map { String(buffer: $0) } == "small", "held in memory")
-            #expect(try await metadata.flushBlobJournal() == 1)
-            #expect(blobs.inMemory(digest) == nil)
-            #expect(blobs.readNow(segment, range: 6..<13).map { String(buffer: $0) } == "content", "read from the row")
-            #expect(blobs.readNow(segment, range: 6..<14) == nil, "past the blob's end")
-            let missing = BlobSegment(digest: BlobDigest(bytes: Array(repeating: 7, count: 32)), size: 6)
-            #expect(blobs.readNow(missing, range: 0..<6) == nil)
-            let large = String(repeating: "x", count: BlobJournal.largestBlob + 1)
-            let file = try await Self.put(large, key: "large", blobs: blobs, metadata: metadata)
-            let fileSegment = BlobSegment(digest: file, size: Int64(large.utf8.count))
-            #expect(blobs.readNow(fileSegment, range: 0..<1) == nil, "a file is the thread pool's to read")
-
-            // A store with a memory cache keeps what it read.
-            let cached = try BlobStore(dataDirectory: directory, memoryCacheBytes: 1 << 20)
-            cached.smallBlobs.attach(directory + "/metadata.sqlite")
-            #expect(cached.readNow(segment, range: 0..<13).map { String(buffer: $0) } == "small content")
-            #expect(cached.memoryCache?.value(for: digest).map { String(buffer: $0) } == "small content")
-
-            #expect(blobs.readNow(segment, range: 0..<13).map { String(buffer: $0) } == "small content")
-        }
-    }
-
     @Test("Every metadata commit is synced: the writer runs with synchronous = FULL, also after writes")
     func commitsAreSynced() async throws {
         try await Self.withJournal { _, blobs, metadata in

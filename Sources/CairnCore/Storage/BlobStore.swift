@@ -279,28 +279,6 @@ public struct BlobStore: Sendable {
         }
     }
 
-    /// `range` of a small blob read on the calling thread, when memory has it or it is a row of
-    /// ``SmallBlobTable``; nil otherwise (``read(_:range:on:)`` reads it).
-    ///
-    /// For the server's answer to a small GET on an event loop: a row's pages are almost always in the page
-    /// cache, and a thread-pool job costs two thread wake-ups and their context switches, several times the lookup
-    /// (most of the CPU of a small GET whose blob is not in memory). The lookup never waits for a lock; like a file
-    /// read, it blocks when a page must come from the disk. A failed lookup is nil too, and the thread pool's read
-    /// reports the error.
-    public func readNow(_ segment: BlobSegment, range: Range<Int64>) -> ByteBuffer? {
-        let digest = segment.digest
-        let content: ByteBuffer
-        if let held = inMemory(digest) {
-            content = held
-        } else if segment.size <= BlobJournal.largestBlob, let row = try? smallBlobs.contentWithoutWaiting(digest) {
-            memoryCache?.insert(row, for: digest)
-            content = row
-        } else {
-            return nil
-        }
-        return try? Self.slice(content, range, of: digest)
-    }
-
     /// ``read(_:range:)`` for a caller on an event loop (the server's answer to a small GET there): the result
     /// arrives on `eventLoop`, with no task involved.
     public func read(

@@ -61,13 +61,6 @@ public final class SmallBlobTable: Sendable {
         try contents(CollectionOfOne(digest))[digest]
     }
 
-    /// ``content(_:)`` for a caller that must not wait for a lock (an event loop): where a read would wait for the
-    /// writer (only while it recovers or resets the log), it throws instead of waiting. It still reads the
-    /// database's pages, which a page cache miss reads from the disk.
-    func contentWithoutWaiting(_ digest: BlobDigest) throws -> ByteBuffer? {
-        try withReader { reader in try reader.content(digest, waiting: false) } ?? nil
-    }
-
     /// The sizes of those of `digests` the table holds. Blocks, like ``contents(_:)``.
     func sizes(_ digests: some Collection<BlobDigest>) throws -> [BlobDigest: Int64] {
         try lookUp(digests) { try $0.size($1) }
@@ -121,9 +114,6 @@ private final class TableReader: @unchecked Sendable {
     private let contentStatement: OpaquePointer
     private let sizeStatement: OpaquePointer
     private let path: String
-    /// Whether a locked database is waited for (``busyTimeout``) or fails the lookup at once.
-    private var waits = true
-    private static let busyTimeout: Int32 = 30_000
 
     init(path: String) throws {
         self.path = path
@@ -135,7 +125,7 @@ private final class TableReader: @unchecked Sendable {
             throw error
         }
         // A reader waits only while the writer recovers or resets the log; as long as the metadata store waits.
-        sqlite3_busy_timeout(database, Self.busyTimeout)
+        sqlite3_busy_timeout(database, 30_000)
         func prepare(_ sql: String) throws -> OpaquePointer {
             var statement: OpaquePointer?
             let code = sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -161,10 +151,8 @@ private final class TableReader: @unchecked Sendable {
         sqlite3_close_v2(database)
     }
 
-    /// - Parameter waiting: whether a lookup that finds the database locked waits (up to 30 s, as the metadata
-    ///   store does) or fails at once with `SQLITE_BUSY`.
-    func content(_ digest: BlobDigest, waiting: Bool = true) throws -> ByteBuffer? {
-        try lookUp(contentStatement, digest, waiting: waiting) { statement in
+    func content(_ digest: BlobDigest) throws -> ByteBuffer? {
+        try lookUp(contentStatement, digest) { statement in
             let count = Int(sqlite3_column_bytes(statement, 0))
             var buffer = ByteBufferAllocator().buffer(capacity: count)
             if count > 0, let bytes = sqlite3_column_blob(statement, 0) {
@@ -179,13 +167,7 @@ private final class TableReader: @unchecked Sendable {
     }
 
     /// Steps `statement` with `digest` bound: `row` of its one row, or nil when there is none.
-    private func lookUp<T>(
-        _ statement: OpaquePointer, _ digest: BlobDigest, waiting: Bool = true, row: (OpaquePointer) -> T
-    ) throws -> T? {
-        if waiting != waits {
-            sqlite3_busy_timeout(database, waiting ? Self.busyTimeout : 0)
-            waits = waiting
-        }
+    private func lookUp<T>(_ statement: OpaquePointer, _ digest: BlobDigest, row: (OpaquePointer) -> T) throws -> T? {
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)

@@ -18,15 +18,15 @@ extension S3Service {
 
     /// Answers a GET or HEAD of an object on the connection's event loop, without a task, when its metadata is
     /// already in memory: the signature checks out, the object's row is cached and, for a GET, the object is one
-    /// blob of at most ``singleReadLimit`` bytes to send. A blob in memory or in the small-blob table is answered
-    /// now (``BlobStore/readNow(_:range:)``); a blob file is read by one thread-pool job whose result comes back to
-    /// `eventLoop` (`afterRead`), since the hops of a task cost a small GET more than the read itself. Anything else — another operation, a sub-resource, a failed
+    /// blob of at most ``singleReadLimit`` bytes to send. A blob held or cached in memory is answered now; any other
+    /// is read by one thread-pool job whose result comes back to `eventLoop` (`afterRead`), since the hops of a
+    /// task cost a small GET more than the read itself. Anything else — another operation, a sub-resource, a failed
     /// check, an error to report, a metadata cache miss — is nil, and the request takes the normal path, which
     /// answers it the same way or with the error. A failed read does too: the caller passes the request on.
     ///
     /// The answer is the one ``respond(to:requestID:fileSender:)`` gives (both build it with the same functions),
     /// minus the suspension points: the server calls this on the connection's event loop, so it must stay cheap
-    /// and never wait (a small-blob row whose page is not in the page cache is the one disk read made here).
+    /// and never block.
     public func immediateResponse(to head: HTTPRequest, requestID: String, eventLoop: any EventLoop)
         -> ImmediateAnswer?
     {
@@ -50,9 +50,12 @@ extension S3Service {
         }
         guard status == .ok || status == .partialContent, head.method == .get else { return .now(answer(body: nil)) }
         guard object.segments.count == 1, range.count <= Self.singleReadLimit else { return nil }
-        let segment = object.segments[0]
-        if let bytes = blobs.readNow(segment, range: range) { return .now(answer(body: bytes)) }
-        return .afterRead(blobs.read(segment.digest, range: range, on: eventLoop).map { answer(body: $0) })
+        let digest = object.segments[0].digest
+        if let held = blobs.inMemory(digest) {
+            guard range.upperBound <= held.readableBytes else { return nil }
+            return .now(answer(body: held.getSlice(at: held.readerIndex + Int(range.lowerBound), length: range.count)))
+        }
+        return .afterRead(blobs.read(digest, range: range, on: eventLoop).map { answer(body: $0) })
     }
 
     /// Query parameters that leave a GET or HEAD a plain read of the object: presigned-URL authentication,
