@@ -19,6 +19,7 @@ extension BenchmarkRun {
 
         var results: [String: (put: [WrkLoad.Result], get: [WrkLoad.Result])] = [:]
         var health: [WrkLoad.Result] = []
+        var systems: [String] = []
         for run in 0..<settings.runs {
             // Every run starts each system afresh, so that every run measures the same thing: a store holding one
             // PUT phase's keys. A server kept across runs would hold two and three times as many in the later runs,
@@ -34,6 +35,7 @@ extension BenchmarkRun {
                 wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
             let moto = wants("moto") ? try await MotoInstance(logDirectory: logDirectory) : nil
             let endpoints = [cairn.endpoint] + [nginx?.endpoint, moto?.endpoint].compactMap { $0 }
+            systems = endpoints.map(\.system)
             for endpoint in endpoints { try await client.createBucket(endpoint) }
 
             // What the server's HTTP stack answers for a request with almost no work behind it.
@@ -57,7 +59,7 @@ extension BenchmarkRun {
             healthWorkload, "cairn", "throughput", "ops/s", health.map(\.requestsPerSecond),
             note:
                 "wrk, the same connections: the rate of a request that does almost nothing through the same HTTP stack")
-        for system in ["cairn", "nginx", "moto"] {
+        for system in systems {
             guard let result = results[system] else { continue }
             for (workload, phase) in [(smallPutWorkload, result.put), (smallGetWorkload, result.get)] {
                 let note: String? =
