@@ -139,6 +139,67 @@ struct CacheAndArtifactTests {
         #expect(logListing == "build.log\n")
     }
 
+    @Test(.enabled(if: Tools.enabled("git", "unzip")))
+    func zippedArtifactsKeepModesAndSymlinksAndCompressFiles() async throws {
+        try Tools.require("git", "unzip")
+        let storage = try TemporaryStore()
+        let project = try FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - mkdir -p dist
+                  - printf '#!/bin/sh\\necho tool\\n' > dist/tool.sh
+                  - chmod 755 dist/tool.sh
+                  - seq 1 20000 > dist/big.txt
+                  - ln -sf big.txt dist/link.txt
+            artifacts:
+              name: bundle
+              base-directory: dist
+              enable-symlinks: yes
+              files:
+                - '**/*'
+            """
+        )
+        var digests: [String] = []
+        for _ in 0..<2 {
+            let (result, output) = try await project.build(
+                store: storage.store,
+                configure: {
+                    $0.zipArtifacts = true
+                    $0.useCache = false
+                    $0.artifactsDestination = "s3://dist/team"
+                }
+            )
+            #expect(result.succeeded, "\(output)")
+            let metadata = try MetadataStore(dataDirectory: storage.directory)
+            let zip = try #require(try await metadata.object(bucket: "dist", key: "team/bundle.zip"))
+            digests.append(zip.segments[0].digest.hex)
+        }
+        // The same files make the same archive: entry times are fixed.
+        #expect(digests[0] == digests[1])
+        let blobs = try BlobStore(dataDirectory: storage.directory)
+        let path = blobs.path(for: try #require(BlobDigest(hex: digests[0])))
+        let check = try Tools.run(["unzip", "-t", path], in: project.directory)
+        #expect(check.contains("No errors detected"))
+        let listing = try Tools.run(["unzip", "-Zl", path], in: project.directory)
+        let lines = listing.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("-rwxr-xr-x") && $0.hasSuffix(" tool.sh") }, "\(listing)")
+        #expect(lines.contains { $0.hasPrefix("l") && $0.hasSuffix(" link.txt") }, "\(listing)")
+        // Text deflates: the 108 KiB of numbers take a fraction of their size.
+        let big = try #require(lines.first { $0.hasSuffix(" big.txt") }, "\(listing)")
+        #expect(big.contains("defN") || big.contains("defX") || big.contains("defF"), "\(big)")
+        let extract = FileManager.default.temporaryDirectory.path + "/cairn-unzip-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: extract) }
+        _ = try Tools.run(["unzip", "-q", path, "-d", extract], in: project.directory)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extract + "/link.txt") == "big.txt")
+        #expect(FileManager.default.isExecutableFile(atPath: extract + "/tool.sh"))
+        #expect(try String(contentsOfFile: extract + "/big.txt", encoding: .utf8).hasPrefix("1\n2\n3\n"))
+    }
+
     @Test(.enabled(if: Tools.enabled("git")))
     func reportsAreUploadedAndSummarised() async throws {
         let storage = try TemporaryStore()

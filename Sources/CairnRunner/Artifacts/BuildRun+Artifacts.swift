@@ -56,10 +56,7 @@ extension BuildRun {
         if options.zipArtifacts {
             let archive = FileManager.default.temporaryDirectory.path + "/cairn-artifact-\(UUID().uuidString).zip"
             defer { unlink(archive) }
-            try ZipArchive.write(
-                files.map { .init(name: $0.name, path: $0.path, symlinkTarget: $0.symlinkTarget, mode: $0.mode) },
-                to: archive
-            )
+            try ArtifactZip.write(files, to: archive)
             let key = join(folder, name.hasSuffix(".zip") ? name : name + ".zip")
             let uri = try await store.putObject(bucket: bucket, key: key, file: archive, metadata: artifactMetadata)
             console.line("[cairn] artifact \(artifact.identifier): \(files.count) files in \(uri)")
