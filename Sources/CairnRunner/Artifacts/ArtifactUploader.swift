@@ -1,6 +1,19 @@
 import Foundation
 
-extension BuildRun {
+/// Uploads a build's `artifacts` and `reports` sections to the store, as objects under the artifact destination.
+struct ArtifactUploader: Sendable {
+    let store: any PhaseStore
+    let console: BuildConsole
+    let sourceDirectory: String
+    let projectName: String
+    let projectID: String
+    let buildID: String
+    let buildNumber: Int
+    /// `s3://BUCKET/PREFIX`; nil for `s3://cairn-artifacts/<project>`.
+    let destination: String?
+    /// Package each artifact as one zip instead of separate files.
+    let zipArtifacts: Bool
+
     /// Tags every artifact and report object with its project and build number, so that retention's
     /// `keep_last_builds` keeps the newest builds' artifacts of each project whatever their age.
     var artifactMetadata: [String: String] {
@@ -9,7 +22,7 @@ extension BuildRun {
 
     /// The artifact destination: bucket and key prefix (no trailing slash).
     var artifactDestination: (bucket: String, prefix: String) {
-        let uri = options.artifactsDestination ?? "s3://cairn-artifacts/\(projectName)"
+        let uri = destination ?? "s3://cairn-artifacts/\(projectName)"
         let rest = uri.dropFirst("s3://".count)
         let bucket = rest.prefix { $0 != "/" }
         var prefix = String(rest.dropFirst(bucket.count))
@@ -22,38 +35,42 @@ extension BuildRun {
         parts.compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "/")
     }
 
-    /// Uploads the primary and secondary artifacts; returns their locations. A failed upload fails the build.
-    func uploadArtifacts(shell: ShellSession) async -> [String] {
-        guard let primary = buildspec.artifacts else { return [] }
+    /// Uploads the primary and secondary artifacts; returns their locations, and whether one failed (which fails
+    /// the build).
+    func uploadArtifacts(_ primary: ArtifactSpec?, session: any CommandSession) async -> (
+        locations: [String], failed: Bool
+    ) {
+        guard let primary else { return ([], false) }
         console.line("")
         console.line("== UPLOAD_ARTIFACTS ==")
         var locations: [String] = []
+        var failed = false
         for artifact in [primary] + primary.secondary {
             do {
-                if let location = try await upload(artifact, shell: shell) { locations.append(location) }
+                if let location = try await upload(artifact, session: session) { locations.append(location) }
             } catch {
                 console.line("[cairn] artifact \(artifact.identifier) failed: \(error)")
-                succeeding = false
+                failed = true
             }
         }
-        return locations
+        return (locations, failed)
     }
 
-    private func upload(_ artifact: ArtifactSpec, shell: ShellSession) async throws -> String? {
+    private func upload(_ artifact: ArtifactSpec, session: any CommandSession) async throws -> String? {
         let files = try ArtifactFiles.select(
             sourceDirectory: sourceDirectory, baseDirectory: artifact.baseDirectory, files: artifact.files,
             excludePaths: artifact.excludePaths, discardPaths: artifact.discardPaths,
-            keepSymlinks: artifact.enableSymlinks && options.zipArtifacts
+            keepSymlinks: artifact.enableSymlinks && zipArtifacts
         )
         if files.isEmpty {
             console.line("[cairn] artifact \(artifact.identifier): no files match \(artifact.files)")
             return nil
         }
         var name = artifact.identifier == "primary" ? projectName : artifact.identifier
-        if let template = artifact.name { name = try await evaluate(template, shell: shell) }
+        if let template = artifact.name { name = try await session.expand(template) }
         let (bucket, prefix) = artifactDestination
         let folder = join(prefix, artifact.s3Prefix.map { join($0, buildID.replacingOccurrences(of: ":", with: "-")) })
-        if options.zipArtifacts {
+        if zipArtifacts {
             let archive = FileManager.default.temporaryDirectory.path + "/cairn-artifact-\(UUID().uuidString).zip"
             defer { unlink(archive) }
             try ArtifactZip.write(files, to: archive)
@@ -71,19 +88,10 @@ extension BuildRun {
         return uri
     }
 
-    /// Expands shell syntax in an artifact name (`myname-$(date +%Y-%m-%d)`), as CodeBuild does.
-    func evaluate(_ template: String, shell: ShellSession) async throws -> String {
-        let buffer = LogBuffer()
-        let escaped = template.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        let status = try await shell.run("printf '%s' \"\(escaped)\"") { buffer.append($0) }
-        guard status == 0 else { throw RunnerError("artifact name '\(template)' failed to expand") }
-        return String(decoding: buffer.contents, as: UTF8.self)
-    }
-
     /// Uploads report files beside the artifacts and prints a JUnit summary per group.
-    func uploadReports() async -> [String] {
+    func uploadReports(_ reports: [ReportGroup]) async -> [String] {
         var locations: [String] = []
-        for group in buildspec.reports {
+        for group in reports {
             do {
                 let files = try ArtifactFiles.select(
                     sourceDirectory: sourceDirectory, baseDirectory: group.baseDirectory, files: group.files,

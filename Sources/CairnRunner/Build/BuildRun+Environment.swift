@@ -1,0 +1,44 @@
+import Foundation
+
+extension BuildRun {
+    /// The environment the shell starts with: the outer one without its `CODEBUILD_` variables, CodeBuild's
+    /// variables for this build, the buildspec's variables and secrets; creates the helper directory on `PATH`.
+    func initialEnvironment(startTime: Date, buildNumber: Int) throws -> [String: String] {
+        var environment = options.environment
+        for name in environment.keys where name.hasPrefix("CODEBUILD_") && name != "CODEBUILD_BUILD_IMAGE" {
+            environment[name] = nil
+        }
+        let helperDirectory = paths.helperDirectory
+        try FileManager.default.createDirectory(atPath: helperDirectory, withIntermediateDirectories: true)
+        let hashFiles = helperDirectory + "/codebuild-hash-files"
+        try Data(Self.hashFilesScript.utf8).write(to: URL(fileURLWithPath: hashFiles))
+        chmod(hashFiles, 0o755)
+        environment["PATH"] = helperDirectory + ":" + (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
+        environment["CODEBUILD_SRC_DIR"] = sourceDirectory
+        environment["CODEBUILD_BUILD_ID"] = buildID
+        environment["CODEBUILD_BUILD_ARN"] = "arn:aws:codebuild:local:000000000000:build/\(buildID)"
+        environment["CODEBUILD_BUILD_NUMBER"] = String(buildNumber)
+        environment["CODEBUILD_BUILD_SUCCEEDING"] = "1"
+        environment["CODEBUILD_START_TIME"] = String(Int64(startTime.timeIntervalSince1970 * 1000))
+        environment["CODEBUILD_INITIATOR"] = "cairn/" + (options.environment["USER"] ?? NSUserName())
+        if let commit = InputFiles.gitCommit(in: sourceDirectory) {
+            environment["CODEBUILD_RESOLVED_SOURCE_VERSION"] = commit
+        }
+        for variable in buildspec.env.variables { environment[variable.name] = variable.value }
+        for secret in secretValues { environment[secret.name] = secret.value }
+        return environment
+    }
+
+    /// `codebuild-hash-files PATTERN...`: one SHA-256 over the matched files under the source directory.
+    static let hashFilesScript = """
+        #!/bin/sh
+        # codebuild-hash-files PATTERN...: the SHA-256 of the files that match, in path order (cairn build).
+        cd "${CODEBUILD_SRC_DIR:-.}" || exit 1
+        for pattern in "$@"; do
+          for file in $pattern; do
+            if [ -f "$file" ]; then printf '%s\\n' "$file"; fi
+          done
+        done | LC_ALL=C sort -u | while IFS= read -r file; do sha256sum "$file"; done | sha256sum | cut -d' ' -f1
+
+        """
+}
