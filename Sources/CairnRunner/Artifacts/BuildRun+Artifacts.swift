@@ -1,10 +1,11 @@
+import CairnCore
 import Foundation
 
 extension BuildRun {
     /// Tags every artifact and report object with its project and build number, so that retention's
     /// `keep_last_builds` keeps the newest builds' artifacts of each project whatever their age.
     var artifactMetadata: [String: String] {
-        ["cairn-project": projectID, "cairn-build": String(buildNumber)]
+        [ArtifactTag.project: projectID, ArtifactTag.build: String(buildNumber)]
     }
 
     /// The artifact destination: bucket and key prefix (no trailing slash).
