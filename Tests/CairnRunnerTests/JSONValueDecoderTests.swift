@@ -1,5 +1,6 @@
 import CairnCore
 import Foundation
+import NIOCore
 import Testing
 
 @testable import CairnRunner
@@ -41,6 +42,24 @@ struct JSONValueDecoderTests {
             #expect(decoded == manifest)
             #expect(decoded == (try JSONDecoder().decode(PhaseManifest.self, from: data)))
         }
+    }
+
+    @Test("the server's hand-written runner API bodies read as JSONDecoder reads them")
+    func runnerAPIBodies() throws {
+        let awkward = ["", "a/b", "quote \" \\", "\u{0}\u{1F}\n\t", "é 日本 😀"]
+        let entry = ActionEntryBody(
+            value: .init(digest: Self.digest.hex, size: 1 << 40), references: [Self.digest.hex] + awkward,
+            attributes: ["x-artifact-tag": "t/1", "awkward": awkward.joined()], createdAt: 1_733_450_092.062_5)
+        for createdAt in [entry.createdAt, 1_733_450_092, nil] {
+            var body = entry
+            body.createdAt = createdAt
+            let json = Array(buffer: try body.json())
+            #expect(try JSONValueDecoder().decode(ActionEntryBody.self, from: json) == body)
+            #expect(try JSONDecoder().decode(ActionEntryBody.self, from: Data(json)) == body)
+        }
+        let missing = MissingBlobsResponse(missing: [Self.digest.hex] + awkward)
+        #expect(
+            try JSONValueDecoder().decode(MissingBlobsResponse.self, from: Array(buffer: missing.json())) == missing)
     }
 
     @Test("escapes, surrogate pairs, whitespace and numbers read as JSONDecoder reads them")

@@ -4,27 +4,30 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Cairn's own cache API, used by `cairn build`: a global CAS with a find-missing call, and action entries.
+/// Cairn's own cache API, used by `cairn build`: a global CAS with a find-missing call, and action entries. The
+/// bodies are the shared types in CairnCore's `RunnerAPI` folder, which the runner compiles against too.
 ///
-/// - `POST /_cairn/cas/missing` `{"digests": [...]}` → `{"missing": [...]}`
-/// - `POST /_cairn/cas/read` `{"digests": [...]}` → every blob in order, each framed as `<sha256> <size>\n` and
-///   its bytes (404 `MissingBlobs` naming them when any is not stored); one request restores thousands of files.
+/// - `POST /_cairn/cas/missing` ``BlobListRequest`` → ``MissingBlobsResponse``
+/// - `POST /_cairn/cas/read` ``BlobListRequest`` → every blob in order, each a ``BlobFrame`` (404 `MissingBlobs`
+///   naming them when any is not stored); one request restores thousands of files.
 /// - `PUT|GET|HEAD /_cairn/cas/<sha256>`
-/// - `PUT|GET|DELETE /_cairn/ac/<namespace>/<key>` with `{"value": {"digest", "size"}, "references": [...],
-///   "attributes": {...}}`; GET is a miss (404) when any blob the entry names is gone.
+/// - `PUT|GET|DELETE /_cairn/ac/<namespace>/<key>` with an ``ActionEntryBody``; GET is a miss (404) when any blob
+///   the entry names is gone.
 struct CacheAPI: Sendable {
     let storage: CacheStorage
     let authenticator: CacheAuthenticator
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/_cairn/cas/missing") { request, _ in try await missing(request) }
-        router.post("/_cairn/cas/read") { request, _ in try await readMany(request) }
-        router.put("/_cairn/cas/:digest") { request, context in try await putBlob(request, context) }
-        router.get("/_cairn/cas/:digest") { request, context in try await getBlob(request, context, head: false) }
-        router.head("/_cairn/cas/:digest") { request, context in try await getBlob(request, context, head: true) }
-        router.put("/_cairn/ac/:namespace/:key") { request, context in try await putEntry(request, context) }
-        router.get("/_cairn/ac/:namespace/:key") { request, context in try await getEntry(request, context) }
-        router.delete("/_cairn/ac/:namespace/:key") { request, context in try await deleteEntry(request, context) }
+        let blob = RouterPath("\(RunnerAPIPath.blobs)/:digest")
+        let entry = RouterPath("\(RunnerAPIPath.entries)/:namespace/:key")
+        router.post(RouterPath(RunnerAPIPath.missing)) { request, _ in try await missing(request) }
+        router.post(RouterPath(RunnerAPIPath.read)) { request, _ in try await readMany(request) }
+        router.put(blob) { request, context in try await putBlob(request, context) }
+        router.get(blob) { request, context in try await getBlob(request, context, head: false) }
+        router.head(blob) { request, context in try await getBlob(request, context, head: true) }
+        router.put(entry) { request, context in try await putEntry(request, context) }
+        router.get(entry) { request, context in try await getEntry(request, context) }
+        router.delete(entry) { request, context in try await deleteEntry(request, context) }
     }
 
     private func digest(_ context: BasicRequestContext) throws -> BlobDigest {
@@ -43,14 +46,15 @@ struct CacheAPI: Sendable {
         return (namespace, key)
     }
 
-    /// The digests of a `{"digests": [...]}` body.
+    /// The digests of a ``BlobListRequest`` body.
     private func digestList(_ request: Request) async throws -> [BlobDigest] {
         let body = try await storage.smallBody(request)
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-            let digests = object["digests"] as? [String]
-        else { throw CacheError.badRequest("MalformedJSON", "expected {\"digests\": [\"<sha256>\", ...]}") }
+        guard let list = try? JSONDecoder().decode(BlobListRequest.self, from: body) else {
+            throw CacheError.badRequest("MalformedJSON", "expected {\"digests\": [\"<sha256>\", ...]}")
+        }
         var parsed: [BlobDigest] = []
-        for text in digests {
+        parsed.reserveCapacity(list.digests.count)
+        for text in list.digests {
             guard let digest = BlobDigest(hex: text) else {
                 throw CacheError.badRequest("InvalidDigest", "\"\(text)\" is not a SHA-256 hex digest")
             }
@@ -63,8 +67,8 @@ struct CacheAPI: Sendable {
         _ = try await authenticator.principal(for: request)
         let parsed = try await digestList(request)
         let sizes = try await storage.blobs.storedSizes(parsed)
-        let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0.hex)
-        return try .json(["missing": missing])
+        let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0)
+        return Self.jsonResponse(MissingBlobsResponse(missing: missing).json())
     }
 
     /// At most this many digests per batch read, so one request's size lookup stays short.
@@ -112,23 +116,22 @@ struct CacheAPI: Sendable {
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: true)
         let body = try await storage.smallBody(request)
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-            let value = object["value"] as? [String: Any], let valueText = value["digest"] as? String,
-            let valueDigest = BlobDigest(hex: valueText), let valueSize = (value["size"] as? NSNumber)?.int64Value
+        guard let entryBody = try? JSONDecoder().decode(ActionEntryBody.self, from: body),
+            let valueDigest = BlobDigest(hex: entryBody.value.digest)
         else {
             throw CacheError.badRequest(
                 "MalformedJSON", "expected {\"value\": {\"digest\": \"<sha256>\", \"size\": N}, \"references\": [...]}"
             )
         }
-        let referenceTexts = object["references"] as? [String] ?? []
+        let valueSize = entryBody.value.size
         var references: [BlobDigest] = []
-        for text in referenceTexts {
+        for text in entryBody.references {
             guard let digest = BlobDigest(hex: text) else {
                 throw CacheError.badRequest("InvalidDigest", "\"\(text)\" is not a SHA-256 hex digest")
             }
             references.append(digest)
         }
-        let attributes = object["attributes"] as? [String: String] ?? [:]
+        let attributes = entryBody.attributes ?? [:]
         let named = [valueDigest] + references
         let sizes = try await storage.blobs.storedSizes(named)
         let missing = zip(named, sizes).filter { $0.1 == nil }.map(\.0.hex)
@@ -155,19 +158,11 @@ struct CacheAPI: Sendable {
         guard let entry = try await storage.liveEntry(namespace: namespace, key: key) else {
             throw CacheError.notFound("entry \(namespace)/\(key)")
         }
-        // Written by hand: an entry of a big build names thousands of digests, which need no escaping, and
-        // JSONSerialization spends most of such a request's time on them.
-        var json = ByteBuffer()
-        json.reserveCapacity(200 + entry.references.count * 67)
-        json.writeString("{\"attributes\":")
-        json.writeBytes(try JSONSerialization.data(withJSONObject: entry.attributes, options: [.sortedKeys]))
-        json.writeString(",\"createdAt\":\(entry.createdAt.timeIntervalSince1970),\"references\":[")
-        for (index, reference) in entry.references.enumerated() {
-            json.writeString(index == 0 ? "\"" : ",\"")
-            json.writeString(reference.hex)
-            json.writeString("\"")
-        }
-        json.writeString("],\"value\":{\"digest\":\"\(entry.value.digest.hex)\",\"size\":\(entry.value.size)}}")
+        return Self.jsonResponse(try ActionEntryBody(entry, includingCreationTime: true).json())
+    }
+
+    /// A 200 answer of JSON text written by one of the runner API's encoders.
+    private static func jsonResponse(_ json: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         headers[.contentLength] = String(json.readableBytes)

@@ -82,18 +82,13 @@ public struct CacheStorage: Sendable {
         return Response(status: .ok, headers: fields, body: body)
     }
 
-    /// The frame header of a blob in a batch read: `<sha256 hex> <size>\n`.
-    public static func frameHeader(_ segment: BlobSegment) -> [UInt8] {
-        Array("\(segment.digest.hex) \(segment.size)\n".utf8)
-    }
-
-    /// A response that streams many blobs, each after its ``frameHeader(_:)``, with an exact Content-Length so
+    /// A response that streams many blobs, each a ``BlobFrame``, with an exact Content-Length so
     /// that a client notices a cut-off stream. Small blobs are read up to 1 MiB per thread-pool job; a larger
     /// one streams in chunks.
     public func batchResponse(_ segments: [BlobSegment]) -> Response {
-        let length = segments.reduce(0) { $0 + Self.frameHeader($1).count + Int($1.size) }
+        let length = BlobFrame.streamLength(of: segments)
         var fields = HTTPFields()
-        fields[.contentType] = "application/vnd.cairn.blobs"
+        fields[.contentType] = BlobFrame.mediaType
         fields[.contentLength] = String(length)
         let blobs = self.blobs
         // Runs of small blobs become groups of up to 1 MiB, each read by one thread-pool job; a larger blob is a
@@ -118,7 +113,7 @@ public struct CacheStorage: Sendable {
             // The next group of small blobs is read while the current one is being sent.
             func read(_ index: Int) async throws -> ByteBuffer? {
                 guard index < groups.count, groups[index][0].size <= groupBytes else { return nil }
-                return try await blobs.read(groups[index], header: Self.frameHeader)
+                return try await blobs.read(groups[index], header: BlobFrame.header(for:))
             }
             var current = try await read(0)
             for index in groups.indices {
@@ -127,7 +122,7 @@ public struct CacheStorage: Sendable {
                     try await writer.write(buffer)
                 } else {
                     let segment = groups[index][0]
-                    try await writer.write(ByteBuffer(bytes: Self.frameHeader(segment)))
+                    try await writer.write(ByteBuffer(bytes: BlobFrame.header(for: segment)))
                     try await blobs.send(segment.digest, range: 0..<segment.size, sender: sender, through: &writer)
                 }
                 current = try await next

@@ -81,8 +81,8 @@ private struct Pass {
 
     // MARK: Protected runner artifacts
 
-    /// Objects tagged `x-amz-meta-cairn-project` / `x-amz-meta-cairn-build` belong to runner builds; the newest
-    /// `keepLastBuilds` builds of each project are kept whatever the rules say.
+    /// Objects tagged with the ``ArtifactTag`` keys (`x-amz-meta-cairn-project`, `x-amz-meta-cairn-build`) belong to
+    /// runner builds; the newest `keepLastBuilds` builds of each project are kept whatever the rules say.
     private func markProtectedArtifacts() async throws {
         try await writer.write { db in
             try db.execute(
@@ -97,10 +97,10 @@ private struct Pass {
                 sql: """
                     WITH tagged AS (
                         SELECT bucket, key,
-                               json_extract(headers, '$.userMetadata."cairn-project"') AS project,
-                               CAST(json_extract(headers, '$.userMetadata."cairn-build"') AS INTEGER) AS build
+                               json_extract(headers, '$.userMetadata."\(ArtifactTag.project)"') AS project,
+                               CAST(json_extract(headers, '$.userMetadata."\(ArtifactTag.build)"') AS INTEGER) AS build
                         FROM objects
-                        WHERE json_extract(headers, '$.userMetadata."cairn-project"') IS NOT NULL
+                        WHERE json_extract(headers, '$.userMetadata."\(ArtifactTag.project)"') IS NOT NULL
                     ),
                     builds AS (SELECT DISTINCT project, build FROM tagged),
                     kept AS (

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// Uploads a build's `artifacts` and `reports` sections to the store, as objects under the artifact destination.
@@ -17,7 +18,7 @@ struct ArtifactUploader: Sendable {
     /// Tags every artifact and report object with its project and build number, so that retention's
     /// `keep_last_builds` keeps the newest builds' artifacts of each project whatever their age.
     var artifactMetadata: [String: String] {
-        ["cairn-project": projectID, "cairn-build": String(buildNumber)]
+        [ArtifactTag.project: projectID, ArtifactTag.build: String(buildNumber)]
     }
 
     /// The artifact destination: bucket and key prefix (no trailing slash).

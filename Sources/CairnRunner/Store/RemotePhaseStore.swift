@@ -63,15 +63,13 @@ public struct RemotePhaseStore: PhaseStore {
         var missing = Set<BlobDigest>()
         for start in stride(from: 0, to: digests.count, by: 10_000) {
             let batch = digests[start..<min(start + 10_000, digests.count)]
-            var request = self.request(.POST, "/_cairn/cas/missing")
+            var request = self.request(.POST, RunnerAPIPath.missing)
             request.headers.add(name: "Content-Type", value: "application/json")
-            let body = try JSONEncoder().encode(["digests": batch.map(\.hex)])
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.body = .bytes(BlobListRequest(digests: batch).json())
             let response = try await execute(request)
             guard response.status == .ok else { throw await failure("asking which blobs are missing", response) }
             let data = try await response.body.collect(upTo: 64 << 20)
-            struct Answer: Decodable { var missing: [String] }
-            let answer = try JSONValueDecoder().decode(Answer.self, from: data.readableBytesView)
+            let answer = try JSONValueDecoder().decode(MissingBlobsResponse.self, from: data.readableBytesView)
             missing.formUnion(answer.missing.compactMap(BlobDigest.init(hex:)))
         }
         return missing
@@ -83,7 +81,7 @@ public struct RemotePhaseStore: PhaseStore {
         let size = Int64(info.st_size)
         let response: HTTPClientResponse = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) {
             handle in
-            var request = self.request(.PUT, "/_cairn/cas/\(digest.hex)")
+            var request = self.request(.PUT, RunnerAPIPath.blob(digest))
             request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
             return try await execute(request)
         }
@@ -95,7 +93,7 @@ public struct RemotePhaseStore: PhaseStore {
 
     public func upload(bytes: [UInt8]) async throws -> BlobSegment {
         let digest = BlobDigest(bytes: MessageDigest.hash(.sha256, bytes))
-        var request = self.request(.PUT, "/_cairn/cas/\(digest.hex)")
+        var request = self.request(.PUT, RunnerAPIPath.blob(digest))
         request.body = .bytes(ByteBuffer(bytes: bytes))
         let response = try await execute(request)
         guard response.status == .ok || response.status == .created || response.status == .noContent else {
@@ -106,7 +104,7 @@ public struct RemotePhaseStore: PhaseStore {
     }
 
     public func download(_ digest: BlobDigest, to path: String) async throws {
-        let response = try await execute(request(.GET, "/_cairn/cas/\(digest.hex)"))
+        let response = try await execute(request(.GET, RunnerAPIPath.blob(digest)))
         guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
         let descriptor = try createForWriting(path)
         defer { close(descriptor) }
@@ -129,9 +127,9 @@ public struct RemotePhaseStore: PhaseStore {
     }
 
     private func downloadBatch(_ files: [(digest: BlobDigest, path: String)]) async throws {
-        var request = self.request(.POST, "/_cairn/cas/read")
+        var request = self.request(.POST, RunnerAPIPath.read)
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(["digests": files.map(\.digest.hex)])))
+        request.body = .bytes(BlobListRequest(digests: files.map(\.digest)).json())
         let response = try await execute(request)
         guard response.status == .ok else {
             throw await failure("reading \(files.count) blobs", response)
@@ -145,33 +143,19 @@ public struct RemotePhaseStore: PhaseStore {
     }
 
     public func read(_ digest: BlobDigest) async throws -> [UInt8] {
-        let response = try await execute(request(.GET, "/_cairn/cas/\(digest.hex)"))
+        let response = try await execute(request(.GET, RunnerAPIPath.blob(digest)))
         guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
         return Array(buffer: try await response.body.collect(upTo: 256 << 20))
     }
 
-    private struct EntryBody: Codable {
-        struct Value: Codable {
-            var digest: String
-            var size: Int64
-        }
-        var value: Value
-        var references: [String]
-        var attributes: [String: String]?
-        var createdAt: Double?
-    }
-
     private func entryPath(_ namespace: String, _ key: String) -> String {
-        "/_cairn/ac/\(RequestSigner.uriEncode(namespace, keepSlash: false))/\(RequestSigner.uriEncode(key, keepSlash: false))"
+        "\(RunnerAPIPath.entries)/\(RequestSigner.uriEncode(namespace, keepSlash: false))/\(RequestSigner.uriEncode(key, keepSlash: false))"
     }
 
     public func putEntry(_ entry: ActionEntry) async throws {
         var request = self.request(.PUT, entryPath(entry.namespace, entry.key))
         request.headers.add(name: "Content-Type", value: "application/json")
-        let body = EntryBody(
-            value: .init(digest: entry.value.digest.hex, size: entry.value.size),
-            references: entry.references.map(\.hex), attributes: entry.attributes, createdAt: nil
-        )
+        let body = ActionEntryBody(entry, includingCreationTime: false)
         request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         let response = try await execute(request)
         guard (200..<300).contains(response.status.code) else {
@@ -185,7 +169,7 @@ public struct RemotePhaseStore: PhaseStore {
         if response.status == .notFound { return nil }
         guard response.status == .ok else { throw await failure("reading entry \(namespace)/\(key)", response) }
         let data = try await response.body.collect(upTo: 16 << 20)
-        let body = try JSONValueDecoder().decode(EntryBody.self, from: data.readableBytesView)
+        let body = try JSONValueDecoder().decode(ActionEntryBody.self, from: data.readableBytesView)
         guard let digest = BlobDigest(hex: body.value.digest) else { return nil }
         return ActionEntry(
             namespace: namespace, key: key, value: BlobSegment(digest: digest, size: body.value.size),
