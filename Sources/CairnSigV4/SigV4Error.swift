@@ -14,6 +14,7 @@ public struct SigV4Error: Error, Sendable, CustomStringConvertible {
     /// canonical request that clients print to debug a mismatch.
     public var details: [(String, String)] = []
 
+    /// An error with S3's `code`, a `message` for a person and the HTTP `status` to answer with.
     public init(_ code: String, _ message: String, status: Int) {
         self.code = code
         self.message = message
@@ -26,9 +27,6 @@ public struct SigV4Error: Error, Sendable, CustomStringConvertible {
 extension SigV4Error {
     static func accessDenied(_ message: String) -> SigV4Error {
         SigV4Error("AccessDenied", message, status: 403)
-    }
-    static func malformedAuthorization(_ message: String) -> SigV4Error {
-        SigV4Error("AuthorizationHeaderMalformed", message, status: 400)
     }
     static func invalidArgument(_ message: String) -> SigV4Error {
         SigV4Error("InvalidArgument", message, status: 400)
