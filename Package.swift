@@ -45,9 +45,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CairnSigV4",
+            dependencies: ["CairnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CairnHTTP",
+            dependencies: [
+                "CairnCore",
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CairnS3",
             dependencies: [
                 "CairnCore",
+                "CairnHTTP",
+                "CairnSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -58,7 +74,8 @@ let package = Package(
             name: "CairnCache",
             dependencies: [
                 "CairnCore",
-                "CairnS3",
+                "CairnHTTP",
+                "CairnSigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -67,7 +84,9 @@ let package = Package(
             name: "CairnServer",
             dependencies: [
                 "CairnCore",
+                "CairnHTTP",
                 "CairnS3",
+                "CairnSigV4",
                 "CairnCache",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -87,6 +106,7 @@ let package = Package(
             name: "CairnRunner",
             dependencies: [
                 "CairnCore",
+                "CairnSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -110,7 +130,7 @@ let package = Package(
             dependencies: [
                 "cairn",  // built alongside, so `swift run -c release cairn-bench` measures a fresh release `cairn`
                 "CairnCore",
-                "CairnS3",
+                "CairnSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -125,8 +145,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CairnSigV4Tests",
+            dependencies: ["CairnSigV4", "CairnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CairnS3Tests",
-            dependencies: ["CairnS3", "CairnCore"],
+            dependencies: ["CairnS3", "CairnSigV4", "CairnCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

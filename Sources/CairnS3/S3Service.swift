@@ -1,4 +1,6 @@
 import CairnCore
+import CairnHTTP
+import CairnSigV4
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -218,11 +220,13 @@ public struct S3Service: Sendable {
         }
     }
 
-    /// Maps store errors to S3's codes; anything unexpected is an InternalError.
+    /// Maps store and signature errors to S3's codes; anything unexpected is an InternalError.
     static func s3Error(for error: any Error) -> S3Error {
         switch error {
         case let error as S3Error:
             return error
+        case let error as SigV4Error:
+            return S3Error(error)
         case let error as MetadataError:
             switch error {
             case .noSuchBucket(let name): return .noSuchBucket(name)

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnS3
+import CairnSigV4
 import Foundation
 import NIOCore
 import Testing

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnSigV4
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -97,34 +98,10 @@ struct ImmediateReadTests {
         _ method: HTTPRequest.Method, _ path: String, query: [(String, String)] = [], headers: HTTPFields = [:],
         secret: String = secret
     ) -> HTTPRequest {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let amzDate = formatter.string(from: Date())
-        let day = String(amzDate.prefix(8))
-        let scope = "\(day)/us-east-1/s3/aws4_request"
-        var items: [(name: String, value: String)] = query.map { ($0.0, $0.1) }
-        items += [
-            ("X-Amz-Algorithm", SigV4.algorithm), ("X-Amz-Credential", "\(accessKeyID)/\(scope)"),
-            ("X-Amz-Date", amzDate), ("X-Amz-Expires", "600"), ("X-Amz-SignedHeaders", "host"),
-        ]
-        let canonical = SigV4.canonicalRequest(
-            method: method.rawValue, canonicalURI: SigV4.uriEncode(path, keepSlash: true),
-            canonicalQuery: SigV4.canonicalQuery(items), headers: [("host", authority)],
-            payloadHash: "UNSIGNED-PAYLOAD")
-        let key = SigV4.signingKey(secret: secret, date: day, region: "us-east-1", service: "s3")
-        let signature = SigV4.signature(
-            of: SigV4.stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical), key: key)
-        items.append(("X-Amz-Signature", signature))
-        let queryText = items.map {
-            SigV4.uriEncode($0.name, keepSlash: false) + "=" + SigV4.uriEncode($0.value, keepSlash: false)
-        }
-        .joined(separator: "&")
-        let encodedPath = SigV4.uriEncode(path, keepSlash: true)
-        return HTTPRequest(
-            method: method, scheme: nil, authority: authority, path: "\(encodedPath)?\(queryText)",
-            headerFields: headers)
+        let signer = SigV4Signer(accessKeyID: accessKeyID, secretAccessKey: secret)
+        let target = signer.presignedPath(
+            method: method.rawValue, host: authority, path: path, query: query.map { ($0.0, $0.1) }, expires: 600)
+        return HTTPRequest(method: method, scheme: nil, authority: authority, path: target, headerFields: headers)
     }
 
     static func without(_ answer: Answer, _ names: [String]) -> Answer {

@@ -1,5 +1,5 @@
 import CairnCore
-import CairnS3
+import CairnSigV4
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -37,7 +37,7 @@ public struct CacheAuthenticator: Sendable {
             else { throw CacheError.unauthorized("the Basic credentials are not base64 of user:password") }
             let user = String(text[..<colon])
             let password = String(text[text.index(after: colon)...])
-            if constantTimeEqual(user, rootAccessKeyID) && constantTimeEqual(password, rootSecretAccessKey) {
+            if ConstantTime.equal(user, rootAccessKeyID) && ConstantTime.equal(password, rootSecretAccessKey) {
                 return .root
             }
             if let token = try await metadata.token(secret: password) { return Self.principal(token) }
@@ -52,8 +52,8 @@ public struct CacheAuthenticator: Sendable {
             do {
                 _ = try verifier.verify(signedRequest(request))
                 return .root
-            } catch let error as S3Error {
-                throw CacheError.unauthorized("\(error.code): \(error.message)")
+            } catch let error as SigV4Error {
+                throw CacheError(error)
             }
         }
         throw CacheError.unauthorized("unsupported authorization scheme")
@@ -74,11 +74,5 @@ public struct CacheAuthenticator: Sendable {
         }
         headers["host"] = request.head.authority ?? headers["host"] ?? ""
         return SignedRequest(method: request.method.rawValue, path: path, query: query, headers: headers)
-    }
-
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let a = Array(a.utf8), b = Array(b.utf8)
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

@@ -1,5 +1,5 @@
 import CairnCore
-import CairnS3
+import CairnHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import CairnCore
+import CairnSigV4
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -149,7 +150,7 @@ public struct RemotePhaseStore: PhaseStore {
     }
 
     private func entryPath(_ namespace: String, _ key: String) -> String {
-        "\(RunnerAPIPath.entries)/\(RequestSigner.uriEncode(namespace, keepSlash: false))/\(RequestSigner.uriEncode(key, keepSlash: false))"
+        "\(RunnerAPIPath.entries)/\(SigV4.uriEncode(namespace, keepSlash: false))/\(SigV4.uriEncode(key, keepSlash: false))"
     }
 
     public func putEntry(_ entry: ActionEntry) async throws {
@@ -209,12 +210,13 @@ public struct RemotePhaseStore: PhaseStore {
 
     /// A path-style S3 request signed with SigV4 (header form, `UNSIGNED-PAYLOAD`).
     func signedS3Request(_ method: HTTPMethod, bucket: String, key: String?) -> HTTPClientRequest {
-        let path = "/" + bucket + (key.map { "/" + RequestSigner.uriEncode($0, keepSlash: true) } ?? "")
-        var request = HTTPClientRequest(url: endpoint + path)
+        let path = "/" + bucket + (key.map { "/" + $0 } ?? "")
+        var request = HTTPClientRequest(url: endpoint + SigV4.uriEncode(path, keepSlash: true))
         request.method = method
         let url = URL(string: endpoint)
         let host = (url?.host ?? "") + (url?.port.map { ":\($0)" } ?? "")
-        let signer = RequestSigner(credentials: credentials, region: region)
+        let signer = SigV4Signer(
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, region: region)
         for (name, value) in signer.headers(method: method.rawValue, host: host, path: path) {
             request.headers.add(name: name, value: value)
         }

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnSigV4
 import Foundation
 import Hummingbird
 

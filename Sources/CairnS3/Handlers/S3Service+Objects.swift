@@ -1,4 +1,6 @@
 import CairnCore
+import CairnHTTP
+import CairnSigV4
 import Foundation
 import HTTPTypes
 import Hummingbird

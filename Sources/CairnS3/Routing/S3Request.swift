@@ -1,3 +1,5 @@
+import CairnHTTP
+import CairnSigV4
 import Foundation
 import HTTPTypes
 import Hummingbird

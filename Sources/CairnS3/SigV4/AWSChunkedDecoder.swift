@@ -1,4 +1,5 @@
 import CairnCore
+import CairnSigV4
 import NIOCore
 
 /// Decodes an `aws-chunked` request body as it streams, verifying chunk signatures and collecting trailers.
@@ -149,7 +150,9 @@ public struct AWSChunkedDecoder {
             hash.finalize().hexString,
         ].joined(separator: "\n")
         let expected = SigV4.signature(of: stringToSign, key: signing.signingKey)
-        guard expected == claimed else { throw Self.signatureMismatch("a chunk signature does not match its data") }
+        guard ConstantTime.equal(expected, claimed) else {
+            throw Self.signatureMismatch("a chunk signature does not match its data")
+        }
         previousSignature = expected
         chunkHash = nil
     }
@@ -167,7 +170,7 @@ public struct AWSChunkedDecoder {
             "AWS4-HMAC-SHA256-TRAILER", signing.amzDate, signing.scope, previousSignature,
             MessageDigest.sha256Hex(canonical),
         ].joined(separator: "\n")
-        guard SigV4.signature(of: stringToSign, key: signing.signingKey) == claimed else {
+        guard ConstantTime.equal(SigV4.signature(of: stringToSign, key: signing.signingKey), claimed) else {
             throw Self.signatureMismatch("the trailer signature does not match")
         }
     }

@@ -1,6 +1,7 @@
 import CairnCache
 import CairnCore
 import CairnS3
+import CairnSigV4
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import CairnCore
+import CairnHTTP
 import CairnS3
 import HTTPTypes
 import Hummingbird

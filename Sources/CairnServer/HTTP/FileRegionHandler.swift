@@ -1,4 +1,4 @@
-import CairnS3
+import CairnHTTP
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore

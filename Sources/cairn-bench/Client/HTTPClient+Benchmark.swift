@@ -15,10 +15,10 @@ extension HTTPClient {
 
     /// Creates the S3 bucket of an endpoint (nothing for WebDAV); an existing bucket is fine.
     func createBucket(_ endpoint: ObjectEndpoint) async throws {
-        guard let signer = endpoint.signer else { return }
+        guard endpoint.signer != nil else { return }
         var request = HTTPClientRequest(url: endpoint.baseURL + endpoint.prefix)
         request.method = .PUT
-        for header in signer.headers(method: "PUT", path: endpoint.prefix) {
+        for header in endpoint.headers(method: "PUT", path: endpoint.prefix) {
             request.headers.add(name: header.name, value: header.value)
         }
         request.headers.add(name: "Content-Length", value: "0")

@@ -62,12 +62,7 @@ struct WrkLoad: Sendable {
     /// One line per key: the path and query of its (presigned, for S3) URL.
     private func writeURLs(_ endpoint: ObjectEndpoint, method: String, prefix: String, count: Int) throws -> URL {
         let paths = (0..<count).map { "\(endpoint.prefix)/\(prefix)/\($0)" }
-        let lines: [String]
-        if let signer = endpoint.signer {
-            lines = signer.presignedPaths(method: method, paths: paths)
-        } else {
-            lines = paths
-        }
+        let lines = endpoint.plainPaths(method: method, paths: paths)
         let file = directory.appendingPathComponent("\(endpoint.system)-\(prefix)-\(method).urls")
         try (lines.joined(separator: "\n") + "\n").write(to: file, atomically: true, encoding: .utf8)
         return file

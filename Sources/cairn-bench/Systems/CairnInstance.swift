@@ -1,3 +1,4 @@
+import CairnSigV4
 import Foundation
 
 /// A release `cairn serve` on a free loopback port with its own data directory.
@@ -44,10 +45,8 @@ final class CairnInstance: Sendable {
     var endpoint: ObjectEndpoint {
         ObjectEndpoint(
             system: "cairn", baseURL: "http://127.0.0.1:\(port)", prefix: "/\(Self.bucket)",
-            signer: RequestSigner(
-                accessKeyID: Self.accessKeyID, secretAccessKey: Self.secretAccessKey, region: "us-east-1",
-                host: "127.0.0.1:\(port)"
-            )
+            signer: SigV4Signer(
+                accessKeyID: Self.accessKeyID, secretAccessKey: Self.secretAccessKey, region: "us-east-1")
         )
     }
 

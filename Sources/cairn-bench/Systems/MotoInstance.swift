@@ -1,3 +1,4 @@
+import CairnSigV4
 import Foundation
 
 /// `moto_server` (PyPI `moto[server]`) on a free loopback port: the S3 peer, keeping objects in memory.
@@ -21,9 +22,7 @@ final class MotoInstance: Sendable {
     var endpoint: ObjectEndpoint {
         ObjectEndpoint(
             system: "moto", baseURL: "http://127.0.0.1:\(port)", prefix: "/bench",
-            signer: RequestSigner(
-                accessKeyID: "testing", secretAccessKey: "testing", region: "us-east-1", host: "127.0.0.1:\(port)"
-            )
+            signer: SigV4Signer(accessKeyID: "testing", secretAccessKey: "testing", region: "us-east-1")
         )
     }
 

@@ -24,6 +24,8 @@ public struct SigV4Verifier: Sendable {
     }
 
     /// Checks the request's signature and returns who signed it and how its body must be verified.
+    ///
+    /// Throws a ``SigV4Error`` carrying S3's code, message and status for whatever was wrong.
     public func verify(_ request: SignedRequest) throws -> Authentication {
         if let header = request.headers["authorization"] {
             return try verifyHeader(header, request)
@@ -32,9 +34,9 @@ public struct SigV4Verifier: Sendable {
             return try verifyPresigned(request)
         }
         if request.query.contains(where: { $0.name == "Signature" || $0.name == "AWSAccessKeyId" }) {
-            throw S3Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
+            throw SigV4Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
         }
-        throw S3Error.accessDenied("Anonymous access is not allowed; sign requests with AWS Signature Version 4")
+        throw SigV4Error.accessDenied("Anonymous access is not allowed; sign requests with AWS Signature Version 4")
     }
 
     private struct Credential {
@@ -65,17 +67,17 @@ public struct SigV4Verifier: Sendable {
             return (parts, parts.count == 5 ? string((parts[0].utf8.count + 1)..<bytes.count) : "")
         }
         guard parts.count == 5, parts[4] == "aws4_request", parts[1].utf8.count == 8 else {
-            throw S3Error(
+            throw SigV4Error(
                 "AuthorizationHeaderMalformed",
                 "The authorization header is malformed; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
-                status: .badRequest
+                status: 400
             )
         }
         guard parts[3] == "s3" else {
-            throw S3Error(
+            throw SigV4Error(
                 "AuthorizationHeaderMalformed",
                 "The authorization header is malformed; incorrect service \"\(parts[3])\". This endpoint belongs to \"s3\".",
-                status: .badRequest
+                status: 400
             )
         }
         return Credential(
@@ -85,47 +87,21 @@ public struct SigV4Verifier: Sendable {
 
     private func secret(for accessKeyID: String) throws -> String {
         guard let secret = secretForAccessKey(accessKeyID) else {
-            throw S3Error(
+            throw SigV4Error(
                 "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
-                status: .forbidden)
+                status: 403)
         }
         return secret
     }
 
-    /// Parses SigV4's `YYYYMMDD'T'HHMMSS'Z'` (by hand: every request has one); nil for anything else.
-    static func parseAmzDate(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z") else { return nil }
-        func number(_ range: Range<Int>) -> Int32? {
-            var value: Int32 = 0
-            for byte in bytes[range] {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-                value = value * 10 + Int32(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var parts = tm()
-        parts.tm_year = year - 1900
-        parts.tm_mon = month - 1
-        parts.tm_mday = day
-        parts.tm_hour = hour
-        parts.tm_min = minute
-        parts.tm_sec = second
-        return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
-    }
-
     private func checkTime(_ amzDate: String) throws -> Date {
-        guard let date = Self.parseAmzDate(amzDate) else {
-            throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        guard let date = SigV4.parseAmzDate(amzDate) else {
+            throw SigV4Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         }
         if abs(date.timeIntervalSince(now())) > maximumSkew {
-            throw S3Error(
+            throw SigV4Error(
                 "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.",
-                status: .forbidden
+                status: 403
             )
         }
         return date
@@ -134,9 +110,9 @@ public struct SigV4Verifier: Sendable {
     private func verifyHeader(_ header: String, _ request: SignedRequest) throws -> Authentication {
         guard header.hasPrefix(SigV4.algorithm + " ") else {
             if header.hasPrefix("AWS ") {
-                throw S3Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
+                throw SigV4Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
             }
-            throw S3Error("AuthorizationHeaderMalformed", "Unsupported authorization type", status: .badRequest)
+            throw SigV4Error("AuthorizationHeaderMalformed", "Unsupported authorization type", status: 400)
         }
         var fields: [String: String] = [:]
         // Split on the UTF-8 bytes: Character-based splitting was the costliest part of verifying a request.
@@ -149,32 +125,32 @@ public struct SigV4Verifier: Sendable {
         guard let credentialText = fields["Credential"], let signedHeadersText = fields["SignedHeaders"],
             let signature = fields["Signature"]
         else {
-            throw S3Error(
+            throw SigV4Error(
                 "AuthorizationHeaderMalformed",
                 "The authorization header is malformed; it needs Credential, SignedHeaders and Signature.",
-                status: .badRequest
+                status: 400
             )
         }
         let credential = try parseCredential(credentialText)
         let secret = try secret(for: credential.accessKeyID)
         guard let amzDate = request.headers["x-amz-date"] else {
-            throw S3Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
+            throw SigV4Error.accessDenied("AWS authentication requires a valid Date or x-amz-date header")
         }
         _ = try checkTime(amzDate)
         guard amzDate.hasPrefix(credential.date) else {
-            throw S3Error(
+            throw SigV4Error(
                 "AuthorizationHeaderMalformed",
                 "The authorization header is malformed; the credential date does not match x-amz-date.",
-                status: .badRequest
+                status: 400
             )
         }
         guard let payloadHash = request.headers["x-amz-content-sha256"] else {
-            throw S3Error.invalidRequest("Missing required header for this request: x-amz-content-sha256")
+            throw SigV4Error.invalidRequest("Missing required header for this request: x-amz-content-sha256")
         }
         _ = try payloadExpectation(payloadHash, context: nil)
         let signedHeaders = signedHeaderNames(signedHeadersText)
         guard signedHeaders.contains("host") else {
-            throw S3Error.accessDenied("The host header must be signed")
+            throw SigV4Error.accessDenied("The host header must be signed")
         }
         let key = signingKeys.key(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
@@ -190,33 +166,33 @@ public struct SigV4Verifier: Sendable {
     private func verifyPresigned(_ request: SignedRequest) throws -> Authentication {
         func value(_ name: String) -> String? { request.query.first { $0.name == name }?.value }
         guard value("X-Amz-Algorithm") == SigV4.algorithm else {
-            throw S3Error.invalidArgument("X-Amz-Algorithm only supports \"\(SigV4.algorithm)\"")
+            throw SigV4Error.invalidArgument("X-Amz-Algorithm only supports \"\(SigV4.algorithm)\"")
         }
         guard let credentialText = value("X-Amz-Credential"), let amzDate = value("X-Amz-Date"),
             let expiresText = value("X-Amz-Expires"), let signedHeadersText = value("X-Amz-SignedHeaders"),
             let signature = value("X-Amz-Signature")
         else {
-            throw S3Error.accessDenied(
+            throw SigV4Error.accessDenied(
                 "Query-string authentication requires the X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature parameters"
             )
         }
         let credential = try parseCredential(credentialText)
         let secret = try secret(for: credential.accessKeyID)
         guard let expires = Int(expiresText), expires >= 0, expires <= 604_800 else {
-            throw S3Error.accessDenied("X-Amz-Expires must be a number of seconds between 0 and 604800")
+            throw SigV4Error.accessDenied("X-Amz-Expires must be a number of seconds between 0 and 604800")
         }
-        guard let signedAt = Self.parseAmzDate(amzDate), amzDate.hasPrefix(credential.date) else {
-            throw S3Error.accessDenied("X-Amz-Date must be a valid date matching the credential scope")
+        guard let signedAt = SigV4.parseAmzDate(amzDate), amzDate.hasPrefix(credential.date) else {
+            throw SigV4Error.accessDenied("X-Amz-Date must be a valid date matching the credential scope")
         }
         let current = now()
         if current > signedAt.addingTimeInterval(TimeInterval(expires)) {
-            throw S3Error.accessDenied("Request has expired")
+            throw SigV4Error.accessDenied("Request has expired")
         }
         if signedAt.timeIntervalSince(current) > maximumSkew {
-            throw S3Error.accessDenied("Request is not valid yet")
+            throw SigV4Error.accessDenied("Request is not valid yet")
         }
         let signedHeaders = signedHeaderNames(signedHeadersText)
-        let payloadHash = value("X-Amz-Content-Sha256") ?? "UNSIGNED-PAYLOAD"
+        let payloadHash = value("X-Amz-Content-Sha256") ?? SigV4.unsignedPayload
         let key = signingKeys.key(
             secret: secret, date: credential.date, region: credential.region, service: credential.service)
         try checkSignature(
@@ -236,7 +212,7 @@ public struct SigV4Verifier: Sendable {
             headers: signedHeaders.map { ($0, request.headers[$0] ?? "") }, payloadHash: payloadHash)
         let stringToSign = SigV4.stringToSignBytes(
             amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical)
-        guard constantTimeEqual(HMACSHA256.authenticate(stringToSign, key: key).hexString, signature) else {
+        guard ConstantTime.equal(HMACSHA256.authenticate(stringToSign, key: key).hexString, signature) else {
             throw mismatch(
                 accessKeyID: credential.accessKeyID, stringToSign: String(decoding: stringToSign, as: UTF8.self),
                 canonical: String(decoding: canonical, as: UTF8.self))
@@ -255,61 +231,25 @@ public struct SigV4Verifier: Sendable {
         case "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": return .streaming(signing: context, trailer: true)
         default:
             guard value.utf8.count == 64, let bytes = [UInt8](hex: value) else {
-                throw S3Error(
+                throw SigV4Error(
                     "InvalidArgument",
                     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING-* value, or a SHA-256 hex digest",
-                    status: .badRequest
+                    status: 400
                 )
             }
             return .sha256(bytes)
         }
     }
 
-    private func mismatch(accessKeyID: String, stringToSign: String, canonical: String) -> S3Error {
-        var error = S3Error(
+    private func mismatch(accessKeyID: String, stringToSign: String, canonical: String) -> SigV4Error {
+        var error = SigV4Error(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-            status: .forbidden
+            status: 403
         )
         error.details = [
             ("AWSAccessKeyId", accessKeyID), ("StringToSign", stringToSign), ("CanonicalRequest", canonical),
         ]
         return error
-    }
-
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        var (a, b) = (a, b)
-        return a.withUTF8 { a in
-            b.withUTF8 { b in
-                guard a.count == b.count else { return false }
-                var difference: UInt8 = 0
-                for index in a.indices { difference |= a[index] ^ b[index] }
-                return difference == 0
-            }
-        }
-    }
-}
-
-/// A small cache of derived SigV4 signing keys, keyed by everything the derivation depends on.
-final class SigningKeyCache: @unchecked Sendable {  // the dictionary is only touched under `lock`
-    private let lock = NSLock()
-    private var keys: [Name: [UInt8]] = [:]
-
-    private struct Name: Hashable {
-        let secret: String
-        let date: String
-        let region: String
-        let service: String
-    }
-
-    func key(secret: String, date: String, region: String, service: String) -> [UInt8] {
-        let name = Name(secret: secret, date: date, region: region, service: service)
-        if let key = lock.withLock({ keys[name] }) { return key }
-        let key = SigV4.signingKey(secret: secret, date: date, region: region, service: service)
-        lock.withLock {
-            if keys.count > 256 { keys.removeAll() }
-            keys[name] = key
-        }
-        return key
     }
 }

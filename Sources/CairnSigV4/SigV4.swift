@@ -7,6 +7,8 @@ public enum SigV4 {
     public static let algorithm = "AWS4-HMAC-SHA256"
     /// The SHA-256 of the empty string, as hex.
     public static let emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    /// The payload hash of a request whose body is not signed (presigned URLs, and clients that skip hashing).
+    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
 
     /// The key derived from a secret for one day, region and service.
     public static func signingKey(secret: String, date: String, region: String, service: String) -> [UInt8] {

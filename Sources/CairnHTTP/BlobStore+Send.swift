@@ -1,22 +1,6 @@
 import CairnCore
-import Hummingbird
+import HummingbirdCore
 import NIOCore
-
-/// Sends ranges of open files as the next bytes of a response body without copying them through the process
-/// (`sendfile`). The server provides one for each request on a connection that can take it (plain HTTP/1.1; not
-/// TLS, which must encrypt every byte in the process).
-public protocol FileBodySender: Sendable {
-    /// Sends `range` of `file` after everything `writer` has written so far. Takes ownership of `file`: it is closed
-    /// once its bytes are sent, or once the connection fails.
-    func send(_ file: NIOFileHandle, range: Range<Int64>, through writer: inout any ResponseBodyWriter) async throws
-}
-
-/// The file sender of the connection whose request the current task answers, for handlers that are not given it
-/// (the build-cache routes, which run on Hummingbird's basic request context). Read it while building a response,
-/// not in the body closure: the body is written after the handler returns, outside the scope that set it.
-public enum ConnectionFileSender {
-    @TaskLocal public static var current: (any FileBodySender)?
-}
 
 extension BlobStore {
     /// Below this many bytes a range is read and written as a buffer: opening the file and handing it to the
