@@ -5,11 +5,11 @@ import GRDB
 ///
 /// Object keys are stored as BLOBs of their UTF-8 bytes, so SQLite orders them in UTF-8 binary order, as S3
 /// lists them, and a prefix is an exact byte range. Every method is `async` and runs on GRDB's own queues.
-public final class MetadataStore: Sendable {
+public final class SQLiteMetadataStore: MetadataStore {
     let pool: DatabasePool
     let region: String
     /// The data directory's blobs, checked inside write transactions before metadata names them.
-    let blobs: BlobStore
+    let blobs: FileBlobStore
     /// Commits concurrent object and entry writes together.
     let commits: CommitQueue
     /// A second connection that copies the write-ahead log back into the database (see ``checkpoint()``); nil when
@@ -33,7 +33,7 @@ public final class MetadataStore: Sendable {
     /// - Parameter backgroundCheckpoints: whether the owner calls ``checkpoint()`` every fraction of a second (the
     ///   server does): commits then no longer pause to copy the log into the database.
     public init(
-        dataDirectory: String, region: String = "us-east-1", blobs: BlobStore? = nil,
+        dataDirectory: String, region: String = "us-east-1", blobs: FileBlobStore? = nil,
         backgroundCheckpoints: Bool = false
     ) throws {
         var configuration = Configuration()
@@ -61,7 +61,7 @@ public final class MetadataStore: Sendable {
             checkpointer = nil
         }
         self.region = region
-        self.blobs = try blobs ?? BlobStore(dataDirectory: dataDirectory)
+        self.blobs = try blobs ?? FileBlobStore(dataDirectory: dataDirectory)
         self.commits = CommitQueue(writer: pool)
         // Only a directory that the v6 migration has not reached yet still has the table it replaces.
         let upgrading = try pool.read { db in try db.tableExists("blob_journal") }
@@ -86,7 +86,7 @@ public final class MetadataStore: Sendable {
     // MARK: Buckets
 
     /// Creates a bucket; throws `bucketAlreadyExists` when it exists.
-    public func createBucket(_ name: String, at date: Date = Date()) async throws {
+    public func createBucket(_ name: String, at date: Date) async throws {
         defer { cachedBuckets.invalidate(ExactText(name)) }
         try await pool.write { db in
             if try Self.bucketExists(db, name) { throw MetadataError.bucketAlreadyExists(name) }
@@ -145,20 +145,11 @@ public final class MetadataStore: Sendable {
 
     // MARK: Objects
 
-    /// A precondition on the current version of a key, checked in the same transaction as a write.
-    public enum WriteCondition: Sendable {
-        case none
-        /// `If-None-Match: *`: the key must not exist.
-        case keyAbsent
-        /// `If-Match: <etag>`: the key must exist with this ETag (without quotes; `*` matches any).
-        case etagMatches(String)
-    }
-
     /// Stores an object's metadata, replacing the key's current version. Its blobs must already be committed.
     ///
     /// Once the write commits, the object is what the cache holds for its key: the next read of it (an artifact
     /// uploaded, then fetched by the next job) is answered from memory.
-    public func putObject(_ object: ObjectInfo, condition: WriteCondition = .none) async throws {
+    public func putObject(_ object: ObjectInfo, condition: WriteCondition) async throws {
         let cache = cachedObjects
         let cacheKey = ObjectCacheKey(bucket: object.bucket, key: object.key)
         // As a read from SQLite returns it: the time goes through a Double of seconds since 1970.
@@ -342,7 +333,7 @@ public final class MetadataStore: Sendable {
     }
 
     /// The parts of an upload with numbers above `marker`, in order, at most `limit`.
-    public func parts(uploadID: String, after marker: Int = 0, limit: Int = 10_000) async throws -> [PartInfo] {
+    public func parts(uploadID: String, after marker: Int, limit: Int) async throws -> [PartInfo] {
         try await pool.read { db in
             guard try Self.fetchUpload(db, uploadID) != nil else { throw MetadataError.noSuchUpload(uploadID) }
             return try Self.fetchParts(db, uploadID: uploadID, after: marker, limit: limit)
@@ -395,8 +386,8 @@ public final class MetadataStore: Sendable {
         _ uploadID: String,
         requested: [(partNumber: Int, etag: String)],
         minimumPartSize: Int64,
-        condition: WriteCondition = .none,
-        at date: Date = Date(),
+        condition: WriteCondition,
+        at date: Date,
         makeObject: @Sendable (UploadInfo, [PartInfo]) -> ObjectInfo
     ) async throws -> ObjectInfo {
         let object = try await pool.write { db in

@@ -9,15 +9,15 @@ import NIOPosix
 /// Immutable content named by its SHA-256, stored once in `blobs/sha256/ab/cd/<digest>` under a data directory, or,
 /// for the small blobs a server receives, in the metadata database (see ``SmallBlobTable``).
 ///
-/// New content streams into a temp file in `tmp/` while it is hashed (see ``BlobWriter``), is fsynced and renamed
+/// New content streams into a temp file in `tmp/` while it is hashed (see ``FileBlobWriter``), is fsynced and renamed
 /// into place, and the directory is fsynced. Nothing here looks at object keys: file names are digests only.
-public struct BlobStore: Sendable {
+public struct FileBlobStore: BlobStore {
     /// The data directory's `blobs/sha256` folder.
     public let blobDirectory: String
     /// Where uploads in flight write; emptied at start-up.
     public let temporaryDirectory: String
     let threadPool: NIOThreadPool
-    /// Small blobs kept in memory (written by ``BlobWriter``, read by the `read` methods); nil when disabled.
+    /// Small blobs kept in memory (written by ``FileBlobWriter``, read by the `read` methods); nil when disabled.
     public let memoryCache: BlobContentCache?
     /// Small new blobs held in memory until the metadata transaction that names them writes them to the database
     /// (see ``BlobJournal``); nil when every blob is fsynced as its own file.
@@ -30,7 +30,7 @@ public struct BlobStore: Sendable {
     /// - Parameters:
     ///   - memoryCacheBytes: how many bytes of small blobs ``read(_:range:)`` keeps in memory (0: none).
     ///   - journalBytes: how many bytes of small new blobs may be held in memory (0: none, every blob is fsynced as
-    ///     its own file). Only a store whose owner flushes (``MetadataStore/flushBlobJournal()``) may hold any.
+    ///     its own file). Only a store whose owner flushes (``SQLiteMetadataStore/flushBlobJournal()``) may hold any.
     public init(
         dataDirectory: String, threadPool: NIOThreadPool = .singleton, memoryCacheBytes: Int = 0, journalBytes: Int = 0
     ) throws {
@@ -51,7 +51,7 @@ public struct BlobStore: Sendable {
     }
 
     /// Whether the blob is held in memory by the journal or has a file. A small blob in the metadata database is
-    /// not seen here: inside a metadata transaction, ``MetadataStore`` also looks in its table.
+    /// not seen here: inside a metadata transaction, ``SQLiteMetadataStore`` also looks in its table.
     public func contains(_ digest: BlobDigest) -> Bool {
         journal?.content(for: digest) != nil || access(path(for: digest), F_OK) == 0
     }
@@ -138,8 +138,8 @@ public struct BlobStore: Sendable {
     ///   - checksum: an additional checksum to compute while the bytes stream.
     ///   - expectedSize: the body's declared length, when known: a small body then gets a buffer of its size. More
     ///     bytes than declared still work (the caller decides whether that is an error).
-    public func makeWriter(checksum: ChecksumAlgorithm? = nil, expectedSize: Int64? = nil) throws -> BlobWriter {
-        try BlobWriter(store: self, checksum: checksum, expectedSize: expectedSize)
+    public func makeWriter(checksum: ChecksumAlgorithm?, expectedSize: Int64?) throws -> any BlobWriter {
+        try FileBlobWriter(store: self, checksum: checksum, expectedSize: expectedSize)
     }
 
     /// Removes every file left in `tmp/` by uploads that never finished (a crash, a kill).
@@ -160,7 +160,7 @@ public struct BlobStore: Sendable {
     public func readChunks(
         of digest: BlobDigest,
         range: Range<Int64>,
-        chunkSize: Int = 256 * 1024,
+        chunkSize: Int,
         _ body: (ByteBuffer) async throws -> Void
     ) async throws {
         guard !range.isEmpty else { return }

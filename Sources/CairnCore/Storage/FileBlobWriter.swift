@@ -11,21 +11,7 @@ import NIOPosix
 /// so neither hashing nor blocking file I/O runs on an event loop. Use one writer from one task, sequentially:
 /// ``write(_:)``, then ``finish()``, then ``commit()``, or ``discard()`` at any point. A writer that is neither
 /// committed nor discarded removes its temp file when it is released.
-public final class BlobWriter {
-    /// What ``finish()`` learned about the content.
-    public struct Summary: Sendable {
-        /// The SHA-256 that names the blob.
-        public let digest: BlobDigest
-        /// The raw SHA-256 bytes.
-        public let sha256: [UInt8]
-        /// The raw MD5 bytes (S3's ETag for a single-part object).
-        public let md5: [UInt8]
-        /// The number of bytes written.
-        public let size: Int64
-        /// The additional checksum, base64, when one was requested.
-        public let checksum: (algorithm: ChecksumAlgorithm, value: String)?
-    }
-
+public final class FileBlobWriter: BlobWriter {
     /// The hashers, the file and two batch buffers. While one batch is written and hashed by two thread-pool jobs
     /// (which only read it, and otherwise touch disjoint fields), the writer fills the other; it starts a batch's
     /// jobs only after the previous batch's have finished, so the file and the hashers see batches in order and no
@@ -57,7 +43,7 @@ public final class BlobWriter {
         /// Grows a batch that was sized for a smaller body to a full batch, keeping its first `used` bytes. Only
         /// for the batch being filled, which no job reads.
         func growToFullBatch(_ batch: Int, used: Int) {
-            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: BlobWriter.batchSize, alignment: 64)
+            let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: FileBlobWriter.batchSize, alignment: 64)
             grown.copyMemory(from: UnsafeRawBufferPointer(rebasing: batches[batch][..<used]))
             batches[batch].deallocate()
             batches[batch] = grown
@@ -108,10 +94,10 @@ public final class BlobWriter {
             checksum?.update(bytes)
         }
 
-        /// Finalizes the digests of everything hashed: what ``BlobWriter/finish()`` returns.
-        func summary(size: Int64) -> Summary {
+        /// Finalizes the digests of everything hashed: what ``FileBlobWriter/finish()`` returns.
+        func summary(size: Int64) -> BlobSummary {
             let sha256 = self.sha256.finalize()
-            return Summary(
+            return BlobSummary(
                 digest: BlobDigest(bytes: sha256), sha256: sha256, md5: md5.finalize(), size: size,
                 checksum: checksum.map { ($0.algorithm, $0.finalize(sha256: sha256)) }
             )
@@ -138,9 +124,9 @@ public final class BlobWriter {
     /// 1 GiB PUT.
     static let syncInterval: Int64 = 64 << 20
 
-    private let store: BlobStore
+    private let store: FileBlobStore
     private let state: State
-    private var summary: Summary?
+    private var summary: BlobSummary?
     private var closed = false
     /// The batch being filled, and how many of its bytes are in use (only the writer touches these).
     private var current = 0
@@ -157,7 +143,7 @@ public final class BlobWriter {
     /// Whether ``finish()`` left the bytes for the store's journal instead of writing and fsyncing a file.
     private var journaled = false
 
-    init(store: BlobStore, checksum: ChecksumAlgorithm?, expectedSize: Int64?) throws {
+    init(store: FileBlobStore, checksum: ChecksumAlgorithm?, expectedSize: Int64?) throws {
         self.store = store
         let path = "\(store.temporaryDirectory)/upload-\(SecureRandom.bytes(12).hexString)"
         let firstBatch = expectedSize.map { Int(max(1, min($0, Int64(Self.batchSize)))) } ?? Self.batchSize
@@ -238,7 +224,7 @@ public final class BlobWriter {
 
     /// Writes out what is buffered, fsyncs the file and returns its digests. The blob is not visible yet.
     @discardableResult
-    public func finish() async throws -> Summary {
+    public func finish() async throws -> BlobSummary {
         if let summary { return summary }
         // A body that fits one batch (most uploads of small files) is written, hashed and fsynced in one job.
         let whole = accepted == Int64(batchCount)
@@ -262,7 +248,7 @@ public final class BlobWriter {
             self.summary = summary
             return summary
         }
-        let summary = try await store.threadPool.runIfActive { () throws -> Summary in
+        let summary = try await store.threadPool.runIfActive { () throws -> BlobSummary in
             if whole {
                 try state.write(batch, count)
                 state.digest(batch, count)
