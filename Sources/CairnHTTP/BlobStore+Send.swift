@@ -5,7 +5,7 @@ import NIOCore
 extension BlobStore {
     /// Below this many bytes a range is read and written as a buffer: opening the file and handing it to the
     /// connection costs more than copying the bytes.
-    static let sendfileMinimum: Int64 = 1 << 20
+    static var sendfileMinimum: Int64 { 1 << 20 }
 
     /// Writes `range` (offsets within the blob) of a blob as the next bytes of a response body: straight from its
     /// file when `sender` can and the range is large, else read in chunks. Throws, having sent fewer bytes, when the

@@ -28,15 +28,15 @@ public struct S3Service: Sendable {
         }
     }
 
-    let blobs: BlobStore
-    let metadata: MetadataStore
+    let blobs: any BlobStore
+    let metadata: any MetadataStore
     let verifier: SigV4Verifier
     let configuration: Configuration
     let accessLog: AccessLog?
     let logger: Logger
 
     public init(
-        blobs: BlobStore, metadata: MetadataStore, verifier: SigV4Verifier, configuration: Configuration,
+        blobs: any BlobStore, metadata: any MetadataStore, verifier: SigV4Verifier, configuration: Configuration,
         accessLog: AccessLog? = nil, logger: Logger
     ) {
         self.blobs = blobs

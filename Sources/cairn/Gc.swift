@@ -63,7 +63,7 @@ struct Gc: AsyncParsableCommand {
             file: explicitFile ?? ServerSettings.defaultConfigFile, required: explicitFile != nil)
         try settings.applyEnvironment(environment)
         settings.dataDirectory = dataDirectory!
-        guard FileManager.default.fileExists(atPath: settings.dataDirectory + "/metadata.sqlite") else {
+        guard SQLiteMetadataStore.exists(dataDirectory: settings.dataDirectory) else {
             throw ValidationError("\(settings.dataDirectory) holds no Cairn metadata")
         }
         let lock: DataDirectoryLock
@@ -72,7 +72,7 @@ struct Gc: AsyncParsableCommand {
         } catch let error as SettingsError {
             throw ValidationError("\(error.description); run `cairn gc --server URL` against that server instead")
         }
-        let metadata = try MetadataStore(dataDirectory: settings.dataDirectory, region: settings.region)
+        let metadata = try SQLiteMetadataStore(dataDirectory: settings.dataDirectory, region: settings.region)
         var date = Date()
         if let now {
             guard let parsed = try? Date(now, strategy: .iso8601) else {

@@ -19,13 +19,13 @@ struct Token: AsyncParsableCommand {
             name: .customLong("data-dir"), help: "The server's data directory (default storage/). Env: CAIRN_DATA_DIR.")
         var dataDirectory: String?
 
-        func open() throws -> MetadataStore {
+        func open() throws -> any MetadataStore {
             let directory = dataDirectory ?? ProcessInfo.processInfo.environment["CAIRN_DATA_DIR"] ?? "storage"
-            guard FileManager.default.fileExists(atPath: directory + "/metadata.sqlite") else {
+            guard SQLiteMetadataStore.exists(dataDirectory: directory) else {
                 throw ValidationError(
                     "\(directory) holds no Cairn metadata; start `cairn serve --data-dir \(directory)` once first")
             }
-            return try MetadataStore(dataDirectory: directory)
+            return try SQLiteMetadataStore(dataDirectory: directory)
         }
     }
 

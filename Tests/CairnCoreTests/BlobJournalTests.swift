@@ -10,17 +10,17 @@ import Testing
 struct BlobJournalTests {
     /// A data directory with a journaling blob store and the metadata that commits it.
     private static func withJournal(
-        _ body: (String, BlobStore, MetadataStore) async throws -> Void
+        _ body: (String, FileBlobStore, SQLiteMetadataStore) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-journal-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let blobs = try BlobStore(dataDirectory: directory, journalBytes: 1 << 20)
-        let metadata = try MetadataStore(dataDirectory: directory, blobs: blobs)
+        let blobs = try FileBlobStore(dataDirectory: directory, journalBytes: 1 << 20)
+        let metadata = try SQLiteMetadataStore(dataDirectory: directory, blobs: blobs)
         try await metadata.createBucket("bucket")
         try await body(directory, blobs, metadata)
     }
 
-    private static func put(_ text: String, key: String, blobs: BlobStore, metadata: MetadataStore) async throws
+    private static func put(_ text: String, key: String, blobs: FileBlobStore, metadata: SQLiteMetadataStore) async throws
         -> BlobDigest
     {
         let writer = try blobs.makeWriter()
@@ -97,8 +97,8 @@ struct BlobJournalTests {
             let unrecorded = try await writer.commit()
 
             // The process dies here: a new one opens the same data directory.
-            let reopenedBlobs = try BlobStore(dataDirectory: directory)
-            let reopened = try MetadataStore(dataDirectory: directory, blobs: reopenedBlobs)
+            let reopenedBlobs = try FileBlobStore(dataDirectory: directory)
+            let reopened = try SQLiteMetadataStore(dataDirectory: directory, blobs: reopenedBlobs)
             let object = try #require(try await reopened.object(bucket: "bucket", key: "a"))
             #expect(object.segments.first?.digest == kept)
             #expect(
@@ -123,15 +123,15 @@ struct BlobJournalTests {
                         """)
                 try db.execute(
                     sql: "DELETE FROM grdb_migrations WHERE identifier = ?",
-                    arguments: [MetadataStore.smallBlobsMigration])
+                    arguments: [SQLiteMetadataStore.smallBlobsMigration])
             }
             let path = blobs.path(for: digest)
             try FileManager.default.createDirectory(
                 atPath: String(path[..<path.lastIndex(of: "/")!]), withIntermediateDirectories: true)
             try Data([0, 0, 0]).write(to: URL(fileURLWithPath: path))
 
-            let reopenedBlobs = try BlobStore(dataDirectory: directory)
-            let reopened = try MetadataStore(dataDirectory: directory, blobs: reopenedBlobs)
+            let reopenedBlobs = try FileBlobStore(dataDirectory: directory)
+            let reopened = try SQLiteMetadataStore(dataDirectory: directory, blobs: reopenedBlobs)
             #expect(access(path, F_OK) != 0, "the possibly torn file is gone")
             #expect(try reopened.smallBlobDigests() == [digest.hex])
             #expect(String(buffer: try await reopenedBlobs.read(digest, range: 0..<8)) == "its file")

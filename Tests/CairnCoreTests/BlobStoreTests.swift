@@ -12,12 +12,12 @@ struct BlobStoreTests {
     static let helloMD5 = "5eb63bbbe01eeed093cb22bb8f5acdc3"
 
     /// Runs `body` with a blob store in a new temporary directory, which is removed afterwards.
-    static func withStore(_ body: (BlobStore, String) async throws -> Void) async throws {
+    static func withStore(_ body: (FileBlobStore, String) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cairn-blobs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await body(try BlobStore(dataDirectory: directory), directory)
+        try await body(try FileBlobStore(dataDirectory: directory), directory)
     }
 
     /// Every regular file under `directory`, as paths relative to it.
@@ -50,8 +50,8 @@ struct BlobStoreTests {
 
     /// Writes `pieces` through a new writer and commits it.
     static func store(
-        _ pieces: [[UInt8]], in store: BlobStore, checksum: ChecksumAlgorithm? = nil
-    ) async throws -> BlobWriter.Summary {
+        _ pieces: [[UInt8]], in store: FileBlobStore, checksum: ChecksumAlgorithm? = nil
+    ) async throws -> BlobSummary {
         let writer = try store.makeWriter(checksum: checksum)
         for piece in pieces { try await writer.write(ByteBuffer(bytes: piece)) }
         let summary = try await writer.finish()
@@ -247,7 +247,7 @@ struct BlobStoreTests {
     func reopen() async throws {
         try await Self.withStore { store, directory in
             let summary = try await Self.store([Array("hello world".utf8)], in: store)
-            let reopened = try BlobStore(dataDirectory: directory)
+            let reopened = try FileBlobStore(dataDirectory: directory)
             #expect(reopened.contains(summary.digest))
             #expect(reopened.path(for: summary.digest) == store.path(for: summary.digest))
         }
@@ -335,7 +335,7 @@ struct BlobStoreTests {
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-held-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let journaled = try BlobStore(dataDirectory: directory.path, journalBytes: 1 << 20)
+        let journaled = try FileBlobStore(dataDirectory: directory.path, journalBytes: 1 << 20)
         let small = try await Self.store([Array("held in memory".utf8)], in: journaled)
         #expect(try await journaled.openFile(small.digest) == nil)
     }

@@ -90,17 +90,17 @@ struct CommitQueueTests {
 @Suite("Write-ahead log checkpoints")
 struct CheckpointTests {
     private static func withStore(
-        backgroundCheckpoints: Bool, _ body: (MetadataStore) async throws -> Void
+        backgroundCheckpoints: Bool, _ body: (SQLiteMetadataStore) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-wal-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try MetadataStore(dataDirectory: directory, backgroundCheckpoints: backgroundCheckpoints)
+        let store = try SQLiteMetadataStore(dataDirectory: directory, backgroundCheckpoints: backgroundCheckpoints)
         try await store.createBucket("bucket")
         try await body(store)
     }
 
-    private static func putObjects(_ count: Int, in store: MetadataStore) async throws {
+    private static func putObjects(_ count: Int, in store: SQLiteMetadataStore) async throws {
         let blobs = store.blobs
         for index in 0..<count {
             let writer = try blobs.makeWriter()
@@ -117,7 +117,7 @@ struct CheckpointTests {
     func backgroundCheckpointsCopyTheLog() async throws {
         try await Self.withStore(backgroundCheckpoints: true) { store in
             let backstop = try await store.pool.write { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") }
-            #expect(backstop == MetadataStore.backstopCheckpointPages)
+            #expect(backstop == SQLiteMetadataStore.backstopCheckpointPages)
             try await Self.putObjects(20, in: store)
             let first = try await store.checkpoint()
             #expect(first.walFrames > 0)

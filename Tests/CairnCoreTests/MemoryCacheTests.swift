@@ -150,7 +150,7 @@ struct MemoryCacheTests {
     func blobStoreReadsThroughTheCache() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-mem-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let blobs = try BlobStore(dataDirectory: directory, memoryCacheBytes: 1 << 20)
+        let blobs = try FileBlobStore(dataDirectory: directory, memoryCacheBytes: 1 << 20)
         let bytes = (0..<3_000).map { UInt8($0 % 251) }
         let writer = try blobs.makeWriter()
         try await writer.write(ByteBuffer(bytes: bytes))

@@ -8,17 +8,17 @@ struct MetadataStoreTests {
     static let date = Date(timeIntervalSince1970: 1_700_000_000)
 
     /// Runs `body` with a store in a new temporary directory, which is removed afterwards.
-    static func withStore(_ body: (MetadataStore) async throws -> Void) async throws {
+    static func withStore(_ body: (SQLiteMetadataStore) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cairn-meta-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try MetadataStore(dataDirectory: directory)
-        try await $blobs.withValue(try BlobStore(dataDirectory: directory)) { try await body(store) }
+        let store = try SQLiteMetadataStore(dataDirectory: directory)
+        try await $blobs.withValue(try FileBlobStore(dataDirectory: directory)) { try await body(store) }
     }
 
     /// The blob store of the running test: metadata may only name blobs that exist, so `digest(_:)` writes them.
-    @TaskLocal static var blobs: BlobStore?
+    @TaskLocal static var blobs: FileBlobStore?
 
     static func digest(_ text: String) -> BlobDigest {
         let digest = BlobDigest(bytes: MessageDigest.hash(.sha256, Array(text.utf8)))
@@ -112,7 +112,7 @@ struct MetadataStoreTests {
             .appendingPathComponent("cairn-meta-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try MetadataStore(dataDirectory: directory, region: "eu-west-3")
+        let store = try SQLiteMetadataStore(dataDirectory: directory, region: "eu-west-3")
         try await store.createBucket("b")
         #expect(try await store.bucket("b")?.region == "eu-west-3")
     }
@@ -156,8 +156,8 @@ struct MetadataStoreTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-meta-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try MetadataStore(dataDirectory: directory)
-        try await Self.$blobs.withValue(try BlobStore(dataDirectory: directory)) {
+        let store = try SQLiteMetadataStore(dataDirectory: directory)
+        try await Self.$blobs.withValue(try FileBlobStore(dataDirectory: directory)) {
             try await store.createBucket("bucket")
             var object = Self.object(
                 "dir/é b+c.txt",
@@ -171,7 +171,7 @@ struct MetadataStoreTests {
             try await store.putObject(object)
             let cached = try #require(store.cachedObject(bucket: "bucket", key: object.key), "cached at once")
             // Another store on the same directory has an empty cache: it reads SQLite.
-            let cold = try MetadataStore(dataDirectory: directory)
+            let cold = try SQLiteMetadataStore(dataDirectory: directory)
             #expect(try await cold.object(bucket: "bucket", key: object.key) == cached)
 
             // A failed conditional write leaves the cached version; an overwrite replaces it.
@@ -268,7 +268,7 @@ struct MetadataStoreTests {
     /// `listingKeys` in UTF-8 binary order, as S3 lists them.
     static let listingOrder = ["../../etc/passwd", "a", "a//b", "a/b", "b", "dir/", "z", "é"]
 
-    static func withListingBucket(_ body: (MetadataStore) async throws -> Void) async throws {
+    static func withListingBucket(_ body: (SQLiteMetadataStore) async throws -> Void) async throws {
         try await withStore { store in
             try await store.createBucket("bucket")
             try await store.createBucket("other")
@@ -359,7 +359,7 @@ struct MetadataStoreTests {
 
     /// Lists page by page from `resumeAt` until a page is not truncated; returns every page's names.
     static func pages(
-        _ store: MetadataStore, prefix: String = "", delimiter: String?, maxKeys: Int
+        _ store: SQLiteMetadataStore, prefix: String = "", delimiter: String?, maxKeys: Int
     ) async throws -> [[String]] {
         var pages: [[String]] = []
         var resumeAt: [UInt8]?
@@ -475,7 +475,7 @@ struct MetadataStoreTests {
             func complete(_ requested: [(Int, String)]) async throws -> ObjectInfo {
                 try await store.completeUpload(
                     "upload-1", requested: requested.map { (partNumber: $0.0, etag: $0.1) }, minimumPartSize: 5,
-                    at: Self.date, makeObject: Self.makeObject
+                    condition: .none, at: Self.date, makeObject: Self.makeObject
                 )
             }
             let etag1 = Self.part(1, size: 10).etag

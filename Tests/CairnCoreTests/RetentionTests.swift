@@ -12,8 +12,8 @@ struct RetentionTests {
     /// A data directory with a blob store and a metadata store, removed afterwards.
     struct Store {
         let directory: String
-        let blobs: BlobStore
-        let metadata: MetadataStore
+        let blobs: FileBlobStore
+        let metadata: SQLiteMetadataStore
 
         /// Writes `size` bytes derived from `seed` as a committed blob.
         func blob(_ seed: String, size: Int = 1000) async throws -> BlobSegment {
@@ -73,8 +73,8 @@ struct RetentionTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = Store(
-            directory: directory, blobs: try BlobStore(dataDirectory: directory),
-            metadata: try MetadataStore(dataDirectory: directory)
+            directory: directory, blobs: try FileBlobStore(dataDirectory: directory),
+            metadata: try SQLiteMetadataStore(dataDirectory: directory)
         )
         try await store.metadata.createBucket("b", at: now.addingTimeInterval(-100 * day))
         try await body(store)

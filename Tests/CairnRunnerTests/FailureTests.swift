@@ -49,7 +49,7 @@ struct FailureTests {
         #expect(result.phase(.preBuild)?.stored == true)
         // Artifacts were uploaded anyway, as S3 objects a server on this directory would serve.
         #expect(result.artifactLocations == ["s3://builds/fixture/fixture/"])
-        let metadata = try MetadataStore(dataDirectory: storage.directory)
+        let metadata = try SQLiteMetadataStore(dataDirectory: storage.directory)
         let object = try #require(try await metadata.object(bucket: "builds", key: "fixture/fixture/out/post.txt"))
         #expect(object.size == 13)
         // Tagged for retention's keep_last_builds.

@@ -218,7 +218,7 @@ struct LocalStoreBuildTests {
         #expect(cold.result.succeeded)
         // Retention swept the blob of out/sorted.txt, which the build phase created.
         let digest = try #require(try project.tree()["out/sorted.txt"]?.digest)
-        let blobs = try BlobStore(dataDirectory: storage.directory)
+        let blobs = try FileBlobStore(dataDirectory: storage.directory)
         try FileManager.default.removeItem(atPath: blobs.path(for: digest))
 
         let copy = try FixtureProject("shell-only")

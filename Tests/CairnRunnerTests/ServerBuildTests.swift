@@ -34,7 +34,7 @@ struct ServerBuildTests {
 
         // The artifacts are S3 objects on the server.
         #expect(cold.result.artifactLocations == ["s3://artifacts/c-make/fixture/"])
-        let metadata = try MetadataStore(dataDirectory: server.dataDirectory.path)
+        let metadata = try SQLiteMetadataStore(dataDirectory: server.dataDirectory.path)
         let app = try await metadata.object(bucket: "artifacts", key: "c-make/fixture/app")
         #expect(app != nil)
         let output = try #require(try await metadata.object(bucket: "artifacts", key: "c-make/fixture/output.txt"))

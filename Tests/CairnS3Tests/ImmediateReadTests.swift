@@ -23,14 +23,14 @@ struct ImmediateReadTests {
     final class Fixture: Sendable {
         let directory: URL
         let service: S3Service
-        let metadata: MetadataStore
+        let metadata: SQLiteMetadataStore
 
         init(memoryCacheBytes: Int = 1 << 20, journalBytes: Int = 1 << 20) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-immediate-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let blobs = try BlobStore(
+            let blobs = try FileBlobStore(
                 dataDirectory: directory.path, memoryCacheBytes: memoryCacheBytes, journalBytes: journalBytes)
-            metadata = try MetadataStore(dataDirectory: directory.path, blobs: blobs)
+            metadata = try SQLiteMetadataStore(dataDirectory: directory.path, blobs: blobs)
             let verifier = SigV4Verifier { $0 == ImmediateReadTests.accessKeyID ? ImmediateReadTests.secret : nil }
             service = S3Service(
                 blobs: blobs, metadata: metadata, verifier: verifier, configuration: .init(),

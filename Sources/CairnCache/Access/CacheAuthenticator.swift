@@ -12,10 +12,10 @@ import Hummingbird
 public struct CacheAuthenticator: Sendable {
     let rootAccessKeyID: String
     let rootSecretAccessKey: String
-    let metadata: MetadataStore
+    let metadata: any MetadataStore
     let verifier: SigV4Verifier
 
-    public init(rootAccessKeyID: String, rootSecretAccessKey: String, metadata: MetadataStore, verifier: SigV4Verifier)
+    public init(rootAccessKeyID: String, rootSecretAccessKey: String, metadata: any MetadataStore, verifier: SigV4Verifier)
     {
         self.rootAccessKeyID = rootAccessKeyID
         self.rootSecretAccessKey = rootSecretAccessKey

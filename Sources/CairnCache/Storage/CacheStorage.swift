@@ -8,13 +8,13 @@ import NIOCore
 /// The store operations every cache protocol shares: stream a body into a blob, serve a blob, and read an entry
 /// only when every blob it names is still there.
 public struct CacheStorage: Sendable {
-    public let blobs: BlobStore
-    public let metadata: MetadataStore
+    public let blobs: any BlobStore
+    public let metadata: any MetadataStore
     public let accessLog: AccessLog?
     /// The largest entry accepted; larger uploads get 413.
     public let maximumEntrySize: Int64
 
-    public init(blobs: BlobStore, metadata: MetadataStore, accessLog: AccessLog?, maximumEntrySize: Int64) {
+    public init(blobs: any BlobStore, metadata: any MetadataStore, accessLog: AccessLog?, maximumEntrySize: Int64) {
         self.blobs = blobs
         self.metadata = metadata
         self.accessLog = accessLog

@@ -30,11 +30,11 @@ public final class AccessLog: Sendable {
         var entries: [EntryKey: Date] = [:]
     }
 
-    private let metadata: MetadataStore
+    private let metadata: any MetadataStore
     /// Recording is a dictionary write under a lock: no hop to another executor on the read path.
     private let pending = NIOLockedValueBox(Pending())
 
-    public init(metadata: MetadataStore) {
+    public init(metadata: any MetadataStore) {
         self.metadata = metadata
     }
 

@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
 
-/// A bounded in-memory copy of rows that one ``MetadataStore`` reads often (objects, buckets), kept coherent with
+/// A bounded in-memory copy of rows that one ``SQLiteMetadataStore`` reads often (objects, buckets), kept coherent with
 /// SQLite by that store alone: every write of those rows goes through it and, once it commits, either invalidates
 /// the key or (``replace(_:with:)``, in commit order) puts the row it wrote.
 ///
@@ -91,7 +91,7 @@ struct ExactText: Hashable, Sendable {
     }
 }
 
-/// The key of an object in ``MetadataStore``'s cache.
+/// The key of an object in ``SQLiteMetadataStore``'s cache.
 struct ObjectCacheKey: Hashable, Sendable {
     let bucket: ExactText
     let key: ExactText

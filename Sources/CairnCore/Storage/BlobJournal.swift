@@ -6,11 +6,11 @@ import NIOCore
 /// A new blob of at most ``largestBlob`` bytes is not written to a file by the upload: its bytes are held here, and
 /// the metadata transaction that first names the blob writes them to the `small_blobs` table, where they stay: the
 /// one group-committed WAL fsync that makes the object durable makes its content durable too (instead of an fsync
-/// of the blob file and one of its folder per upload). A flush (``MetadataStore/flushBlobJournal()``, run every few
+/// of the blob file and one of its folder per upload). A flush (``SQLiteMetadataStore/flushBlobJournal()``, run every few
 /// hundred milliseconds by the server and at shutdown) makes sure every held blob has its row, and only then lets
 /// it go from here.
 ///
-/// Until then a held blob is read from here: every read and existence check of ``BlobStore`` looks here first. Only
+/// Until then a held blob is read from here: every read and existence check of ``FileBlobStore`` looks here first. Only
 /// a server that runs the flush holds blobs; a store without a journal fsyncs each blob's file.
 public final class BlobJournal: Sendable {
     /// A held blob and the order it was taken in (a flush releases exactly what it wrote).

@@ -13,7 +13,7 @@ import NIOCore
 /// kernel allocating inodes. A blob may have a file as well as a row (it was uploaded as a file while the journal
 /// was full); both hold the same bytes, and retention removes both.
 ///
-/// ``BlobStore`` reads look in memory first, then for a file and here (a batch read of small blobs here first), in
+/// ``FileBlobStore`` reads look in memory first, then for a file and here (a batch read of small blobs here first), in
 /// one thread-pool job. The table is only searched once a metadata store has attached its database
 /// (``attach(_:)``): a blob store on its own has no small blobs.
 ///
@@ -50,7 +50,7 @@ public final class SmallBlobTable: Sendable {
         for reader in previous { reader.close() }
     }
 
-    /// The bytes of those of `digests` the table holds. Blocks: ``BlobStore`` calls it in the thread-pool job that
+    /// The bytes of those of `digests` the table holds. Blocks: ``FileBlobStore`` calls it in the thread-pool job that
     /// looks for the blobs' files.
     func contents(_ digests: some Collection<BlobDigest>) throws -> [BlobDigest: ByteBuffer] {
         try lookUp(digests) { try $0.content($1) }

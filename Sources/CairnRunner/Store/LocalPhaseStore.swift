@@ -13,8 +13,8 @@ import _NIOFileSystem
 /// share with a server running on the same directory.
 public struct LocalPhaseStore: PhaseStore {
     public let dataDirectory: String
-    let blobs: BlobStore
-    let metadata: MetadataStore
+    let blobs: any BlobStore
+    let metadata: any MetadataStore
 
     /// The default data directory: `$CAIRN_CACHE_DIR`, else `$XDG_CACHE_HOME/cairn`, else `~/.cache/cairn`.
     public static func defaultDirectory(environment: [String: String]) -> String {
@@ -27,8 +27,8 @@ public struct LocalPhaseStore: PhaseStore {
     public init(dataDirectory: String) throws {
         self.dataDirectory = dataDirectory
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        self.blobs = try BlobStore(dataDirectory: dataDirectory)
-        self.metadata = try MetadataStore(dataDirectory: dataDirectory)
+        self.blobs = try FileBlobStore(dataDirectory: dataDirectory)
+        self.metadata = try SQLiteMetadataStore(dataDirectory: dataDirectory)
     }
 
     public var description: String { "local store at \(dataDirectory)" }
@@ -44,7 +44,7 @@ public struct LocalPhaseStore: PhaseStore {
         }
     }
 
-    private func write(file path: String) async throws -> BlobWriter.Summary {
+    private func write(file path: String) async throws -> BlobSummary {
         let writer = try blobs.makeWriter()
         do {
             try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in

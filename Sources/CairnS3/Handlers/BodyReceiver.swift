@@ -11,15 +11,15 @@ import NIOCore
 struct BodyReceiver {
     /// A finished, verified body, not yet committed as a blob.
     struct Received {
-        let writer: BlobWriter
-        let summary: BlobWriter.Summary
+        let writer: any BlobWriter
+        let summary: BlobSummary
         let checksum: StoredChecksum?
     }
 
     /// S3's largest single PUT.
     static let maximumObjectSize: Int64 = 5 * 1024 * 1024 * 1024
 
-    let blobs: BlobStore
+    let blobs: any BlobStore
 
     func receive(_ s3: S3Request) async throws -> Received {
         let declared = try declaredChecksum(s3)
@@ -68,8 +68,8 @@ struct BodyReceiver {
     }
 
     private func stream(
-        _ s3: S3Request, into writer: BlobWriter
-    ) async throws -> (BlobWriter.Summary, trailers: [String: String]) {
+        _ s3: S3Request, into writer: any BlobWriter
+    ) async throws -> (BlobSummary, trailers: [String: String]) {
         var decoder = chunkedDecoder(s3)
         do {
             for try await buffer in s3.body {
@@ -136,7 +136,7 @@ struct BodyReceiver {
     }
 
     private func verify(
-        _ s3: S3Request, summary: BlobWriter.Summary, declared: Declared?, trailers: [String: String]
+        _ s3: S3Request, summary: BlobSummary, declared: Declared?, trailers: [String: String]
     ) throws -> StoredChecksum? {
         if case .sha256(let expected) = s3.authentication.payload, expected != summary.sha256 {
             throw Self.contentSHA256Mismatch

@@ -34,7 +34,7 @@ extension S3Service {
     }
 
     /// The write precondition of a PUT: `If-None-Match: *` or `If-Match: <etag>`.
-    func writeCondition(_ s3: S3Request) throws -> MetadataStore.WriteCondition {
+    func writeCondition(_ s3: S3Request) throws -> WriteCondition {
         if let value = s3.header(.ifNoneMatch) {
             guard value.trimmingCharacters(in: .whitespaces) == "*" else {
                 throw S3Error("NotImplemented", "If-None-Match on a write accepts only *", status: .init(code: 501))

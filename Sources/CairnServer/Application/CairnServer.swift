@@ -29,14 +29,14 @@ public enum CairnServer {
         // file system commits them together) instead of queueing behind two threads.
         let blobThreads = NIOThreadPool(numberOfThreads: 16)
         blobThreads.start()
-        let blobs = try BlobStore(
+        let blobs = try FileBlobStore(
             dataDirectory: settings.dataDirectory, threadPool: blobThreads, memoryCacheBytes: settings.memoryCacheBytes,
             journalBytes: settings.journalBytes)
         let removed = try blobs.removeTemporaryFiles()
         if removed > 0 {
             logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
         }
-        let metadata = try MetadataStore(
+        let metadata = try SQLiteMetadataStore(
             dataDirectory: settings.dataDirectory, region: settings.region, blobs: blobs, backgroundCheckpoints: true)
         let (credentials, generated) = try RootCredentials.resolve(settings: settings)
         if generated {

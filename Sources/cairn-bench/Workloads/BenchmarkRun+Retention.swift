@@ -1,5 +1,5 @@
+import CairnCore
 import Foundation
-import GRDB
 
 extension BenchmarkRun {
     /// The object counts the retention job is timed over: the smaller one shows whether memory stays flat.
@@ -10,8 +10,8 @@ extension BenchmarkRun {
         return "retention job over \(label) objects, all expired"
     }
 
-    /// `cairn gc --data-dir` over a store whose metadata holds N objects (rows written straight into SQLite, as for
-    /// the start-up workload), every one expired by an `expire_after_days: 1` rule evaluated two days later: the
+    /// `cairn gc --data-dir` over a store whose metadata holds N objects (rows copied by the metadata store's bulk
+    /// copy, as for the start-up workload), every one expired by an `expire_after_days: 1` rule evaluated two days later: the
     /// job deletes all N rows in batches and sweeps the one blob they named. Wall time and the job's peak RSS.
     func measureRetention() async throws {
         let configuration = workDirectory.appendingPathComponent("gc.yaml")
@@ -28,7 +28,7 @@ extension BenchmarkRun {
                 let dataDirectory = workDirectory.appendingPathComponent("cairn-retention-\(count)-\(run)")
                 defer { try? FileManager.default.removeItem(at: dataDirectory) }
                 try await seedStore(dataDirectory, name: "cairn-retention-seed")
-                try Self.fillMetadata(dataDirectory.appendingPathComponent("metadata.sqlite"), objects: count)
+                try await Self.fillMetadata(dataDirectory, bucket: CairnInstance.bucket, objects: count)
                 // VmHWM of the job itself, sampled while it runs (the rusage of a child started with posix_spawn
                 // would also count the benchmark's own memory, which it shares until exec).
                 let started = ContinuousClock.now
@@ -50,9 +50,7 @@ extension BenchmarkRun {
                 guard job.process.exitStatus == 0 else {
                     throw BenchError("cairn gc exited with \(job.process.exitStatus ?? -1): \(job.log.suffix(2000))")
                 }
-                let database = try DatabaseQueue(path: dataDirectory.appendingPathComponent("metadata.sqlite").path)
-                let left = try database.inDatabase { try Int.fetchOne($0, sql: "SELECT count(*) FROM objects") ?? -1 }
-                try database.close()
+                let left = try SQLiteMetadataStore.counts(dataDirectory: dataDirectory.path).objects
                 guard left == 0 else {
                     throw BenchError(
                         "cairn gc left \(left) of \(count + 1) expired objects: \(job.log.prefix(2000))")

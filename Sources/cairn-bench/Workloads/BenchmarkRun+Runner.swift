@@ -1,5 +1,5 @@
+import CairnCore
 import Foundation
-import GRDB
 
 #if canImport(Glibc)
     import Glibc
@@ -199,10 +199,6 @@ extension BenchmarkRun {
         while let path = enumerator?.nextObject() as? String {
             if (path as NSString).lastPathComponent.count == 64 { count += 1 }
         }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let database = try DatabaseQueue(
-            path: dataDirectory.appendingPathComponent("metadata.sqlite").path, configuration: configuration)
-        return try count + database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM small_blobs") ?? 0 }
+        return try count + SQLiteMetadataStore.counts(dataDirectory: dataDirectory.path).smallBlobs
     }
 }

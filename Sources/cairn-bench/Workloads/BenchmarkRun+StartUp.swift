@@ -1,5 +1,5 @@
+import CairnCore
 import Foundation
-import GRDB
 
 extension BenchmarkRun {
     var startUpWorkload: String {
@@ -28,7 +28,8 @@ extension BenchmarkRun {
 
         let clock = ContinuousClock()
         let filled = clock.now
-        try Self.fillMetadata(dataDirectory.appendingPathComponent("metadata.sqlite"), objects: settings.startupObjects)
+        try await Self.fillMetadata(
+            dataDirectory, bucket: CairnInstance.bucket, objects: settings.startupObjects)
         progress(
             "  wrote \(settings.startupObjects) object rows in \(BenchmarkReport.format((clock.now - filled).seconds)) s"
         )
@@ -57,30 +58,14 @@ extension BenchmarkRun {
             note: "from spawning the process to the first 200 from /_cairn/health")
     }
 
-    /// Copies the `seed` object's rows `objects` times under keys `many/00000001`… in one transaction, then
-    /// checkpoints the WAL so that the server opens a database in its resting state.
-    static func fillMetadata(_ path: URL, objects: Int) throws {
-        let database = try DatabaseQueue(path: path.path)
-        try database.write { db in
-            // Every column is copied from the seed's rows, so the fill follows schema changes; only the key differs.
-            for table in ["objects", "object_segments"] {
-                let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
-                let copied = columns.map { $0 == "key" ? "CAST(printf('many/%08d', n.i) AS BLOB)" : "t.\($0)" }
-                try db.execute(
-                    sql: """
-                        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-                        INSERT INTO \(table) (\(columns.joined(separator: ", ")))
-                        SELECT \(copied.joined(separator: ", ")) FROM n, \(table) t WHERE t.key = CAST('seed' AS BLOB)
-                        """,
-                    arguments: [objects]
-                )
-            }
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM objects") ?? 0
-            guard count == objects + 1 else {
-                throw BenchError("filling the metadata wrote \(count - 1) objects, not \(objects)")
-            }
+    /// Copies the `seed` object's rows `objects` times under keys `many/00000001`… through the metadata store's
+    /// bulk copy, while no server runs, so that the server then opens a database in its resting state.
+    static func fillMetadata(_ dataDirectory: URL, bucket: String, objects: Int) async throws {
+        let metadata = try SQLiteMetadataStore(dataDirectory: dataDirectory.path)
+        try await metadata.replicateObject(bucket: bucket, key: "seed", count: objects, keyPrefix: "many/")
+        let count = try SQLiteMetadataStore.counts(dataDirectory: dataDirectory.path).objects
+        guard count == objects + 1 else {
+            throw BenchError("filling the metadata wrote \(count - 1) objects, not \(objects)")
         }
-        try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        try database.close()
     }
 }

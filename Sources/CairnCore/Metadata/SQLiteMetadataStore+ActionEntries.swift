@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension MetadataStore {
+extension SQLiteMetadataStore {
     /// Stores (or replaces) a cache entry. Its value and referenced blobs must already be committed.
     public func putEntry(_ entry: ActionEntry) async throws {
         try await commits.submit { db in
@@ -87,7 +87,7 @@ extension MetadataStore {
     }
 
     /// Records blobs written directly (CAS uploads), so retention knows their size and age.
-    public func registerBlobs(_ segments: [BlobSegment], at date: Date = Date()) async throws {
+    public func registerBlobs(_ segments: [BlobSegment], at date: Date) async throws {
         try await pool.write { db in
             for segment in segments { try Self.registerBlob(segment, db: db, at: date, blobs: self.blobs) }
         }

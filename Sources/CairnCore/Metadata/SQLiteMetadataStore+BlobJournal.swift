@@ -6,7 +6,7 @@ import NIOCore
     import Glibc
 #endif
 
-extension MetadataStore {
+extension SQLiteMetadataStore {
     /// Lets go of the small blobs the journal holds in memory once each has its row in `small_blobs` (see
     /// ``SmallBlobTable``); afterwards they are read from there, or from the memory cache. Returns how many were let
     /// go. The server calls this every few hundred milliseconds and at shutdown.

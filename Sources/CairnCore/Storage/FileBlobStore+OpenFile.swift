@@ -13,7 +13,7 @@ public struct OpenBlobFile: Sendable {
     public let size: Int64
 }
 
-extension BlobStore {
+extension FileBlobStore {
     /// Opens a blob's file; nil when the blob is held in memory (see ``BlobJournal``) or lives in the metadata
     /// database (see ``SmallBlobTable``), where ``readChunks(of:range:chunkSize:_:)`` serves it. A blob that is
     /// nowhere is ``BlobStoreError/Code/missingBlob``.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension MetadataStore {
+extension SQLiteMetadataStore {
     /// A bucket's lifecycle rules; nil when none are set.
     public func lifecycle(bucket: String) async throws -> [LifecycleRule]? {
         try await pool.read { db in

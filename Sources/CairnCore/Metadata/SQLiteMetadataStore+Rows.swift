@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension MetadataStore {
+extension SQLiteMetadataStore {
     static func keyData(_ key: String) -> Data { Data(key.utf8) }
 
     static func json(_ headers: ObjectHeaders) throws -> String {
@@ -46,7 +46,7 @@ extension MetadataStore {
         )
     }
 
-    static func insert(_ object: ObjectInfo, db: Database, blobs: BlobStore) throws {
+    static func insert(_ object: ObjectInfo, db: Database, blobs: FileBlobStore) throws {
         try requireBlobs(object.segments.map(\.digest), in: blobs, db: db)
         let keyData = keyData(object.key)
         try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?").execute(arguments: [
@@ -77,7 +77,7 @@ extension MetadataStore {
     /// Records a blob as named now. `created_at` is the last time metadata named it: the sweep's grace period
     /// counts from there, so content uploaded again is young again. A blob the journal holds gets its bytes
     /// written to `small_blobs` in the same transaction: its content is durable when the metadata naming it is.
-    static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date, blobs: BlobStore) throws {
+    static func registerBlob(_ segment: BlobSegment, db: Database, at date: Date, blobs: FileBlobStore) throws {
         if let content = blobs.journal?.content(for: segment.digest) {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO small_blobs (digest, content) VALUES (?, ?)")
                 .execute(arguments: [segment.digest.hex, Data(content.readableBytesView)])
@@ -95,7 +95,7 @@ extension MetadataStore {
     /// Inside a write transaction: every blob about to be referenced must be stored (held in memory, on disk, or
     /// in `small_blobs`). The sweep removes blobs inside its own write transaction, so this check cannot race with
     /// it.
-    static func requireBlobs(_ digests: some Sequence<BlobDigest>, in store: BlobStore, db: Database) throws {
+    static func requireBlobs(_ digests: some Sequence<BlobDigest>, in store: FileBlobStore, db: Database) throws {
         for digest in digests {
             if store.journal?.content(for: digest) != nil { continue }
             if try SmallBlobTable.contains(digest, db: db) || store.contains(digest) { continue }
