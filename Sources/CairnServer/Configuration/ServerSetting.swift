@@ -22,7 +22,8 @@ public struct ServerSetting: Sendable {
     private let render: @Sendable (ServerSettings) -> String
 
     init<Value>(
-        _ key: String, _ property: any WritableKeyPath<ServerSettings, Value> & Sendable, _ format: SettingFormat<Value>,
+        _ key: String, _ property: any WritableKeyPath<ServerSettings, Value> & Sendable,
+        _ format: SettingFormat<Value>,
         environmentVariable: String? = nil, flag: String? = nil, summary: String
     ) {
         self.key = key

@@ -8,9 +8,9 @@ import Yams
 /// Numbers in the file are read by Yams' own scalar rules (as its decoder reads them); numbers in the environment and
 /// in flags by Swift's, as they always were. A parser answers nil for a value it refuses; the caller names the
 /// setting and its ``expectation`` in the error.
-public struct SettingFormat<Value: Sendable & Equatable>: Sendable {
+struct SettingFormat<Value: Sendable & Equatable>: Sendable {
     /// What a valid value is, completing "… must be": "a positive number of bytes".
-    public let expectation: String
+    let expectation: String
     let parseText: @Sendable (_ text: String, _ key: String) throws -> Value?
     let parseNode: @Sendable (_ node: Node, _ key: String) throws -> Value?
     /// The value as it is written in the configuration file.
