@@ -57,11 +57,7 @@ struct Gc: AsyncParsableCommand {
     }
 
     private func runOffline() async throws -> RetentionReport {
-        let environment = ProcessInfo.processInfo.environment
-        let explicitFile = config ?? environment["CAIRN_CONFIG"]
-        var settings = try ServerSettings.load(
-            file: explicitFile ?? ServerSettings.defaultConfigFile, required: explicitFile != nil)
-        try settings.applyEnvironment(environment)
+        var settings = try ServerSettings.resolve(configFile: config, environment: ProcessInfo.processInfo.environment)
         settings.dataDirectory = dataDirectory!
         guard SQLiteMetadataStore.exists(dataDirectory: settings.dataDirectory) else {
             throw ValidationError("\(settings.dataDirectory) holds no Cairn metadata")
@@ -89,8 +85,10 @@ struct Gc: AsyncParsableCommand {
 
     private func runRemote() async throws -> RetentionReport {
         let environment = ProcessInfo.processInfo.environment
-        guard let id = environment["CAIRN_ROOT_ACCESS_KEY_ID"] ?? environment["AWS_ACCESS_KEY_ID"],
-            let secret = environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] ?? environment["AWS_SECRET_ACCESS_KEY"]
+        guard
+            let id = environment[ServerSetting.rootAccessKeyID.environmentVariable] ?? environment["AWS_ACCESS_KEY_ID"],
+            let secret = environment[ServerSetting.rootSecretAccessKey.environmentVariable]
+                ?? environment["AWS_SECRET_ACCESS_KEY"]
         else {
             throw ValidationError("set CAIRN_ROOT_ACCESS_KEY_ID and CAIRN_ROOT_SECRET_ACCESS_KEY (or the AWS_* pair)")
         }

@@ -11,36 +11,38 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Settings come from, highest first: these flags, CAIRN_* environment variables, the configuration file \
             (default \(ServerSettings.defaultConfigFile), optional) and built-in defaults. See config/cairn.yaml.
+
+            Every setting's environment variable, key in the configuration file and default:
+
             """
+                + ServerSetting.all.map { "  \($0.environmentVariable) (\($0.key), \($0.defaultValue))" }
+                .joined(separator: "\n")
     )
 
-    @Option(
-        help: "Address to listen on, HOST:PORT (default 127.0.0.1:9000; port 0 picks a free port). Env: CAIRN_ADDRESS.")
+    @Option(name: .customLong(ServerSetting.address.flag!), help: .init(ServerSetting.address.help))
     var address: String?
 
-    @Option(name: .customLong("data-dir"), help: "Data directory (default storage/). Env: CAIRN_DATA_DIR.")
+    @Option(name: .customLong(ServerSetting.dataDirectory.flag!), help: .init(ServerSetting.dataDirectory.help))
     var dataDirectory: String?
 
-    @Option(help: "Configuration file (default \(ServerSettings.defaultConfigFile)). Env: CAIRN_CONFIG.")
+    @Option(
+        help: .init(
+            "Configuration file (default \(ServerSettings.defaultConfigFile)). "
+                + "Env: \(ServerSettings.configFileEnvironmentVariable)."))
     var config: String?
 
-    @Option(
-        name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve HTTPS. Env: CAIRN_TLS_CERT.")
+    @Option(name: .customLong(ServerSetting.tlsCertificate.flag!), help: .init(ServerSetting.tlsCertificate.help))
     var tlsCertificate: String?
 
-    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert. Env: CAIRN_TLS_KEY.")
+    @Option(name: .customLong(ServerSetting.tlsKey.flag!), help: .init(ServerSetting.tlsKey.help))
     var tlsKey: String?
 
     func resolveSettings(environment: [String: String]) throws -> ServerSettings {
-        let explicitFile = config ?? environment["CAIRN_CONFIG"]
-        var settings = try ServerSettings.load(
-            file: explicitFile ?? ServerSettings.defaultConfigFile, required: explicitFile != nil
-        )
-        try settings.applyEnvironment(environment)
-        if let address { settings.address = address }
-        if let dataDirectory { settings.dataDirectory = dataDirectory }
-        if let tlsCertificate { settings.tlsCertificate = tlsCertificate }
-        if let tlsKey { settings.tlsKey = tlsKey }
+        var settings = try ServerSettings.resolve(configFile: config, environment: environment)
+        let flags: [(ServerSetting, String?)] = [
+            (.address, address), (.dataDirectory, dataDirectory), (.tlsCertificate, tlsCertificate), (.tlsKey, tlsKey),
+        ]
+        for case (let setting, let value?) in flags { try settings.applyFlag(setting, value) }
         try settings.validate()
         return settings
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnCore
+import CairnServer
 import Foundation
 
 /// `cairn token`: bearer tokens for the build-cache routes, stored hashed in the data directory's metadata.
@@ -20,7 +21,9 @@ struct Token: AsyncParsableCommand {
         var dataDirectory: String?
 
         func open() throws -> any MetadataStore {
-            let directory = dataDirectory ?? ProcessInfo.processInfo.environment["CAIRN_DATA_DIR"] ?? "storage"
+            let directory =
+                dataDirectory ?? ProcessInfo.processInfo.environment[ServerSetting.dataDirectory.environmentVariable]
+                ?? ServerSettings().dataDirectory
             guard SQLiteMetadataStore.exists(dataDirectory: directory) else {
                 throw ValidationError(
                     "\(directory) holds no Cairn metadata; start `cairn serve --data-dir \(directory)` once first")

@@ -1,6 +1,7 @@
 import CairnServer
 import Foundation
 import Testing
+import Yams
 
 /// Settings resolution: the shipped configuration, precedence, and errors that name the problem.
 @Suite("Server settings")
@@ -23,6 +24,135 @@ struct ServerSettingsTests {
         let loaded = try ServerSettings.load(file: path, required: true)
         #expect(loaded == ServerSettings())
         try loaded.validate()
+    }
+
+    @Test("every key of config/cairn.yaml is a setting of the table, and every setting is documented there")
+    func shippedConfigurationMatchesTable() throws {
+        let path = Self.packageRoot.appendingPathComponent("config/cairn.yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let table = Dictionary(uniqueKeysWithValues: ServerSetting.all.map { ($0.key, $0) })
+        var keys: [String: Node] = [:]
+        func collect(_ mapping: Node.Mapping, under prefix: String) {
+            for (keyNode, value) in mapping {
+                let key = prefix.isEmpty ? keyNode.string! : "\(prefix).\(keyNode.string!)"
+                if table[key] == nil, let nested = value.mapping {
+                    collect(nested, under: key)
+                } else {
+                    keys[key] = value
+                }
+            }
+        }
+        collect(try #require(try Yams.compose(yaml: text)?.mapping), under: "")
+        #expect(Set(keys.keys).subtracting(table.keys).isEmpty, "in the file but not in ServerSetting.all")
+        #expect(Set(table.keys).subtracting(keys.keys).isEmpty, "in ServerSetting.all but not in the file")
+        for (key, node) in keys {
+            guard let setting = table[key] else { continue }
+            // The file states the default: loading just this key leaves the setting at its default.
+            let file = try Self.write(Self.document(key, node))
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let single = try ServerSettings.load(file: file, required: true)
+            #expect(setting.value(in: single) == setting.defaultValue, "\(key) in the file differs from the default")
+            #expect(
+                text.contains(setting.environmentVariable), "\(key): \(setting.environmentVariable) is not documented")
+            if let flag = setting.flag { #expect(text.contains("--\(flag)"), "\(key): --\(flag) is not documented") }
+        }
+    }
+
+    /// A document setting only `key` to `node`.
+    static func document(_ key: String, _ node: Node) throws -> String {
+        var value = node
+        for part in key.split(separator: ".").reversed() { value = Node([(Node(String(part)), value)]) }
+        return try Yams.serialize(node: value)
+    }
+
+    /// A value for each setting that is not its default, as its environment variable and its file would say it.
+    static let samples: [String: String] = [
+        "server.address": "0.0.0.0:8123", "server.data_dir": "/srv/cairn", "server.tls.certificate": "cert.pem",
+        "server.tls.key": "key.pem", "server.log_level": "debug", "server.journal_bytes": "0",
+        "server.journal_flush_seconds": "0.5", "s3.region": "eu-west-3", "s3.virtual_host_domain": "s3.example.test",
+        "s3.max_clock_skew_seconds": "60", "s3.access_time_flush_seconds": "2.5", "cache.max_entry_bytes": "4096",
+        "cache.memory_bytes": "0", "auth.root_access_key_id": "cairn",
+        "auth.root_secret_access_key": "change-me-please",
+        "retention.interval_seconds": "0", "retention.grace_period_seconds": "120", "retention.expire_after_days": "30",
+        "retention.idle_after_days": "0.5", "retention.max_total_bytes": "1000000",
+        "retention.low_watermark_bytes": "1000",
+        "retention.keep_last_builds": "3", "retention.abort_incomplete_uploads_after_days": "1.5",
+        "retention.batch_size": "10", "retention.buckets": "{logs: {expire_after_days: 30}}",
+        "retention.namespaces": "{ccache: {idle_after_days: 14, expire_after_days: 60}, turbo: {}}",
+    ]
+
+    @Test(
+        "every setting's environment variable (and flag) sets it as the file does",
+        arguments: ServerSetting.all.map(\.key))
+    func environmentVariable(key: String) throws {
+        let setting = try #require(ServerSetting.all.first { $0.key == key })
+        let sample = try #require(Self.samples[setting.key], "no sample value for \(setting.key)")
+        var fromEnvironment = ServerSettings()
+        try fromEnvironment.applyEnvironment([setting.environmentVariable: sample])
+        #expect(setting.value(in: fromEnvironment) != setting.defaultValue)
+        let file = try Self.write(try Self.document(setting.key, try #require(try Yams.compose(yaml: sample))))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(try ServerSettings.load(file: file, required: true) == fromEnvironment)
+        #expect(setting.environmentVariable.hasPrefix("CAIRN_"))
+        if setting.flag != nil {
+            var fromFlag = ServerSettings()
+            try fromFlag.applyFlag(setting, sample)
+            #expect(fromFlag == fromEnvironment)
+        }
+    }
+
+    @Test("environment variables keep their names")
+    func environmentVariableNames() {
+        let names = Set(ServerSetting.all.map(\.environmentVariable))
+        #expect(names.count == ServerSetting.all.count)
+        for name in [
+            "CAIRN_ADDRESS", "CAIRN_DATA_DIR", "CAIRN_TLS_CERT", "CAIRN_TLS_KEY", "CAIRN_REGION",
+            "CAIRN_VIRTUAL_HOST_DOMAIN", "CAIRN_ROOT_ACCESS_KEY_ID", "CAIRN_ROOT_SECRET_ACCESS_KEY", "CAIRN_LOG_LEVEL",
+            "CAIRN_RETENTION_BATCH_SIZE", "CAIRN_CACHE_MAX_ENTRY_BYTES", "CAIRN_CACHE_MEMORY_BYTES",
+            "CAIRN_JOURNAL_BYTES", "CAIRN_JOURNAL_FLUSH_SECONDS", "CAIRN_MAX_CLOCK_SKEW_SECONDS",
+        ] {
+            #expect(names.contains(name), "\(name)")
+        }
+    }
+
+    @Test(
+        "bad values are refused with the setting's name and what it must be",
+        arguments: [
+            ("CAIRN_JOURNAL_BYTES", "-1", "CAIRN_JOURNAL_BYTES must be a number of bytes (0 turns the journal off)"),
+            ("CAIRN_RETENTION_BATCH_SIZE", "0", "CAIRN_RETENTION_BATCH_SIZE must be a positive integer"),
+            (
+                "CAIRN_MAX_CLOCK_SKEW_SECONDS", "soon",
+                "CAIRN_MAX_CLOCK_SKEW_SECONDS must be a positive number of seconds"
+            ),
+            ("CAIRN_RETENTION_BUCKETS", "{logs: {expire: 3}}", "retention.buckets.logs.expire"),
+        ])
+    func badEnvironmentValues(name: String, value: String, message: String) throws {
+        var settings = ServerSettings()
+        do {
+            try settings.applyEnvironment([name: value])
+            Issue.record("expected an error for \(name)=\(value)")
+        } catch let error as SettingsError {
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    @Test("bad values in the file are refused with the key and what it must be")
+    func badFileValues() throws {
+        let path = try Self.write("cache:\n  max_entry_bytes: lots\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: SettingsError.self) { try ServerSettings.load(file: path, required: true) }
+        do {
+            _ = try ServerSettings.load(file: path, required: true)
+        } catch let error as SettingsError {
+            #expect(error.description.hasSuffix("cache.max_entry_bytes must be a positive number of bytes"), "\(error)")
+        }
+    }
+
+    @Test("null in the file means the built-in default")
+    func nullMeansDefault() throws {
+        let path = try Self.write("server:\n  address: null\nretention:\n  abort_incomplete_uploads_after_days: ~\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try ServerSettings.load(file: path, required: true) == ServerSettings())
     }
 
     @Test("a missing default file means defaults; a missing named file is an error")
