@@ -175,13 +175,13 @@ struct CacheAndArtifactTests {
                 }
             )
             #expect(result.succeeded, "\(output)")
-            let metadata = try MetadataStore(dataDirectory: storage.directory)
+            let metadata = try SQLiteMetadataStore(dataDirectory: storage.directory)
             let zip = try #require(try await metadata.object(bucket: "dist", key: "team/bundle.zip"))
             digests.append(zip.segments[0].digest.hex)
         }
         // The same files make the same archive: entry times are fixed.
         #expect(digests[0] == digests[1])
-        let blobs = try BlobStore(dataDirectory: storage.directory)
+        let blobs = try FileBlobStore(dataDirectory: storage.directory)
         let path = blobs.path(for: try #require(BlobDigest(hex: digests[0])))
         let check = try Tools.run(["unzip", "-t", path], in: project.directory)
         #expect(check.contains("No errors detected"))
