@@ -117,6 +117,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CairnTestSupport",
+            path: "Tests/CairnTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CairnCoreTests",
             dependencies: ["CairnCore"],
@@ -129,19 +134,37 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnRunnerTests",
-            dependencies: ["CairnRunner", "CairnCore", "cairn"],
+            dependencies: ["CairnRunner", "CairnCore", "CairnTestSupport", "cairn"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CairnBenchTests",
-            dependencies: ["cairn-bench", "cairn"],
+            dependencies: ["cairn-bench", "cairn", "CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnCacheTests",
+            dependencies: [
+                "CairnCache",
+                "CairnCore",
+                "CairnS3",
+                "CairnTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [
                 "CairnServer",
+                "CairnCache",
+                "CairnCore",
+                "CairnS3",
+                "CairnTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
@@ -149,7 +172,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnEndToEndTests",
-            dependencies: ["cairn"],
+            dependencies: ["cairn", "CairnTestSupport"],
             resources: [.copy("Clients")],
             swiftSettings: swiftSettings
         ),

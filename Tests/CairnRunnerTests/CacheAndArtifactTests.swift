@@ -1,5 +1,6 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -23,7 +24,7 @@ struct CacheAndArtifactTests {
             - ~/tool/**/*
         """
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func cacheIsRestoredByExactKeyThenByFallbackPrefix() async throws {
         let storage = try TemporaryStore()
         let home = FileManager.default.temporaryDirectory.path + "/cairn-home-\(UUID().uuidString.prefix(8))"
@@ -57,7 +58,7 @@ struct CacheAndArtifactTests {
         #expect(third.read("out/deps/lib.txt") == "fetched v1\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func aRestoredPhaseBringsBackWhatItPutInCachePaths() async throws {
         let storage = try TemporaryStore()
         let homes = (0..<2).map { _ in
@@ -86,9 +87,8 @@ struct CacheAndArtifactTests {
         #expect(try String(contentsOfFile: homes[1] + "/deps/lib.txt", encoding: .utf8) == "dependency\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git", "unzip")))
+    @Test(.requires("git", "unzip"))
     func zippedArtifactsWithBaseDirectoryExcludesAndSecondaryArtifacts() async throws {
-        try Tools.require("git", "unzip")
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
         try project.write(
@@ -129,17 +129,19 @@ struct CacheAndArtifactTests {
         let metadata = try MetadataStore(dataDirectory: storage.directory)
         let zip = try #require(try await metadata.object(bucket: "dist", key: "team/bundle-1.zip"))
         let blobs = try BlobStore(dataDirectory: storage.directory)
-        let listing = try Tools.run(["unzip", "-Z1", blobs.path(for: zip.segments[0].digest)], in: project.directory)
+        let listing = try ChildProcess.output(
+            ["unzip", "-Z1", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(listing.split(separator: "\n").sorted() == ["app.txt", "lib/lib.txt"])
-        let check = try Tools.run(["unzip", "-t", blobs.path(for: zip.segments[0].digest)], in: project.directory)
+        let check = try ChildProcess.output(
+            ["unzip", "-t", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(check.contains("No errors detected"))
         let logs = try #require(try await metadata.object(bucket: "dist", key: "team/logs.zip"))
-        let logListing = try Tools.run(
+        let logListing = try ChildProcess.output(
             ["unzip", "-Z1", blobs.path(for: logs.segments[0].digest)], in: project.directory)
         #expect(logListing == "build.log\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func reportsAreUploadedAndSummarised() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
