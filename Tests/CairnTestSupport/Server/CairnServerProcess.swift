@@ -100,12 +100,3 @@ public final class CairnServerProcess: @unchecked Sendable {  // mutated only by
         try? FileManager.default.removeItem(at: output)
     }
 }
-
-/// The server a test started did not come up.
-public struct ServerFailure: Error, CustomStringConvertible {
-    public let description: String
-
-    public init(_ description: String) {
-        self.description = description
-    }
-}
