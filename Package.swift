@@ -138,6 +138,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CairnTestSupport",
+            path: "Tests/CairnTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CairnCoreTests",
             dependencies: ["CairnCore"],
@@ -155,19 +160,38 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnRunnerTests",
-            dependencies: ["CairnRunner", "CairnCore", "cairn"],
+            dependencies: ["CairnRunner", "CairnCore", "CairnTestSupport", "cairn"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CairnBenchTests",
-            dependencies: ["cairn-bench", "cairn"],
+            dependencies: ["cairn-bench", "cairn", "CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnCacheTests",
+            dependencies: [
+                "CairnCache",
+                "CairnCore",
+                "CairnSigV4",
+                "CairnTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [
                 "CairnServer",
+                "CairnCache",
+                "CairnCore",
+                "CairnS3",
+                "CairnSigV4",
+                "CairnTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Yams", package: "Yams"),
@@ -176,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnEndToEndTests",
-            dependencies: ["cairn"],
+            dependencies: ["cairn", "CairnTestSupport"],
             resources: [.copy("Clients")],
             swiftSettings: swiftSettings
         ),

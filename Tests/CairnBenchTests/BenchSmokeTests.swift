@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -5,33 +6,12 @@ import Testing
 /// both reports. It checks that figures exist, never how fast anything was.
 @Suite("cairn-bench smoke")
 struct BenchSmokeTests {
-    /// An executable built into the same folder as this test bundle.
-    static func builtExecutable(_ name: String) -> URL? {
-        let candidates = [
-            Bundle.main.bundleURL.deletingLastPathComponent(), Bundle.main.bundleURL,
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-        ]
-        return candidates.map { $0.appendingPathComponent(name) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
-
-    static var toolsAvailable: Bool {
-        ["curl", "openssl", "dd", "wrk"].allSatisfy { tool in
-            (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-                .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") }
-        }
-    }
-
-    @Test("smoke mode writes results.md and results.json with every Cairn workload")
+    @Test(
+        "smoke mode writes results.md and results.json with every Cairn workload",
+        .requires("curl", "openssl", "dd", "wrk"))
     func smoke() throws {
-        guard Self.toolsAvailable else {
-            let message = "curl, openssl, dd and wrk are needed for the cairn-bench smoke test"
-            if ProcessInfo.processInfo.environment["CI"] != nil { Issue.record(Comment(rawValue: message)) }
-            print("skipped: \(message)")
-            return
-        }
-        let bench = try #require(Self.builtExecutable("cairn-bench"), "cairn-bench is not in the build folder")
-        let cairn = try #require(Self.builtExecutable("cairn"), "cairn is not in the build folder")
+        let bench = try #require(BuildProducts.executable("cairn-bench"), "cairn-bench is not in the build folder")
+        let cairn = try #require(BuildProducts.executable("cairn"), "cairn is not in the build folder")
         let output = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-bench-smoke-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }

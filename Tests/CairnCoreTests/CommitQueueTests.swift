@@ -52,6 +52,7 @@ struct CommitQueueTests {
     func firstWriterIsNotHeldByLaterBatches() async throws {
         let (database, queue) = try Self.makeQueue()
         let firstReturned = NIOLockedValueBox(false)
+        let firstCommittedOnReturn = NIOLockedValueBox(false)
         let produced = NIOLockedValueBox(0)
         let limit = 1500
         let slowWork: CommitQueue.Work = { db in
@@ -62,6 +63,11 @@ struct CommitQueueTests {
             group.addTask {
                 try await queue.submit(Self.insert("first"))
                 firstReturned.withLockedValue { $0 = true }
+                // Durable means committed: the row is there for a reader once the write has returned.
+                let committed = try await database.read {
+                    try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t WHERE name = 'first'")
+                }
+                firstCommittedOnReturn.withLockedValue { $0 = committed == 1 }
             }
             // A steady stream of writes, one every millisecond, each taking a millisecond inside the transaction:
             // the queue is never empty while it lasts.
@@ -78,9 +84,10 @@ struct CommitQueueTests {
             }
             try await group.waitForAll()
         }
-        #expect(firstReturned.withLockedValue { $0 })
+        #expect(firstCommittedOnReturn.withLockedValue { $0 }, "the first write returned before its row was committed")
         // The first write came back while the stream was still running, not after the queue emptied.
-        #expect(produced.withLockedValue { $0 } < limit / 2)
+        let streamed = produced.withLockedValue { $0 }
+        #expect(streamed < limit / 2, "the first write returned only after \(streamed) later writes were queued")
         #expect(try await database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") } == 2)
     }
 }

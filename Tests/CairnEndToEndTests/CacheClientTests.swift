@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -12,7 +13,7 @@ struct CacheClientTests {
             "--namespace", namespace,
         ]
         if readOnly { arguments.append("--read-only") }
-        let result = try Clients.run(arguments, environment: ProcessInfo.processInfo.environment)
+        let result = try ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)
         guard result.status == 0,
             let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("cairn_") })
         else { throw ServerFailure("cairn token create failed: \(result.output)") }
@@ -21,9 +22,8 @@ struct CacheClientTests {
 
     @Test(
         "Gradle, Turborepo, sccache, Bazel rules, tokens and the cache API",
-        .enabled(if: Clients.available(["python3"], python: ["boto3"])))
+        .requires("python3", python: ["boto3"]))
     func protocols() throws {
-        guard Clients.require(["python3"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         server.environment["CAIRN_CACHE_MAX_ENTRY_BYTES"] = String(4 << 20)
         try server.start()
@@ -50,13 +50,13 @@ struct CacheClientTests {
     /// Compiles the project through ccache and returns `ccache --print-stats` as a dictionary.
     private static func compile(_ project: URL, environment: [String: String]) throws -> [String: Int] {
         for name in ["f0", "f1", "f2", "f3", "main"] {
-            let result = try Clients.run(
+            let result = try ChildProcess.run(
                 ["ccache", "gcc", "-O1", "-c", "\(name).c", "-o", "\(name).o"], environment: environment,
                 directory: project
             )
             guard result.status == 0 else { throw ServerFailure("ccache gcc failed: \(result.output)") }
         }
-        let stats = try Clients.run(["ccache", "--print-stats"], environment: environment)
+        let stats = try ChildProcess.run(["ccache", "--print-stats"], environment: environment)
         var values: [String: Int] = [:]
         for line in stats.output.split(separator: "\n") {
             let parts = line.split(separator: "\t")
@@ -67,11 +67,10 @@ struct CacheClientTests {
 
     @Test(
         "ccache: a second build with an emptied local cache is all remote hits, for every layout",
-        .enabled(if: Clients.available(["ccache", "gcc"])),
+        .requires("ccache", "gcc"),
         arguments: ["subdirs", "flat", "bazel"]
     )
     func ccache(layout: String) throws {
-        guard Clients.require(["ccache", "gcc"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         let token = try Self.makeToken(server, namespace: "builds", readOnly: false)
@@ -85,12 +84,12 @@ struct CacheClientTests {
         environment["CCACHE_REMOTE_STORAGE"] = "http://ci:\(token)@\(host)/_cairn/ccache/builds|layout=\(layout)"
         environment["CCACHE_CONFIGPATH"] = "/dev/null"
 
-        _ = try Clients.run(["ccache", "-z"], environment: environment)
+        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
         let cold = try Self.compile(project, environment: environment)
         #expect(cold["remote_storage_write", default: 0] > 0, "the cold build writes to Cairn: \(cold)")
 
-        _ = try Clients.run(["ccache", "-C"], environment: environment)
-        _ = try Clients.run(["ccache", "-z"], environment: environment)
+        _ = try ChildProcess.run(["ccache", "-C"], environment: environment)
+        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
         let warm = try Self.compile(project, environment: environment)
         #expect(warm["remote_storage_read_hit", default: 0] >= 5, "every compile is a remote hit: \(warm)")
         #expect(warm["remote_storage_read_miss", default: 0] == 0, "no remote misses: \(warm)")
@@ -99,9 +98,8 @@ struct CacheClientTests {
 
     @Test(
         "ccache with a read-only token gets hits and has its writes refused",
-        .enabled(if: Clients.available(["ccache", "gcc"])))
+        .requires("ccache", "gcc"))
     func ccacheReadOnly() throws {
-        guard Clients.require(["ccache", "gcc"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         let writer = try Self.makeToken(server, namespace: "builds", readOnly: false)
@@ -118,15 +116,15 @@ struct CacheClientTests {
         _ = try Self.compile(project, environment: environment)
 
         environment["CCACHE_REMOTE_STORAGE"] = "http://fork:\(reader)@\(host)/_cairn/ccache/builds"
-        _ = try Clients.run(["ccache", "-C"], environment: environment)
-        _ = try Clients.run(["ccache", "-z"], environment: environment)
+        _ = try ChildProcess.run(["ccache", "-C"], environment: environment)
+        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
         let hits = try Self.compile(project, environment: environment)
         #expect(hits["remote_storage_read_hit", default: 0] >= 5, "the read-only token gets hits: \(hits)")
 
         try "int f0(int x) { return x + 1000; }\n".write(
             to: project.appendingPathComponent("f0.c"), atomically: true, encoding: .utf8
         )
-        _ = try Clients.run(["ccache", "-z"], environment: environment)
+        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
         let refused = try Self.compile(project, environment: environment)
         #expect(refused["remote_storage_write", default: 0] == 0, "nothing was written: \(refused)")
         #expect(refused["remote_storage_error", default: 0] > 0, "the write was refused: \(refused)")

@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -8,10 +9,8 @@ import Testing
 /// Bad input, disconnects, kills, shutdowns and a full disk: each fails cleanly and loses nothing.
 @Suite("Crash safety and bad input", .serialized)
 struct CrashSafetyTests {
-    static let python = ["python3"]
-
-    private func op(_ server: CairnServerProcess, _ arguments: String...) throws -> Clients.Result {
-        try Clients.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
+    private func op(_ server: CairnServerProcess, _ arguments: String...) throws -> ChildProcess.Result {
+        try ChildProcess.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
     }
 
     private func makeFile(_ size: Int, seed: UInt8 = 1) throws -> URL {
@@ -34,12 +33,19 @@ struct CrashSafetyTests {
             ?? []
     }
 
+    /// The sizes of the temp files uploads are streaming into.
+    private func temporaryFileSizes(_ server: CairnServerProcess) -> [Int] {
+        let directory = server.dataDirectory.appendingPathComponent("tmp")
+        return temporaryFiles(server).compactMap { name in
+            try? directory.appendingPathComponent(name).resourceValues(forKeys: [.fileSizeKey]).fileSize
+        }
+    }
+
     @Test(
         "malformed requests, wrong digests, disconnects and traversal keys store nothing",
-        .enabled(if: Clients.available(python, python: ["boto3"]))
+        .requires("python3", python: ["boto3"])
     )
     func badInput() throws {
-        guard Clients.require(Self.python, python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         server.environment["CAIRN_VIRTUAL_HOST_DOMAIN"] = "s3.cairn.test"
         try server.start()
@@ -51,9 +57,8 @@ struct CrashSafetyTests {
 
     @Test(
         "SIGKILL during uploads leaves no object and no temp file after restart",
-        .enabled(if: Clients.available(python, python: ["boto3"])))
+        .requires("python3", "curl", python: ["boto3"]))
     func killDuringUploads() throws {
-        guard Clients.require(Self.python, python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         #expect(try op(server, "mb", "crash").status == 0)
@@ -76,10 +81,10 @@ struct CrashSafetyTests {
             try curl.run()
             clients.append(curl)
         }
-        let deadline = Date().addingTimeInterval(30)
-        while temporaryFiles(server).count < 3 && Date() < deadline { usleep(50_000) }
-        usleep(500_000)
-        #expect(temporaryFiles(server).count >= 1, "uploads should be streaming into tmp/ when the server is killed")
+        // Each upload is ~15 s long at this rate: once all three have written bytes into tmp/, the kill lands
+        // while every one of them is streaming.
+        let streaming = Polling.wait(timeout: 30) { temporaryFileSizes(server).filter { $0 > 0 }.count == 3 }
+        #expect(streaming, "three uploads should be streaming into tmp/ when the server is killed")
         server.stop(signal: SIGKILL)
         for client in clients {
             client.waitUntilExit()
@@ -99,7 +104,7 @@ struct CrashSafetyTests {
 
     /// Where the server keeps the blob of a file's content.
     private func blobPath(_ server: CairnServerProcess, of file: URL) throws -> String {
-        let hex = try Clients.run(["sha256sum", file.path], environment: ProcessInfo.processInfo.environment)
+        let hex = try ChildProcess.run(["sha256sum", file.path], environment: ProcessInfo.processInfo.environment)
             .output.prefix(64)
         return server.dataDirectory.appendingPathComponent(
             "blobs/sha256/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
@@ -108,9 +113,8 @@ struct CrashSafetyTests {
 
     @Test(
         "small uploads answered before a SIGKILL survive it: their blobs are rows of metadata.sqlite, not files",
-        .enabled(if: Clients.available(python, python: ["boto3"])))
+        .requires("python3", "sha256sum", python: ["boto3"]))
     func killAfterJournaledUploads() throws {
-        guard Clients.require(Self.python, python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         server.environment["CAIRN_JOURNAL_FLUSH_SECONDS"] = "3600"  // the blobs are still held in memory at the kill
         try server.start()
@@ -136,9 +140,8 @@ struct CrashSafetyTests {
 
     @Test(
         "SIGTERM lets an upload in flight finish, then exits cleanly",
-        .enabled(if: Clients.available(python + ["curl"], python: ["boto3"])))
+        .requires("python3", "curl", python: ["boto3"]))
     func gracefulShutdown() throws {
-        guard Clients.require(Self.python + ["curl"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         #expect(try op(server, "mb", "drain").status == 0)
@@ -155,9 +158,9 @@ struct CrashSafetyTests {
         _ = FileManager.default.createFile(atPath: status.path, contents: nil)
         curl.standardOutput = try FileHandle(forWritingTo: status)
         try curl.run()
-        let deadline = Date().addingTimeInterval(20)
-        while temporaryFiles(server).isEmpty && Date() < deadline { usleep(20_000) }
-        usleep(300_000)
+        // The upload lasts ~4 s at this rate: once its temp file has bytes, SIGTERM arrives mid-stream.
+        let streaming = Polling.wait(timeout: 20) { temporaryFileSizes(server).contains { $0 > 0 } }
+        #expect(streaming, "the upload should be streaming into tmp/ when SIGTERM arrives")
         let exitStatus = server.stop(signal: SIGTERM)
         curl.waitUntilExit()
         #expect(exitStatus == 0, "cairn serve exits 0 after SIGTERM:\n\(server.log.suffix(2000))")
@@ -173,18 +176,13 @@ struct CrashSafetyTests {
 
     @Test(
         "a full disk fails the write with an error, keeps serving reads and corrupts nothing",
-        .enabled(if: Clients.isCI || (geteuid() == 0 && Clients.available(python, python: ["boto3"])))
+        .requires("python3", "mount", "umount", python: ["boto3"], root: true)
     )
     func fullDisk() throws {
-        guard Clients.require(Self.python + ["mount", "umount"], python: ["boto3"]) else { return }
-        guard geteuid() == 0 else {
-            Issue.record("the full-disk test mounts a small tmpfs and needs root")
-            return
-        }
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        let mount = try Clients.run(
+        let mount = try ChildProcess.run(
             ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mountPoint.path],
             environment: ProcessInfo.processInfo.environment
         )
@@ -193,7 +191,8 @@ struct CrashSafetyTests {
             return
         }
         defer {
-            _ = try? Clients.run(["umount", "-l", mountPoint.path], environment: ProcessInfo.processInfo.environment)
+            _ = try? ChildProcess.run(
+                ["umount", "-l", mountPoint.path], environment: ProcessInfo.processInfo.environment)
             try? FileManager.default.removeItem(at: mountPoint)
         }
         let server = try CairnServerProcess(dataDirectory: mountPoint.appendingPathComponent("data"))

@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -5,17 +6,15 @@ import Testing
 /// boto3 send `aws-chunked` bodies with trailing checksums).
 @Suite("Real S3 clients", .serialized)
 struct RealClientTests {
-    @Test("AWS CLI over HTTP", .enabled(if: Clients.available(["aws", "curl"])))
+    @Test("AWS CLI over HTTP", .requires("aws", "curl"))
     func awsCLIOverHTTP() throws {
-        guard Clients.require(["aws", "curl"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         try Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-http")
     }
 
-    @Test("AWS CLI over HTTPS", .enabled(if: Clients.available(["aws", "curl", "openssl"])))
+    @Test("AWS CLI over HTTPS", .requires("aws", "curl", "openssl"))
     func awsCLIOverHTTPS() throws {
-        guard Clients.require(["aws", "curl", "openssl"]) else { return }
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
@@ -25,17 +24,15 @@ struct RealClientTests {
         try Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-https")
     }
 
-    @Test("boto3 over HTTP", .enabled(if: Clients.available(["python3"], python: ["boto3", "awscrt"])))
+    @Test("boto3 over HTTP", .requires("python3", python: ["boto3", "awscrt"]))
     func boto3OverHTTP() throws {
-        guard Clients.require(["python3"], python: ["boto3", "awscrt"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         try Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-http")
     }
 
-    @Test("boto3 over HTTPS", .enabled(if: Clients.available(["python3", "openssl"], python: ["boto3", "awscrt"])))
+    @Test("boto3 over HTTPS", .requires("python3", "openssl", python: ["boto3", "awscrt"]))
     func boto3OverHTTPS() throws {
-        guard Clients.require(["python3", "openssl"], python: ["boto3", "awscrt"]) else { return }
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
@@ -44,9 +41,8 @@ struct RealClientTests {
         try Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-https")
     }
 
-    @Test("rclone", .enabled(if: Clients.available(["rclone"])))
+    @Test("rclone", .requires("rclone"))
     func rclone() throws {
-        guard Clients.require(["rclone"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         try Clients.runScript("bash", "rclone.sh", server: server, bucketPrefix: "rclone")
@@ -54,9 +50,8 @@ struct RealClientTests {
 
     @Test(
         "Large downloads over HTTP: sent from blob files, exact in every range, no file left open",
-        .enabled(if: Clients.available(["python3"], python: ["boto3"])))
+        .requires("python3", python: ["boto3"]))
     func downloadsOverHTTP() throws {
-        guard Clients.require(["python3"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         try server.start()
         try runDownloads(server, bucketPrefix: "down-http")
@@ -64,9 +59,8 @@ struct RealClientTests {
 
     @Test(
         "Large downloads over HTTPS: read through the server, exact in every range, no file left open",
-        .enabled(if: Clients.available(["python3", "openssl"], python: ["boto3"])))
+        .requires("python3", "openssl", python: ["boto3"]))
     func downloadsOverHTTPS() throws {
-        guard Clients.require(["python3", "openssl"], python: ["boto3"]) else { return }
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
@@ -77,9 +71,8 @@ struct RealClientTests {
 
     @Test(
         "Downloads with no blob memory cache: small reads answered after a read off the network thread, in order",
-        .enabled(if: Clients.available(["python3"], python: ["boto3"])))
+        .requires("python3", python: ["boto3"]))
     func downloadsWithoutBlobCache() throws {
-        guard Clients.require(["python3"], python: ["boto3"]) else { return }
         let server = try CairnServerProcess()
         // Small objects are then never in memory once their rows are written: every read of one goes to the
         // small-blob table, the pipelined ones included.

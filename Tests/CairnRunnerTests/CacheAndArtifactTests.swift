@@ -1,5 +1,6 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -23,7 +24,7 @@ struct CacheAndArtifactTests {
             - ~/tool/**/*
         """
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func cacheIsRestoredByExactKeyThenByFallbackPrefix() async throws {
         let storage = try TemporaryStore()
         let home = FileManager.default.temporaryDirectory.path + "/cairn-home-\(UUID().uuidString.prefix(8))"
@@ -57,7 +58,7 @@ struct CacheAndArtifactTests {
         #expect(third.read("out/deps/lib.txt") == "fetched v1\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func aRestoredPhaseBringsBackWhatItPutInCachePaths() async throws {
         let storage = try TemporaryStore()
         let homes = (0..<2).map { _ in
@@ -86,9 +87,8 @@ struct CacheAndArtifactTests {
         #expect(try String(contentsOfFile: homes[1] + "/deps/lib.txt", encoding: .utf8) == "dependency\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git", "unzip")))
+    @Test(.requires("git", "unzip"))
     func zippedArtifactsWithBaseDirectoryExcludesAndSecondaryArtifacts() async throws {
-        try Tools.require("git", "unzip")
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
         try project.write(
@@ -129,19 +129,20 @@ struct CacheAndArtifactTests {
         let metadata = try SQLiteMetadataStore(dataDirectory: storage.directory)
         let zip = try #require(try await metadata.object(bucket: "dist", key: "team/bundle-1.zip"))
         let blobs = try FileBlobStore(dataDirectory: storage.directory)
-        let listing = try Tools.run(["unzip", "-Z1", blobs.path(for: zip.segments[0].digest)], in: project.directory)
+        let listing = try ChildProcess.output(
+            ["unzip", "-Z1", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(listing.split(separator: "\n").sorted() == ["app.txt", "lib/lib.txt"])
-        let check = try Tools.run(["unzip", "-t", blobs.path(for: zip.segments[0].digest)], in: project.directory)
+        let check = try ChildProcess.output(
+            ["unzip", "-t", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(check.contains("No errors detected"))
         let logs = try #require(try await metadata.object(bucket: "dist", key: "team/logs.zip"))
-        let logListing = try Tools.run(
+        let logListing = try ChildProcess.output(
             ["unzip", "-Z1", blobs.path(for: logs.segments[0].digest)], in: project.directory)
         #expect(logListing == "build.log\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git", "unzip")))
+    @Test(.requires("git", "unzip"))
     func zippedArtifactsKeepModesAndSymlinksAndCompressFiles() async throws {
-        try Tools.require("git", "unzip")
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
         try project.write(
@@ -183,9 +184,9 @@ struct CacheAndArtifactTests {
         #expect(digests[0] == digests[1])
         let blobs = try FileBlobStore(dataDirectory: storage.directory)
         let path = blobs.path(for: try #require(BlobDigest(hex: digests[0])))
-        let check = try Tools.run(["unzip", "-t", path], in: project.directory)
+        let check = try ChildProcess.output(["unzip", "-t", path], in: project.directory)
         #expect(check.contains("No errors detected"))
-        let listing = try Tools.run(["unzip", "-Zl", path], in: project.directory)
+        let listing = try ChildProcess.output(["unzip", "-Zl", path], in: project.directory)
         let lines = listing.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("-rwxr-xr-x") && $0.hasSuffix(" tool.sh") }, "\(listing)")
         #expect(lines.contains { $0.hasPrefix("l") && $0.hasSuffix(" link.txt") }, "\(listing)")
@@ -194,13 +195,13 @@ struct CacheAndArtifactTests {
         #expect(big.contains("defN") || big.contains("defX") || big.contains("defF"), "\(big)")
         let extract = FileManager.default.temporaryDirectory.path + "/cairn-unzip-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: extract) }
-        _ = try Tools.run(["unzip", "-q", path, "-d", extract], in: project.directory)
+        _ = try ChildProcess.output(["unzip", "-q", path, "-d", extract], in: project.directory)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extract + "/link.txt") == "big.txt")
         #expect(FileManager.default.isExecutableFile(atPath: extract + "/tool.sh"))
         #expect(try String(contentsOfFile: extract + "/big.txt", encoding: .utf8).hasPrefix("1\n2\n3\n"))
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func reportsAreUploadedAndSummarised() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")

@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -56,7 +57,7 @@ struct CommandLineTests {
         #expect(result.stdout.isEmpty)
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func failedBuildExitsNonZeroAndWritesAReport() throws {
         let project = try FixtureProject("shell-only")
         try project.write(
@@ -88,7 +89,7 @@ struct CommandLineTests {
         #expect((phases.first?["key"] as? String)?.count == 64)
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func twoCheckoutsShareAServerThroughTheCommandLine() throws {
         let server = try CairnServerProcess()
         try server.start()

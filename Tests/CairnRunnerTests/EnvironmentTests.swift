@@ -1,12 +1,13 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
 /// Secrets, credentials, run-as and the CODEBUILD_* variables.
 @Suite("Build environment")
 struct EnvironmentTests {
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func codebuildVariablesSecretsAndHashFiles() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")

@@ -1,12 +1,13 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
 /// CodeBuild's phase transitions and `on-failure`, with the embedded store.
 @Suite("Failing phases")
 struct FailureTests {
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func failingBuildStillRunsPostBuildAndUploadsArtifactsButStoresNothing() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -62,7 +63,7 @@ struct FailureTests {
         #expect(again.result.outcomes["build"] == "MISS")
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func failedInstallStopsTheBuild() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -88,7 +89,7 @@ struct FailureTests {
         #expect(result.artifactLocations.isEmpty)
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func onFailureContinueGoesOnToTheNextPhase() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -113,7 +114,7 @@ struct FailureTests {
         #expect(project.read("built.txt") == "0\n")
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func retryTwoRerunsAFlakyPhase() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -145,7 +146,7 @@ struct FailureTests {
         #expect(failing.result.phase(.build)?.attempts == 3)
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func retryWithAPatternRetriesOnlyMatchingFailures() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -166,7 +167,7 @@ struct FailureTests {
         #expect(output.contains("does not match"))
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func interruptingStopsTheRunningCommandAndTheBuild() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -15,7 +16,7 @@ struct LocalStoreBuildTests {
         result.finalEnvironment.filter { !Self.buildSpecificVariables.contains($0.key) }
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func coldBuildRunsEveryPhaseAndWarmBuildRestoresThemAll() async throws {
         let storage = try TemporaryStore()
         let first = try FixtureProject("shell-only")
@@ -46,7 +47,7 @@ struct LocalStoreBuildTests {
         #expect(try second.tree() == before)
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func editingRerunsExactlyThePhasesWhoseKeysChanged() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -85,9 +86,8 @@ struct LocalStoreBuildTests {
         #expect(build.result.outcomes.values.allSatisfy { $0 == "DISABLED" })
     }
 
-    @Test(.enabled(if: Tools.enabled("git", "make", "cc")))
+    @Test(.requires("git", "make", "cc"))
     func cProgramWithNarrowedInstallInputs() async throws {
-        try Tools.require("git", "make", "cc")
         let storage = try TemporaryStore()
         let project = try FixtureProject("c-make")
         let clock = ContinuousClock()
@@ -105,7 +105,7 @@ struct LocalStoreBuildTests {
         let warmTime = clock.now - start
         #expect(warm.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(warm.output)")
         #expect(try copy.tree() == project.tree())
-        #expect(try Tools.run(["./build/app"], in: copy.directory) == "hello, world\n")
+        #expect(try ChildProcess.output(["./build/app"], in: copy.directory) == "hello, world\n")
         print("c-make fixture: cold build \(coldTime), warm build (all restored) \(warmTime)")
 
         // Editing a source file reruns every phase but install, whose inputs are the Makefile only.
@@ -125,7 +125,7 @@ struct LocalStoreBuildTests {
         #expect(makefile.output.contains("miss: file Makefile changed"))
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func declaredOutputsOutsideTheTreeAreRestored() async throws {
         let storage = try TemporaryStore()
         let homes = (0..<2).map { _ in
@@ -163,7 +163,7 @@ struct LocalStoreBuildTests {
         #expect(results[1].1.outcomes == ["install": "HIT", "build": "HIT"])
         // The second home never ran install: the tool came from the store, executable.
         #expect(FileManager.default.isExecutableFile(atPath: homes[1] + "/toolchain/bin/tool"))
-        #expect(try Tools.run([homes[1] + "/toolchain/bin/tool"], in: homes[1]) == "tool 1.2\n")
+        #expect(try ChildProcess.output([homes[1] + "/toolchain/bin/tool"], in: homes[1]) == "tool 1.2\n")
         // PATH names this machine's home and this build's codebuild-hash-files, not the first build's.
         let path = try #require(results[1].1.finalEnvironment["PATH"])
         #expect(path.hasPrefix(homes[1] + "/toolchain/bin:"), "\(path)")
@@ -176,7 +176,7 @@ struct LocalStoreBuildTests {
                     String.init))
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func aPhaseThatAlwaysRunsPassesNewValuesToLaterPhases() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")
@@ -210,7 +210,7 @@ struct LocalStoreBuildTests {
             second.output.contains("miss: variable set by an earlier phase: APP_VERSION changed ('1.0.1' → '1.0.2')"))
     }
 
-    @Test(.enabled(if: Tools.enabled("git")))
+    @Test(.requires("git"))
     func anEntryWhoseBlobIsGoneIsAMissAndIsStoredAgain() async throws {
         let storage = try TemporaryStore()
         let project = try FixtureProject("shell-only")

@@ -1,5 +1,6 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -10,9 +11,8 @@ struct ServerBuildTests {
         accessKeyID: CairnServerProcess.accessKeyID, secretAccessKey: CairnServerProcess.secretAccessKey
     )
 
-    @Test(.enabled(if: Tools.enabled("git", "make", "cc")))
+    @Test(.requires("git", "make", "cc"))
     func twoCheckoutsShareHitsThroughOneServer() async throws {
-        try Tools.require("git", "make", "cc")
         let server = try CairnServerProcess()
         try server.start()
         defer { server.stop() }
@@ -29,7 +29,7 @@ struct ServerBuildTests {
         #expect(warm.result.succeeded, "\(warm.output)")
         #expect(warm.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(warm.output)")
         #expect(try machineB.tree() == machineA.tree())
-        #expect(try Tools.run(["./build/app"], in: machineB.directory) == "hello, world\n")
+        #expect(try ChildProcess.output(["./build/app"], in: machineB.directory) == "hello, world\n")
         #expect(warm.result.finalEnvironment["APP_VERSION"] == cold.result.finalEnvironment["APP_VERSION"])
 
         // The artifacts are S3 objects on the server.

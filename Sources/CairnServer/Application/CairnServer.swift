@@ -57,14 +57,6 @@ public enum CairnServer {
             configuration: .init(region: settings.region, virtualHostDomain: settings.virtualHostDomain),
             accessLog: accessLog, logger: logger
         )
-        let router = Router(context: BasicRequestContext.self)
-        router.get("/_cairn/health") { _, _ -> Response in
-            _ = try await metadata.bucket("-health-check-")
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(
-                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
-        }
         let cacheStorage = CacheStorage(
             blobs: blobs, metadata: metadata, accessLog: accessLog, maximumEntrySize: settings.maximumCacheEntrySize
         )
@@ -72,24 +64,14 @@ public enum CairnServer {
             rootAccessKeyID: credentials.accessKeyID, rootSecretAccessKey: credentials.secretAccessKey,
             metadata: metadata, verifier: verifier
         )
-        CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
         let retention = RetentionRunner(
             job: RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize),
             accessLog: accessLog, logger: logger
         )
-        router.post("/_cairn/admin/gc") { request, _ -> Response in
-            let principal = try await cacheAuthenticator.principal(for: request)
-            guard principal.tokenID == nil, principal.namespace == nil else {
-                throw CacheError(.forbidden, "Forbidden", "only the root credentials may run retention")
-            }
-            let dryRun = ["1", "true"].contains(request.uri.queryParameters["dry_run"].map(String.init) ?? "")
-            let report = try await retention.run(dryRun: dryRun)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            return Response(
-                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
+        let router = buildRouter(
+            metadata: metadata, cacheStorage: cacheStorage, cacheAuthenticator: cacheAuthenticator
+        ) { dryRun in
+            try await retention.run(dryRun: dryRun)
         }
         let tlsFiles = settings.tlsCertificate.flatMap { certificate in settings.tlsKey.map { (certificate, $0) } }
         let responder = CairnResponder(s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil)
@@ -146,6 +128,42 @@ public enum CairnServer {
             },
             logger: logger
         )
+    }
+
+    /// Cairn's own routes under `/_cairn/`: health, the build-cache protocols and retention on demand.
+    ///
+    /// ``buildApplication(settings:logger:onListening:)`` serves them beside S3 on the stores it opened; tests build
+    /// them on stores in a temporary directory and send requests in-process, without a server process.
+    ///
+    /// - Parameter runRetention: runs retention once (`true`: a dry run) for `POST /_cairn/admin/gc`.
+    public static func buildRouter(
+        metadata: MetadataStore, cacheStorage: CacheStorage, cacheAuthenticator: CacheAuthenticator,
+        runRetention: @escaping @Sendable (_ dryRun: Bool) async throws -> RetentionReport
+    ) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/_cairn/health") { _, _ -> Response in
+            _ = try await metadata.bucket("-health-check-")
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
+        }
+        CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
+        router.post("/_cairn/admin/gc") { request, _ -> Response in
+            let principal = try await cacheAuthenticator.principal(for: request)
+            guard principal.tokenID == nil, principal.namespace == nil else {
+                throw CacheError(.forbidden, "Forbidden", "only the root credentials may run retention")
+            }
+            let dryRun = ["1", "true"].contains(request.uri.queryParameters["dry_run"].map(String.init) ?? "")
+            let report = try await runRetention(dryRun)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(report))))
+        }
+        return router
     }
 }
 

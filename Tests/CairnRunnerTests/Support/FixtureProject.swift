@@ -1,5 +1,6 @@
 import CairnCore
 import CairnRunner
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -17,10 +18,9 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
             try FileManager.default.moveItem(atPath: ignore, toPath: directory + "/.gitignore")
         }
         if git {
-            try Tools.require("git")
-            try Tools.run(["git", "init", "-q"], in: directory)
-            try Tools.run(["git", "add", "-A"], in: directory)
-            try Tools.run(
+            try ChildProcess.output(["git", "init", "-q"], in: directory)
+            try ChildProcess.output(["git", "add", "-A"], in: directory)
+            try ChildProcess.output(
                 ["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-q", "-m", "fixture"],
                 in: directory
             )

@@ -1,42 +1,41 @@
 import Foundation
-import Testing
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A real `cairn serve` process on a free port with its own data directory, as a user would start it.
-final class CairnServerProcess: @unchecked Sendable {  // mutated only by the test that owns it
-    static let accessKeyID = "CAIRNTESTKEY"
-    static let secretAccessKey = "cairn-test-secret-key"
+public final class CairnServerProcess: @unchecked Sendable {  // mutated only by the test that owns it
+    public static let accessKeyID = "CAIRNTESTKEY"
+    public static let secretAccessKey = "cairn-test-secret-key"
 
-    let dataDirectory: URL
-    let tls: (certificate: String, key: String)?
-    private(set) var process: Process?
-    private(set) var endpoint = ""
-    private var output: URL
+    public let dataDirectory: URL
+    public let tls: (certificate: String, key: String)?
+    public private(set) var process: Process?
+    /// The URL the server listens on, once ``start()`` returned (`http://127.0.0.1:<port>`).
+    public private(set) var endpoint = ""
+    /// Extra environment for the server process (e.g. CAIRN_VIRTUAL_HOST_DOMAIN).
+    public var environment: [String: String] = [:]
+    private let output: URL
 
-    /// The `cairn` executable next to this test bundle in the build folder.
-    static var executable: URL {
-        Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("cairn")
+    /// The `cairn` executable the build put beside the test bundle.
+    public static var executable: URL {
+        BuildProducts.executable("cairn") ?? Bundle.main.bundleURL.appendingPathComponent("cairn")
     }
 
-    /// Extra environment for the server process (e.g. CAIRN_VIRTUAL_HOST_DOMAIN).
-    var environment: [String: String] = [:]
-
-    init(dataDirectory: URL? = nil, tls: (certificate: String, key: String)? = nil) throws {
+    /// - Parameter dataDirectory: an existing data directory (to restart a server on it); by default a new one.
+    public init(dataDirectory: URL? = nil, tls: (certificate: String, key: String)? = nil) throws {
         self.dataDirectory =
             dataDirectory
-            ?? FileManager.default.temporaryDirectory
-            .appendingPathComponent("cairn-e2e-\(UUID().uuidString)")
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("cairn-serve-\(UUID().uuidString)")
         self.tls = tls
         self.output = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "cairn-e2e-\(UUID().uuidString).log")
+            "cairn-serve-\(UUID().uuidString).log")
         try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
     }
 
     /// Starts the server and waits until it prints the URL it listens on.
-    func start() throws {
+    public func start() throws {
         let process = Process()
         process.executableURL = Self.executable
         var arguments = ["serve", "--address", "127.0.0.1:0", "--data-dir", dataDirectory.path]
@@ -54,27 +53,27 @@ final class CairnServerProcess: @unchecked Sendable {  // mutated only by the te
         process.standardError = handle
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cairn listening on ") }) {
-                endpoint = String(line.dropFirst("Cairn listening on ".count).split(separator: " ")[0])
-                return
+        let prefix = "Cairn listening on "
+        let started = Polling.wait(timeout: 60, interval: 0.05) {
+            if let line = log.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) {
+                endpoint = String(line.dropFirst(prefix.count).split(separator: " ")[0])
+                return true
             }
-            if !process.isRunning {
-                throw ServerFailure("cairn serve exited with status \(process.terminationStatus):\n\(text)")
-            }
-            usleep(50_000)
+            return !process.isRunning
         }
-        throw ServerFailure("cairn serve did not start within 60 s:\n\(log)")
+        guard started, !endpoint.isEmpty else {
+            let reason =
+                process.isRunning ? "did not start within 60 s" : "exited with status \(process.terminationStatus)"
+            throw ServerFailure("cairn serve \(reason):\n\(log)")
+        }
     }
 
     /// Everything the server printed so far.
-    var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
     /// Sends a signal and waits for the process to exit; returns its exit status.
     @discardableResult
-    func stop(signal: Int32 = SIGTERM) -> Int32 {
+    public func stop(signal: Int32 = SIGTERM) -> Int32 {
         guard let process, process.isRunning else { return process?.terminationStatus ?? 0 }
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
@@ -82,7 +81,7 @@ final class CairnServerProcess: @unchecked Sendable {  // mutated only by the te
     }
 
     /// The environment a client needs to reach this server.
-    var clientEnvironment: [String: String] {
+    public var clientEnvironment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["AWS_ACCESS_KEY_ID"] = Self.accessKeyID
         environment["AWS_SECRET_ACCESS_KEY"] = Self.secretAccessKey
@@ -100,9 +99,4 @@ final class CairnServerProcess: @unchecked Sendable {  // mutated only by the te
         try? FileManager.default.removeItem(at: dataDirectory)
         try? FileManager.default.removeItem(at: output)
     }
-}
-
-struct ServerFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

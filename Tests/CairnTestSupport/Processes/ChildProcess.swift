@@ -1,0 +1,49 @@
+import Foundation
+
+/// Runs commands the tests need (clients, compilers, git) to completion.
+public enum ChildProcess {
+    /// How a command ended and what it printed (stdout and stderr together).
+    public struct Result: Sendable {
+        public let status: Int32
+        public let output: String
+    }
+
+    /// Runs a command found on the PATH; its output goes through a file, so a chatty command cannot fill a pipe and
+    /// stall. Its standard input is empty.
+    public static func run(
+        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+        directory: URL? = nil
+    ) throws -> Result {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cairn-command-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: log) }
+        let handle = try FileHandle(forWritingTo: log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        if let directory { process.currentDirectoryURL = directory }
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        return Result(status: process.terminationStatus, output: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    /// Runs a command that must succeed in `directory`; returns what it printed, or throws with its output.
+    @discardableResult
+    public static func output(
+        _ arguments: [String], in directory: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> String {
+        let result = try run(arguments, environment: environment, directory: URL(fileURLWithPath: directory))
+        guard result.status == 0 else {
+            throw CommandFailure(
+                description: "\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.output)")
+        }
+        return result.output
+    }
+}
