@@ -18,8 +18,8 @@ struct BazelCacheRouteTests {
 
     /// Every cache protocol's routes on a blob store and metadata in `directory`.
     private static func makeApplication(in directory: TemporaryDirectory) throws -> some ApplicationProtocol {
-        let blobs = try BlobStore(dataDirectory: directory.path)
-        let metadata = try MetadataStore(dataDirectory: directory.path, blobs: blobs)
+        let blobs = try FileBlobStore(dataDirectory: directory.path)
+        let metadata = try SQLiteMetadataStore(dataDirectory: directory.path, blobs: blobs)
         let verifier = SigV4Verifier { $0 == accessKeyID ? secretAccessKey : nil }
         let router = Router(context: BasicRequestContext.self)
         CacheRoutes.register(

@@ -20,7 +20,8 @@ struct BlobJournalTests {
         try await body(directory, blobs, metadata)
     }
 
-    private static func put(_ text: String, key: String, blobs: FileBlobStore, metadata: SQLiteMetadataStore) async throws
+    private static func put(_ text: String, key: String, blobs: FileBlobStore, metadata: SQLiteMetadataStore)
+        async throws
         -> BlobDigest
     {
         let writer = try blobs.makeWriter()

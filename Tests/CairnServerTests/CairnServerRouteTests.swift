@@ -1,8 +1,8 @@
 import CairnCache
 import CairnCore
 import CairnS3
-import CairnSigV4
 import CairnServer
+import CairnSigV4
 import CairnTestSupport
 import Foundation
 import HTTPTypes
@@ -25,8 +25,8 @@ struct CairnServerRouteTests {
     /// ``CairnServer/buildRouter(metadata:cacheStorage:cacheAuthenticator:runRetention:)`` on stores in `directory`,
     /// with retention run by the real job (no rules: it finds nothing to do).
     private static func makeRouter(in directory: TemporaryDirectory) throws -> Router<BasicRequestContext> {
-        let blobs = try BlobStore(dataDirectory: directory.path)
-        let metadata = try MetadataStore(dataDirectory: directory.path, blobs: blobs)
+        let blobs = try FileBlobStore(dataDirectory: directory.path)
+        let metadata = try SQLiteMetadataStore(dataDirectory: directory.path, blobs: blobs)
         let verifier = SigV4Verifier { $0 == accessKeyID ? secretAccessKey : nil }
         let job = RetentionJob(metadata: metadata, policy: RetentionPolicy())
         return CairnServer.buildRouter(

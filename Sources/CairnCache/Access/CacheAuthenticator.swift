@@ -15,8 +15,9 @@ public struct CacheAuthenticator: Sendable {
     let metadata: any MetadataStore
     let verifier: SigV4Verifier
 
-    public init(rootAccessKeyID: String, rootSecretAccessKey: String, metadata: any MetadataStore, verifier: SigV4Verifier)
-    {
+    public init(
+        rootAccessKeyID: String, rootSecretAccessKey: String, metadata: any MetadataStore, verifier: SigV4Verifier
+    ) {
         self.rootAccessKeyID = rootAccessKeyID
         self.rootSecretAccessKey = rootSecretAccessKey
         self.metadata = metadata

@@ -150,7 +150,8 @@ public struct RemotePhaseStore: PhaseStore {
     }
 
     private func entryPath(_ namespace: String, _ key: String) -> String {
-        "\(RunnerAPIPath.entries)/\(SigV4.uriEncode(namespace, keepSlash: false))/\(SigV4.uriEncode(key, keepSlash: false))"
+        let (namespace, key) = (SigV4.uriEncode(namespace, keepSlash: false), SigV4.uriEncode(key, keepSlash: false))
+        return "\(RunnerAPIPath.entries)/\(namespace)/\(key)"
     }
 
     public func putEntry(_ entry: ActionEntry) async throws {

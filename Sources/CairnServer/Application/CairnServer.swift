@@ -137,7 +137,7 @@ public enum CairnServer {
     ///
     /// - Parameter runRetention: runs retention once (`true`: a dry run) for `POST /_cairn/admin/gc`.
     public static func buildRouter(
-        metadata: MetadataStore, cacheStorage: CacheStorage, cacheAuthenticator: CacheAuthenticator,
+        metadata: any MetadataStore, cacheStorage: CacheStorage, cacheAuthenticator: CacheAuthenticator,
         runRetention: @escaping @Sendable (_ dryRun: Bool) async throws -> RetentionReport
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
