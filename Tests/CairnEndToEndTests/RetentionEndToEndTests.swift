@@ -108,15 +108,16 @@ struct RetentionEndToEndTests {
         job.environment = environment
         job.standardOutput = FileHandle.nullDevice
         job.standardError = FileHandle.nullDevice
-        try job.run()
-        // Once the job's first deletions have committed, a second connection takes the database's write lock and
-        // holds it: the job waits for the lock (the store's busy timeout), so it is still mid-run when it is killed,
-        // however fast this machine is.
+        // Once the job's first deletions have committed, a second connection, started and connected before the job,
+        // takes the database's write lock between two of the job's transactions and holds it: the job waits for the
+        // lock (the store's busy timeout), so it is still mid-run when it is killed, however fast this machine is.
         let lock = try WriteLockHolder(
             database: server.dataDirectory.appendingPathComponent("metadata.sqlite").path,
             environment: server.clientEnvironment,
             takeWhen: "SELECT count(*) < 400 FROM objects WHERE bucket = 'doomed'"
         )
+        try job.run()
+        try lock.waitUntilLocked()
         kill(job.processIdentifier, SIGKILL)
         job.waitUntilExit()
         lock.release()
