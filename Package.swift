@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "cairn",  // built alongside, so `swift run -c release cairn-bench` measures a fresh release `cairn`
                 "CairnCore",
+                "CairnRunner",  // the manifest workload times the runner's own manifest decoding in-process
                 "CairnSigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

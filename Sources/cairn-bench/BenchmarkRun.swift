@@ -50,6 +50,7 @@ actor BenchmarkRun {
             ("small", "4 KiB objects, \(settings.connections) connections", measureSmallObjects),
             ("memory", "peak RSS while streaming \(settings.memoryLabel)", measureMemory),
             ("startup", "start-up with \(settings.startupObjects) objects", measureStartUp),
+            ("manifest", "phase manifest decoding, in-process", measureManifestDecoding),
         ]
         for (group, name, workload) in workloads where settings.workloads.contains(group) {
             await runSoftly(name, workload)

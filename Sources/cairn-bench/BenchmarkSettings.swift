@@ -13,7 +13,7 @@ struct BenchmarkSettings: Sendable {
     var command: String
 
     /// The workload groups, in the order they run.
-    static let allWorkloads = ["limits", "large", "small", "memory", "startup", "runner", "retention"]
+    static let allWorkloads = ["limits", "large", "small", "memory", "startup", "manifest", "runner", "retention"]
 
     /// The "1 GiB" object of the single-stream workload.
     var largeObjectBytes: Int { smoke ? 8 << 20 : 1 << 30 }
@@ -25,6 +25,8 @@ struct BenchmarkSettings: Sendable {
     /// Bytes for `dd` and the loopback stream.
     var machineProbeBytes: Int { smoke ? 16 << 20 : 1 << 30 }
     var digestSeconds: Int { smoke ? 1 : 3 }
+    /// Files in the phase manifests the manifest workload decodes.
+    var manifestFileCounts: [Int] { smoke ? [100, 1_000] : [5_000, 50_000] }
 
     var largeLabel: String { smoke ? "8 MiB (smoke)" : "1 GiB" }
     var memoryLabel: String { smoke ? "16 MiB (smoke)" : "2 GiB" }
