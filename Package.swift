@@ -141,6 +141,7 @@ let package = Package(
         ),
         .target(
             name: "CairnTestSupport",
+            dependencies: ["CairnCore"],
             path: "Tests/CairnTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -167,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnBenchTests",
-            dependencies: ["cairn-bench", "cairn", "CairnTestSupport"],
+            dependencies: ["cairn-bench", "cairn", "CairnCore", "CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -201,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnEndToEndTests",
-            dependencies: ["cairn", "CairnTestSupport"],
+            dependencies: ["cairn", "CairnCore", "CairnTestSupport"],
             resources: [.copy("Clients")],
             swiftSettings: swiftSettings
         ),

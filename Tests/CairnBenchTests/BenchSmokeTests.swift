@@ -1,3 +1,4 @@
+import CairnCore
 import CairnTestSupport
 import Foundation
 import Testing
@@ -16,21 +17,22 @@ struct BenchSmokeTests {
             "cairn-bench-smoke-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
 
-        let process = Process()
-        process.executableURL = bench
-        process.arguments = [
-            "--smoke", "--systems", "cairn", "--cairn", cairn.path, "--output", output.path, "--phase-seconds", "0.5",
-        ]
         let log = output.appendingPathExtension("log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
+        let process = try SpawnedProcess(
+            executable: bench.path,
+            arguments: [
+                "--smoke", "--systems", "cairn", "--cairn", cairn.path, "--output", output.path, "--phase-seconds",
+                "0.5",
+            ],
+            standardOutput: .descriptor(handle.fileDescriptor), standardError: .descriptor(handle.fileDescriptor)
+        )
+        let termination = process.waitUntilExit()
+        try handle.close()
         let printed = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(process.terminationStatus == 0, "cairn-bench --smoke failed:\n\(printed.suffix(4000))")
+        #expect(termination == .exited(0), "cairn-bench --smoke failed:\n\(printed.suffix(4000))")
 
         let markdown = try String(contentsOf: output.appendingPathComponent("results.md"), encoding: .utf8)
         #expect(markdown.contains("| workload | metric | Cairn | nginx | moto | machine limit |"))

@@ -1,3 +1,4 @@
+import CairnCore
 import CairnTestSupport
 import Foundation
 import Testing
@@ -69,16 +70,15 @@ struct CrashSafetyTests {
         let big = try makeFile(300 << 20, seed: 3)
         defer { try? FileManager.default.removeItem(at: big) }
         // Slow, concurrent uploads so the kill lands while bytes are streaming into tmp/.
-        var clients: [Process] = []
+        var clients: [SpawnedProcess] = []
         for index in 0..<3 {
             let url = try op(server, "presign-put", "crash", "inflight-\(index)").output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            curl.arguments = ["curl", "-s", "-o", "/dev/null", "--limit-rate", "20M", "-T", big.path, url]
-            curl.standardOutput = FileHandle.nullDevice
-            curl.standardError = FileHandle.nullDevice
-            try curl.run()
+            let curl = try SpawnedProcess(
+                executable: "/usr/bin/env",
+                arguments: ["curl", "-s", "-o", "/dev/null", "--limit-rate", "20M", "-T", big.path, url],
+                standardOutput: .null, standardError: .null
+            )
             clients.append(curl)
         }
         // Each upload is ~15 s long at this rate: once all three have written bytes into tmp/, the kill lands
@@ -150,14 +150,16 @@ struct CrashSafetyTests {
         let url = try op(server, "presign-put", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines)
         let status = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-status-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: status) }
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        curl.arguments = [
-            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "10M", "-T", file.path, url,
-        ]
         _ = FileManager.default.createFile(atPath: status.path, contents: nil)
-        curl.standardOutput = try FileHandle(forWritingTo: status)
-        try curl.run()
+        let statusHandle = try FileHandle(forWritingTo: status)
+        let curl = try SpawnedProcess(
+            executable: "/usr/bin/env",
+            arguments: [
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "10M", "-T", file.path, url,
+            ],
+            standardOutput: .descriptor(statusHandle.fileDescriptor)
+        )
+        try statusHandle.close()
         // The upload lasts ~4 s at this rate: once its temp file has bytes, SIGTERM arrives mid-stream.
         let streaming = Polling.wait(timeout: 20) { temporaryFileSizes(server).contains { $0 > 0 } }
         #expect(streaming, "the upload should be streaming into tmp/ when SIGTERM arrives")

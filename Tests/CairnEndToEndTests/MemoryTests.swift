@@ -7,7 +7,7 @@ import Testing
 struct MemoryTests {
     /// The server's peak resident set size so far (VmHWM), in bytes.
     private func peakResidentBytes(_ server: CairnServerProcess) throws -> Int {
-        let pid = try #require(server.process?.processIdentifier)
+        let pid = try #require(server.process?.pid)
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
         let kilobytes = try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))

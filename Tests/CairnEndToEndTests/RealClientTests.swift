@@ -82,7 +82,7 @@ struct RealClientTests {
     }
 
     private func runDownloads(_ server: CairnServerProcess, bucketPrefix: String) throws {
-        let pid = try #require(server.process?.processIdentifier)
+        let pid = try #require(server.process?.pid)
         try Clients.runScript(
             "python3", "downloads.py", server: server, bucketPrefix: bucketPrefix,
             extraEnvironment: ["CAIRN_SERVER_PID": String(pid)])

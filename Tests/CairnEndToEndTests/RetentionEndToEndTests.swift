@@ -1,3 +1,4 @@
+import CairnCore
 import CairnTestSupport
 import Foundation
 import Testing
@@ -102,12 +103,6 @@ struct RetentionEndToEndTests {
         let later = Date().addingTimeInterval(2 * 86400).formatted(.iso8601)
         var environment = ProcessInfo.processInfo.environment
         environment["CAIRN_RETENTION_BATCH_SIZE"] = "5"
-        let job = Process()
-        job.executableURL = CairnServerProcess.executable
-        job.arguments = ["gc", "--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later]
-        job.environment = environment
-        job.standardOutput = FileHandle.nullDevice
-        job.standardError = FileHandle.nullDevice
         // Once the job's first deletions have committed, a second connection, started and connected before the job,
         // takes the database's write lock between two of the job's transactions and holds it: the job waits for the
         // lock (the store's busy timeout), so it is still mid-run when it is killed, however fast this machine is.
@@ -116,12 +111,16 @@ struct RetentionEndToEndTests {
             environment: server.clientEnvironment,
             takeWhen: "SELECT count(*) < 400 FROM objects WHERE bucket = 'doomed'"
         )
-        try job.run()
+        let job = try SpawnedProcess(
+            executable: CairnServerProcess.executable.path,
+            arguments: ["gc", "--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later],
+            environment: environment, standardOutput: .null, standardError: .null
+        )
         try lock.waitUntilLocked()
-        kill(job.processIdentifier, SIGKILL)
-        job.waitUntilExit()
+        job.send(SIGKILL)
+        let termination = job.waitUntilExit()
         lock.release()
-        #expect(job.terminationReason == .uncaughtSignal, "the job was still running when it was killed")
+        #expect(termination == .signalled(SIGKILL), "the job was still running when it was killed")
 
         // Right after the kill: the deletions committed before it stay done, and whatever is still listed is
         // readable.

@@ -1,3 +1,4 @@
+import CairnCore
 import CairnTestSupport
 import Foundation
 import Testing
@@ -8,23 +9,23 @@ struct CommandLineTests {
     func runCairn(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        let process = Process()
-        process.executableURL = CairnServerProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
-        process.environment = env
         let out = Pipe()
         let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let process = try SpawnedProcess(
+            executable: CairnServerProcess.executable.path, arguments: arguments, environment: env,
+            workingDirectory: directory, standardOutput: .descriptor(out.fileHandleForWriting.fileDescriptor),
+            standardError: .descriptor(err.fileHandleForWriting.fileDescriptor)
+        )
+        // The child holds the write ends now: with ours closed, the reads below end when it exits.
+        try out.fileHandleForWriting.close()
+        try err.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let termination = process.waitUntilExit()
         return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+            termination.status, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
         )
     }
 

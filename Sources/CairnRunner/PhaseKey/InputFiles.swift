@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// Chooses a phase's input files from a snapshot: the patterns of `cairn: phases.<name>.inputs`, or the whole
@@ -62,16 +63,19 @@ public enum InputFiles {
 
     /// The output of a command, or nil when it fails or cannot start.
     static func run(_ arguments: [String]) -> [UInt8]? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
         let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
-        do { try process.run() } catch { return nil }
+        let process: SpawnedProcess
+        do {
+            process = try SpawnedProcess(
+                executable: "/usr/bin/env", arguments: arguments, standardInput: .null,
+                standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor), standardError: .null
+            )
+        } catch {
+            return nil
+        }
+        // The child holds the write end now; closing ours lets the read below end when the child does.
+        try? output.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? Array(data) : nil
+        return process.waitUntilExit() == .exited(0) ? Array(data) : nil
     }
 }

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     private let stateDirectory: String
     private let token = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     private let queue = DispatchQueue(label: "cairn.shell")
-    private var process: Process?
+    private var process: SpawnedProcess?
     private var input: FileHandle?
     private var outputDescriptor: Int32 = -1
     private var commandCount = 0
@@ -46,20 +47,20 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     }
 
     private func start(restoring: Bool) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.shell)
-        process.arguments = []
-        process.environment = initialEnvironment
-        process.currentDirectoryURL = URL(fileURLWithPath: initialDirectory)
         let stdin = Pipe()
         let output = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        // A process group of its own, so an interruption reaches the shell and everything it started.
+        let process = try SpawnedProcess(
+            executable: shell, environment: initialEnvironment, workingDirectory: initialDirectory,
+            standardInput: .descriptor(stdin.fileHandleForReading.fileDescriptor),
+            standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor),
+            standardError: .descriptor(output.fileHandleForWriting.fileDescriptor), newProcessGroup: true
+        )
+        // The shell holds the other ends now: with ours closed, the reader sees the end of file when it exits.
+        try? stdin.fileHandleForReading.close()
+        try? output.fileHandleForWriting.close()
         self.process = process
-        // Foundation starts the shell as the leader of a new process group.
-        interruption?.register(processGroup: process.processIdentifier)
+        interruption?.register(processGroup: process.pid)
         self.input = stdin.fileHandleForWriting
         self.outputDescriptor = output.fileHandleForReading.fileDescriptor
         // Keep the read end alive through the Pipe object.
@@ -80,11 +81,9 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     public func close() {
         guard let process else { return }
         try? input?.close()
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-        }
+        process.send(SIGTERM)
         process.waitUntilExit()
-        interruption?.unregister(processGroup: process.processIdentifier)
+        interruption?.unregister(processGroup: process.pid)
         self.process = nil
     }
 
@@ -128,10 +127,15 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
             }
         }
         if let result { return result }
-        // End of output without a sentinel: the shell exited, and its status is the command's.
-        process?.waitUntilExit()
-        let status = process?.terminationStatus ?? 1
-        if let process { interruption?.unregister(processGroup: process.processIdentifier) }
+        // End of output without a sentinel: the shell exited, and its status is the command's (a signal that
+        // killed the shell counts as its number, not 128 + it).
+        let status: Int32 =
+            switch process?.waitUntilExit() {
+            case .exited(let status): status
+            case .signalled(let signal): signal
+            case nil: 1
+            }
+        if let process { interruption?.unregister(processGroup: process.pid) }
         process = nil
         try start(restoring: true)
         return status == 0 ? 1 : status

@@ -31,7 +31,7 @@ final class CairnInstance: Sendable {
         let deadline = started + .seconds(120)
         while LoopbackSocket.httpStatus(port: port, path: "/_cairn/health") != 200 {
             guard child.isRunning else {
-                throw BenchError("cairn serve exited with \(child.process.exitStatus ?? -1): \(child.log.suffix(2000))")
+                throw BenchError("cairn serve exited with \(child.exitStatus ?? -1): \(child.log.suffix(2000))")
             }
             guard ContinuousClock.now < deadline else {
                 await child.stop(signal: SIGKILL)

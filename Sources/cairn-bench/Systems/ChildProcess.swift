@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 #if canImport(Glibc)
@@ -19,15 +20,17 @@ final class ChildProcess: @unchecked Sendable {  // state is set before `start` 
         let handle = try FileHandle(forWritingTo: logFile)
         defer { try? handle.close() }
         process = try SpawnedProcess(
-            path: try Shell.locate(arguments[0]), arguments: arguments,
-            environment: environment ?? ProcessInfo.processInfo.environment, stdout: handle.fileDescriptor,
-            stderr: handle.fileDescriptor
+            executable: try Shell.locate(arguments[0]), arguments: Array(arguments.dropFirst()),
+            environment: environment, standardInput: .null, standardOutput: .descriptor(handle.fileDescriptor),
+            standardError: .descriptor(handle.fileDescriptor)
         )
         ChildProcessRegistry.shared.add(self)
     }
 
     var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
+    /// The exit status (128 + N when killed by signal N), or nil while it runs.
+    var exitStatus: Int32? { process.termination?.status }
 
     /// Everything the process printed so far.
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
@@ -45,14 +48,14 @@ final class ChildProcess: @unchecked Sendable {  // state is set before `start` 
     func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async {
         defer { ChildProcessRegistry.shared.remove(self) }
         guard process.isRunning else { return }
-        kill(pid, signal)
+        process.send(signal)
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
         if process.isRunning {
-            kill(pid, SIGKILL)
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+            process.send(SIGKILL)
+            _ = await process.waitForExit()
         }
     }
 }
@@ -70,10 +73,10 @@ final class ChildProcessRegistry: @unchecked Sendable {  // every access holds `
     /// Kills every child still running (SIGTERM, then SIGKILL after a grace period).
     func killAll() {
         let running = lock.withLock { Array(children.values) }
-        for child in running where child.isRunning { kill(child.pid, SIGTERM) }
+        for child in running where child.isRunning { child.process.send(SIGTERM) }
         let deadline = Date().addingTimeInterval(5)
         while running.contains(where: \.isRunning), Date() < deadline { usleep(20_000) }
-        for child in running where child.isRunning { kill(child.pid, SIGKILL) }
+        for child in running where child.isRunning { child.process.send(SIGKILL) }
         lock.withLock { children.removeAll() }
     }
 

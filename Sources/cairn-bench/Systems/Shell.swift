@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// Runs short-lived commands (openssl, dd, curl, version queries) and collects what they print.
@@ -45,10 +46,11 @@ enum Shell {
                 try? stderr.close()
             }
             let process = try SpawnedProcess(
-                path: path, arguments: arguments, environment: environment ?? ProcessInfo.processInfo.environment,
-                stdout: stdout.fileDescriptor, stderr: stderr.fileDescriptor
+                executable: path, arguments: Array(arguments.dropFirst()), environment: environment,
+                standardInput: .null, standardOutput: .descriptor(stdout.fileDescriptor),
+                standardError: .descriptor(stderr.fileDescriptor)
             )
-            status = await process.waitForExit()
+            status = await process.waitForExit().status
         }
         return Output(
             status: status,

@@ -47,8 +47,8 @@ extension BenchmarkRun {
                 }
                 let elapsed = (ContinuousClock.now - started).seconds
                 await job.stop()  // it has exited: this only takes it off the list of processes to stop
-                guard job.process.exitStatus == 0 else {
-                    throw BenchError("cairn gc exited with \(job.process.exitStatus ?? -1): \(job.log.suffix(2000))")
+                guard job.exitStatus == 0 else {
+                    throw BenchError("cairn gc exited with \(job.exitStatus ?? -1): \(job.log.suffix(2000))")
                 }
                 let left = try SQLiteMetadataStore.counts(dataDirectory: dataDirectory.path).objects
                 guard left == 0 else {

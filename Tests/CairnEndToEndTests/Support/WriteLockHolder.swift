@@ -1,3 +1,4 @@
+import CairnCore
 import CairnTestSupport
 import Foundation
 
@@ -8,7 +9,7 @@ import Foundation
 /// returns once it is ready), and it then retries the lock without sleeping, so that it takes the lock between two
 /// of the other writer's transactions instead of after the other writer has finished.
 final class WriteLockHolder {
-    private let process = Process()
+    private let process: SpawnedProcess
     private let input = Pipe()
     private let output = Pipe()
     private let database: String
@@ -34,12 +35,14 @@ final class WriteLockHolder {
             sys.stdin.read()
             database.execute("ROLLBACK")
             """
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, database, condition]
-        process.environment = environment
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
+        process = try SpawnedProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", script, database, condition],
+            environment: environment, standardInput: .descriptor(input.fileHandleForReading.fileDescriptor),
+            standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor)
+        )
+        // python3 holds the other ends now: with ours closed, it sees the end of its input on ``release()``.
+        try input.fileHandleForReading.close()
+        try output.fileHandleForWriting.close()
         try expect("ready\n")
     }
 

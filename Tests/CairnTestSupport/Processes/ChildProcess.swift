@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 /// Runs commands the tests need (clients, compilers, git) to completion.
@@ -19,18 +20,14 @@ public enum ChildProcess {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        if let directory { process.currentDirectoryURL = directory }
-        try process.run()
-        process.waitUntilExit()
+        let process = try SpawnedProcess(
+            executable: "/usr/bin/env", arguments: arguments, environment: environment,
+            workingDirectory: directory?.path, standardInput: .null, standardOutput: .descriptor(handle.fileDescriptor),
+            standardError: .descriptor(handle.fileDescriptor)
+        )
+        let termination = process.waitUntilExit()
         try handle.close()
-        return Result(status: process.terminationStatus, output: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        return Result(status: termination.status, output: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
     /// Runs a command that must succeed in `directory`; returns what it printed, or throws with its output.

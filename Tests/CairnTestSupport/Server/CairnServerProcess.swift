@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ public final class CairnServerProcess: @unchecked Sendable {  // mutated only by
 
     public let dataDirectory: URL
     public let tls: (certificate: String, key: String)?
-    public private(set) var process: Process?
+    public private(set) var process: SpawnedProcess?
     /// The URL the server listens on, once ``start()`` returned (`http://127.0.0.1:<port>`).
     public private(set) var endpoint = ""
     /// Extra environment for the server process (e.g. CAIRN_VIRTUAL_HOST_DOMAIN).
@@ -36,22 +37,20 @@ public final class CairnServerProcess: @unchecked Sendable {  // mutated only by
 
     /// Starts the server and waits until it prints the URL it listens on.
     public func start() throws {
-        let process = Process()
-        process.executableURL = Self.executable
         var arguments = ["serve", "--address", "127.0.0.1:0", "--data-dir", dataDirectory.path]
         if let tls { arguments += ["--tls-cert", tls.certificate, "--tls-key", tls.key] }
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["CAIRN_ROOT_ACCESS_KEY_ID"] = Self.accessKeyID
         environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] = Self.secretAccessKey
         environment["CAIRN_CONFIG"] = nil
         environment.merge(self.environment) { $1 }
-        process.environment = environment
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        defer { try? handle.close() }
+        let process = try SpawnedProcess(
+            executable: Self.executable.path, arguments: arguments, environment: environment,
+            standardOutput: .descriptor(handle.fileDescriptor), standardError: .descriptor(handle.fileDescriptor)
+        )
         self.process = process
         let prefix = "Cairn listening on "
         let started = Polling.wait(timeout: 60, interval: 0.05) {
@@ -63,7 +62,7 @@ public final class CairnServerProcess: @unchecked Sendable {  // mutated only by
         }
         guard started, !endpoint.isEmpty else {
             let reason =
-                process.isRunning ? "did not start within 60 s" : "exited with status \(process.terminationStatus)"
+                process.isRunning ? "did not start within 60 s" : "exited with status \(process.waitUntilExit().status)"
             throw ServerFailure("cairn serve \(reason):\n\(log)")
         }
     }
@@ -74,10 +73,9 @@ public final class CairnServerProcess: @unchecked Sendable {  // mutated only by
     /// Sends a signal and waits for the process to exit; returns its exit status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM) -> Int32 {
-        guard let process, process.isRunning else { return process?.terminationStatus ?? 0 }
-        kill(process.processIdentifier, signal)
-        process.waitUntilExit()
-        return process.terminationStatus
+        guard let process else { return 0 }
+        process.send(signal)
+        return process.waitUntilExit().status
     }
 
     /// The environment a client needs to reach this server.
