@@ -5,7 +5,7 @@ extension BuildRun {
     /// The project's last build, so `--explain` can say what changed and build numbers go on counting.
     func loadHistory() async throws -> BuildHistory? {
         guard let entry = try await store.entry(namespace: BuildHistory.namespace, key: projectID) else { return nil }
-        return try JSONValueDecoder().decode(BuildHistory.self, from: try await store.read(entry.value.digest))
+        return try JSONDecoder().decode(BuildHistory.self, from: Data(try await store.read(entry.value.digest)))
     }
 
     /// Records this build's key inputs over the last build's, for the next build's `--explain`.

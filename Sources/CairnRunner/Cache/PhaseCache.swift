@@ -25,8 +25,7 @@ struct PhaseCache: Sendable {
     func lookUp(_ key: PhaseKey) async throws -> PhaseManifest? {
         guard let entry = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex) else { return nil }
         do {
-            let manifest = try JSONValueDecoder().decode(
-                PhaseManifest.self, from: try await store.read(entry.value.digest))
+            let manifest = try PhaseManifest.decode(from: try await store.read(entry.value.digest))
             return manifest.key == key.hex ? manifest : nil
         } catch {
             console.line("[cairn] warning: ignoring an unreadable entry for key \(key.hex.prefix(12)): \(error)")

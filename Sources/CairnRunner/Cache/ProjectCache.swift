@@ -61,8 +61,8 @@ struct ProjectCache: Sendable {
                 guard let entry = try await store.entry(namespace: CacheManifest.namespace, key: candidate) else {
                     continue
                 }
-                let manifest = try JSONValueDecoder().decode(
-                    CacheManifest.self, from: try await store.read(entry.value.digest))
+                let manifest = try JSONDecoder().decode(
+                    CacheManifest.self, from: Data(try await store.read(entry.value.digest)))
                 let current = try environment.snapshot(extraRoots: try roots().roots)
                 try await environment.apply(
                     WorkspaceChanges(changed: manifest.files, deleted: []), current: current, from: store, paths: paths
@@ -133,6 +133,6 @@ struct ProjectCache: Sendable {
         guard let entry = try await store.entry(namespace: CacheManifest.indexNamespace, key: version) else {
             return CacheIndex()
         }
-        return try JSONValueDecoder().decode(CacheIndex.self, from: try await store.read(entry.value.digest))
+        return try JSONDecoder().decode(CacheIndex.self, from: Data(try await store.read(entry.value.digest)))
     }
 }

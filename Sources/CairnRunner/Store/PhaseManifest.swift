@@ -13,7 +13,11 @@ public struct PhaseManifest: Sendable, Hashable, Codable {
     /// The directory of `codebuild-hash-files`, new for every build (a phase that extends `PATH` names it).
     public static let helperDirectoryToken = "@@CAIRN_BIN@@"
 
-    public var formatVersion = 1
+    /// The format this runner writes: 2 stores each changed file as one array, `[path, kind, mode, digest or null,
+    /// size]` plus a symlink's target; 1 (still read, so entries stored by earlier runners keep hitting) stored them
+    /// as an object of objects keyed by path.
+    public static let formatVersion = 2
+
     public var phase: String
     public var key: String
     /// Files created or changed (paths relative to the source directory, or absolute outside it) and deleted paths.

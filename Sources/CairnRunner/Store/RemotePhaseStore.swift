@@ -70,7 +70,7 @@ public struct RemotePhaseStore: PhaseStore {
             let response = try await execute(request)
             guard response.status == .ok else { throw await failure("asking which blobs are missing", response) }
             let data = try await response.body.collect(upTo: 64 << 20)
-            let answer = try JSONValueDecoder().decode(MissingBlobsResponse.self, from: data.readableBytesView)
+            let answer = try JSONDecoder().decode(MissingBlobsResponse.self, from: Data(data.readableBytesView))
             missing.formUnion(answer.missing.compactMap(BlobDigest.init(hex:)))
         }
         return missing
@@ -171,7 +171,7 @@ public struct RemotePhaseStore: PhaseStore {
         if response.status == .notFound { return nil }
         guard response.status == .ok else { throw await failure("reading entry \(namespace)/\(key)", response) }
         let data = try await response.body.collect(upTo: 16 << 20)
-        let body = try JSONValueDecoder().decode(ActionEntryBody.self, from: data.readableBytesView)
+        let body = try JSONDecoder().decode(ActionEntryBody.self, from: Data(data.readableBytesView))
         guard let digest = BlobDigest(hex: body.value.digest) else { return nil }
         return ActionEntry(
             namespace: namespace, key: key, value: BlobSegment(digest: digest, size: body.value.size),
