@@ -59,27 +59,27 @@ struct PhaseExecutor: Sendable {
     private func runCommands(
         _ phase: Phase, session: any CommandSession, output: @escaping @Sendable ([UInt8]) -> Void
     ) async throws -> Bool {
-        var succeeded = true
         // The runner's lines go into the phase's log too, so a restored phase replays them.
         let line: (String) -> Void = { output(Array(($0 + "\n").utf8)) }
-        for command in phase.commands {
-            if interrupted { return false }
+        func run(_ command: Command) async throws -> Bool {
             line("[cairn] Running command \(command.text)")
             let status = try await session.run(command.text, output: output)
             if status != 0 {
                 line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
+            }
+            return status == 0
+        }
+        var succeeded = true
+        for command in phase.commands {
+            if interrupted { return false }
+            guard try await run(command) else {
                 succeeded = false
                 break
             }
         }
         for command in phase.finally {
             if interrupted { return false }
-            line("[cairn] Running command \(command.text)")
-            let status = try await session.run(command.text, output: output)
-            if status != 0 {
-                line("[cairn] Command did not exit successfully \(command.text) exit status \(status)")
-                succeeded = false
-            }
+            if try await !run(command) { succeeded = false }
         }
         return succeeded
     }
