@@ -8,7 +8,7 @@ struct BazelCacheTests {
     @Test(
         "build, bazel clean, build again: every action is a remote cache hit",
         .requires("bazel"))
-    func cleanRebuildHitsEverything() throws {
+    func cleanRebuildHitsEverything() async throws {
         let server = try CairnServerProcess()
         try server.start()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bazel-\(UUID().uuidString)")
@@ -32,14 +32,14 @@ struct BazelCacheTests {
         let build = startup + ["build", "//:c", "//:d", remote, "--spawn_strategy=local"]
         let environment = ProcessInfo.processInfo.environment
 
-        let cold = try ChildProcess.run(build, environment: environment, directory: workspace)
+        let cold = try await ChildProcess.run(build, environment: environment, directory: workspace)
         #expect(cold.status == 0, "cold build: \(cold.output.suffix(3000))")
         #expect(!cold.output.contains("remote cache hit"), "nothing is cached before the first build")
 
-        let clean = try ChildProcess.run(startup + ["clean"], environment: environment, directory: workspace)
+        let clean = try await ChildProcess.run(startup + ["clean"], environment: environment, directory: workspace)
         #expect(clean.status == 0, "\(clean.output.suffix(2000))")
 
-        let warm = try ChildProcess.run(build, environment: environment, directory: workspace)
+        let warm = try await ChildProcess.run(build, environment: environment, directory: workspace)
         #expect(warm.status == 0, "warm build: \(warm.output.suffix(3000))")
         #expect(
             warm.output.contains("4 remote cache hit"), "all four actions are remote hits:\n\(warm.output.suffix(3000))"
@@ -48,6 +48,6 @@ struct BazelCacheTests {
             contentsOf: workspace.appendingPathComponent("bazel-bin/c.txt"), encoding: .utf8
         )
         #expect(output == "ALPHA\nBETA\n")
-        _ = try? ChildProcess.run(startup + ["shutdown"], environment: environment, directory: workspace)
+        _ = try? await ChildProcess.run(startup + ["shutdown"], environment: environment, directory: workspace)
     }
 }

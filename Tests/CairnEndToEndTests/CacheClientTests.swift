@@ -7,13 +7,13 @@ import Testing
 @Suite("Build-cache clients", .serialized)
 struct CacheClientTests {
     /// Creates a token in the server's data directory with `cairn token create`.
-    static func makeToken(_ server: CairnServerProcess, namespace: String, readOnly: Bool) throws -> String {
+    static func makeToken(_ server: CairnServerProcess, namespace: String, readOnly: Bool) async throws -> String {
         var arguments = [
             CairnServerProcess.executable.path, "token", "create", "--data-dir", server.dataDirectory.path,
             "--namespace", namespace,
         ]
         if readOnly { arguments.append("--read-only") }
-        let result = try ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)
+        let result = try await ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)
         guard result.status == 0,
             let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("cairn_") })
         else { throw ServerFailure("cairn token create failed: \(result.output)") }
@@ -23,13 +23,13 @@ struct CacheClientTests {
     @Test(
         "Gradle, Turborepo, sccache, Bazel rules, tokens and the cache API",
         .requires("python3", python: ["boto3"]))
-    func protocols() throws {
+    func protocols() async throws {
         let server = try CairnServerProcess()
         server.environment["CAIRN_CACHE_MAX_ENTRY_BYTES"] = String(4 << 20)
         try server.start()
-        let readWrite = try Self.makeToken(server, namespace: "team-a", readOnly: false)
-        let readOnly = try Self.makeToken(server, namespace: "team-a", readOnly: true)
-        try Clients.runScript(
+        let readWrite = try await Self.makeToken(server, namespace: "team-a", readOnly: false)
+        let readOnly = try await Self.makeToken(server, namespace: "team-a", readOnly: true)
+        try await Clients.runScript(
             "python3", "cache_protocols.py", server: server, bucketPrefix: "cache",
             extraEnvironment: [
                 "CAIRN_TOKEN_RW": readWrite, "CAIRN_TOKEN_RO": readOnly, "CAIRN_MAX_ENTRY": String(4 << 20),
@@ -48,15 +48,15 @@ struct CacheClientTests {
     }
 
     /// Compiles the project through ccache and returns `ccache --print-stats` as a dictionary.
-    private static func compile(_ project: URL, environment: [String: String]) throws -> [String: Int] {
+    private static func compile(_ project: URL, environment: [String: String]) async throws -> [String: Int] {
         for name in ["f0", "f1", "f2", "f3", "main"] {
-            let result = try ChildProcess.run(
+            let result = try await ChildProcess.run(
                 ["ccache", "gcc", "-O1", "-c", "\(name).c", "-o", "\(name).o"], environment: environment,
                 directory: project
             )
             guard result.status == 0 else { throw ServerFailure("ccache gcc failed: \(result.output)") }
         }
-        let stats = try ChildProcess.run(["ccache", "--print-stats"], environment: environment)
+        let stats = try await ChildProcess.run(["ccache", "--print-stats"], environment: environment)
         var values: [String: Int] = [:]
         for line in stats.output.split(separator: "\n") {
             let parts = line.split(separator: "\t")
@@ -70,10 +70,10 @@ struct CacheClientTests {
         .requires("ccache", "gcc"),
         arguments: ["subdirs", "flat", "bazel"]
     )
-    func ccache(layout: String) throws {
+    func ccache(layout: String) async throws {
         let server = try CairnServerProcess()
         try server.start()
-        let token = try Self.makeToken(server, namespace: "builds", readOnly: false)
+        let token = try await Self.makeToken(server, namespace: "builds", readOnly: false)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ccache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let project = work.appendingPathComponent("project")
@@ -84,13 +84,13 @@ struct CacheClientTests {
         environment["CCACHE_REMOTE_STORAGE"] = "http://ci:\(token)@\(host)/_cairn/ccache/builds|layout=\(layout)"
         environment["CCACHE_CONFIGPATH"] = "/dev/null"
 
-        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
-        let cold = try Self.compile(project, environment: environment)
+        _ = try await ChildProcess.run(["ccache", "-z"], environment: environment)
+        let cold = try await Self.compile(project, environment: environment)
         #expect(cold["remote_storage_write", default: 0] > 0, "the cold build writes to Cairn: \(cold)")
 
-        _ = try ChildProcess.run(["ccache", "-C"], environment: environment)
-        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
-        let warm = try Self.compile(project, environment: environment)
+        _ = try await ChildProcess.run(["ccache", "-C"], environment: environment)
+        _ = try await ChildProcess.run(["ccache", "-z"], environment: environment)
+        let warm = try await Self.compile(project, environment: environment)
         #expect(warm["remote_storage_read_hit", default: 0] >= 5, "every compile is a remote hit: \(warm)")
         #expect(warm["remote_storage_read_miss", default: 0] == 0, "no remote misses: \(warm)")
         #expect(warm["cache_miss", default: 0] == 0, "nothing compiled again: \(warm)")
@@ -99,11 +99,11 @@ struct CacheClientTests {
     @Test(
         "ccache with a read-only token gets hits and has its writes refused",
         .requires("ccache", "gcc"))
-    func ccacheReadOnly() throws {
+    func ccacheReadOnly() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        let writer = try Self.makeToken(server, namespace: "builds", readOnly: false)
-        let reader = try Self.makeToken(server, namespace: "builds", readOnly: true)
+        let writer = try await Self.makeToken(server, namespace: "builds", readOnly: false)
+        let reader = try await Self.makeToken(server, namespace: "builds", readOnly: true)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-ccache-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let project = work.appendingPathComponent("project")
@@ -113,19 +113,19 @@ struct CacheClientTests {
         environment["CCACHE_DIR"] = work.appendingPathComponent("ccache").path
         environment["CCACHE_CONFIGPATH"] = "/dev/null"
         environment["CCACHE_REMOTE_STORAGE"] = "http://ci:\(writer)@\(host)/_cairn/ccache/builds"
-        _ = try Self.compile(project, environment: environment)
+        _ = try await Self.compile(project, environment: environment)
 
         environment["CCACHE_REMOTE_STORAGE"] = "http://fork:\(reader)@\(host)/_cairn/ccache/builds"
-        _ = try ChildProcess.run(["ccache", "-C"], environment: environment)
-        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
-        let hits = try Self.compile(project, environment: environment)
+        _ = try await ChildProcess.run(["ccache", "-C"], environment: environment)
+        _ = try await ChildProcess.run(["ccache", "-z"], environment: environment)
+        let hits = try await Self.compile(project, environment: environment)
         #expect(hits["remote_storage_read_hit", default: 0] >= 5, "the read-only token gets hits: \(hits)")
 
         try "int f0(int x) { return x + 1000; }\n".write(
             to: project.appendingPathComponent("f0.c"), atomically: true, encoding: .utf8
         )
-        _ = try ChildProcess.run(["ccache", "-z"], environment: environment)
-        let refused = try Self.compile(project, environment: environment)
+        _ = try await ChildProcess.run(["ccache", "-z"], environment: environment)
+        let refused = try await Self.compile(project, environment: environment)
         #expect(refused["remote_storage_write", default: 0] == 0, "nothing was written: \(refused)")
         #expect(refused["remote_storage_error", default: 0] > 0, "the write was refused: \(refused)")
     }

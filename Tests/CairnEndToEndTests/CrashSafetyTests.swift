@@ -10,8 +10,9 @@ import Testing
 /// Bad input, disconnects, kills, shutdowns and a full disk: each fails cleanly and loses nothing.
 @Suite("Crash safety and bad input", .serialized)
 struct CrashSafetyTests {
-    private func op(_ server: CairnServerProcess, _ arguments: String...) throws -> ChildProcess.Result {
-        try ChildProcess.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
+    private func op(_ server: CairnServerProcess, _ arguments: String...) async throws -> ChildProcess.Result {
+        try await ChildProcess.run(
+            ["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
     }
 
     private func makeFile(_ size: Int, seed: UInt8 = 1) throws -> URL {
@@ -46,11 +47,11 @@ struct CrashSafetyTests {
         "malformed requests, wrong digests, disconnects and traversal keys store nothing",
         .requires("python3", python: ["boto3"])
     )
-    func badInput() throws {
+    func badInput() async throws {
         let server = try CairnServerProcess()
         server.environment["CAIRN_VIRTUAL_HOST_DOMAIN"] = "s3.cairn.test"
         try server.start()
-        try Clients.runScript(
+        try await Clients.runScript(
             "python3", "robustness.py", server: server, bucketPrefix: "robust",
             extraEnvironment: ["CAIRN_VIRTUAL_HOST_DOMAIN": "s3.cairn.test"]
         )
@@ -59,20 +60,20 @@ struct CrashSafetyTests {
     @Test(
         "SIGKILL during uploads leaves no object and no temp file after restart",
         .requires("python3", "curl", python: ["boto3"]))
-    func killDuringUploads() throws {
+    func killDuringUploads() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        #expect(try op(server, "mb", "crash").status == 0)
+        #expect(try await op(server, "mb", "crash").status == 0)
         let small = try makeFile(100_000, seed: 2)
         defer { try? FileManager.default.removeItem(at: small) }
-        #expect(try op(server, "put", "crash", "kept", small.path).status == 0)
+        #expect(try await op(server, "put", "crash", "kept", small.path).status == 0)
 
         let big = try makeFile(300 << 20, seed: 3)
         defer { try? FileManager.default.removeItem(at: big) }
         // Slow, concurrent uploads so the kill lands while bytes are streaming into tmp/.
         var clients: [SpawnedProcess] = []
         for index in 0..<3 {
-            let url = try op(server, "presign-put", "crash", "inflight-\(index)").output
+            let url = try await op(server, "presign-put", "crash", "inflight-\(index)").output
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let curl = try SpawnedProcess(
                 executable: "/usr/bin/env",
@@ -93,19 +94,21 @@ struct CrashSafetyTests {
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
         #expect(temporaryFiles(restarted).isEmpty, "start-up removes the temp files of killed uploads")
-        let keys = try op(restarted, "keys", "crash")
+        let keys = try await op(restarted, "keys", "crash")
         #expect(keys.status == 0)
         #expect(keys.output.split(separator: "\n") == ["kept"], "only the finished upload exists: \(keys.output)")
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
-        #expect(try op(restarted, "get", "crash", "kept", copy.path).status == 0)
+        #expect(try await op(restarted, "get", "crash", "kept", copy.path).status == 0)
         #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: small.path))
     }
 
     /// Where the server keeps the blob of a file's content.
-    private func blobPath(_ server: CairnServerProcess, of file: URL) throws -> String {
-        let hex = try ChildProcess.run(["sha256sum", file.path], environment: ProcessInfo.processInfo.environment)
-            .output.prefix(64)
+    private func blobPath(_ server: CairnServerProcess, of file: URL) async throws -> String {
+        let hex = try await ChildProcess.run(
+            ["sha256sum", file.path], environment: ProcessInfo.processInfo.environment
+        )
+        .output.prefix(64)
         return server.dataDirectory.appendingPathComponent(
             "blobs/sha256/\(hex.prefix(2))/\(hex.dropFirst(2).prefix(2))/\(hex)"
         ).path
@@ -114,17 +117,18 @@ struct CrashSafetyTests {
     @Test(
         "small uploads answered before a SIGKILL survive it: their blobs are rows of metadata.sqlite, not files",
         .requires("python3", "sha256sum", python: ["boto3"]))
-    func killAfterJournaledUploads() throws {
+    func killAfterJournaledUploads() async throws {
         let server = try CairnServerProcess()
         server.environment["CAIRN_JOURNAL_FLUSH_SECONDS"] = "3600"  // the blobs are still held in memory at the kill
         try server.start()
-        #expect(try op(server, "mb", "journal").status == 0)
+        #expect(try await op(server, "mb", "journal").status == 0)
         let files = try (0..<3).map { try makeFile(4096 * ($0 + 1), seed: UInt8(20 + $0)) }
         defer { for file in files { try? FileManager.default.removeItem(at: file) } }
         for (index, file) in files.enumerated() {
-            #expect(try op(server, "put", "journal", "small-\(index)", file.path).status == 0)
+            #expect(try await op(server, "put", "journal", "small-\(index)", file.path).status == 0)
         }
-        let paths = try files.map { try blobPath(server, of: $0) }
+        var paths: [String] = []
+        for file in files { paths.append(try await blobPath(server, of: file)) }
         server.stop(signal: SIGKILL)
 
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
@@ -133,7 +137,7 @@ struct CrashSafetyTests {
             #expect(!FileManager.default.fileExists(atPath: paths[index]), "small blob \(index) has no file")
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: copy) }
-            #expect(try op(restarted, "get", "journal", "small-\(index)", copy.path).status == 0)
+            #expect(try await op(restarted, "get", "journal", "small-\(index)", copy.path).status == 0)
             #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: file.path))
         }
     }
@@ -141,13 +145,14 @@ struct CrashSafetyTests {
     @Test(
         "SIGTERM lets an upload in flight finish, then exits cleanly",
         .requires("python3", "curl", python: ["boto3"]))
-    func gracefulShutdown() throws {
+    func gracefulShutdown() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        #expect(try op(server, "mb", "drain").status == 0)
+        #expect(try await op(server, "mb", "drain").status == 0)
         let file = try makeFile(40 << 20, seed: 4)
         defer { try? FileManager.default.removeItem(at: file) }
-        let url = try op(server, "presign-put", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = try await op(server, "presign-put", "drain", "slow").output.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let status = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-status-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: status) }
         _ = FileManager.default.createFile(atPath: status.path, contents: nil)
@@ -171,7 +176,7 @@ struct CrashSafetyTests {
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
         #expect(
-            try op(restarted, "head", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await op(restarted, "head", "drain", "slow").output.trimmingCharacters(in: .whitespacesAndNewlines)
                 == String(40 << 20))
         #expect(temporaryFiles(restarted).isEmpty)
     }
@@ -180,11 +185,11 @@ struct CrashSafetyTests {
         "a full disk fails the write with an error, keeps serving reads and corrupts nothing",
         .requires("python3", "mount", "umount", python: ["boto3"], root: true)
     )
-    func fullDisk() throws {
+    func fullDisk() async throws {
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        let mount = try ChildProcess.run(
+        let mount = try await ChildProcess.run(
             ["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", mountPoint.path],
             environment: ProcessInfo.processInfo.environment
         )
@@ -193,35 +198,41 @@ struct CrashSafetyTests {
             return
         }
         defer {
-            _ = try? ChildProcess.run(
-                ["umount", "-l", mountPoint.path], environment: ProcessInfo.processInfo.environment)
+            // Synchronous, as a defer must be: a lazy unmount returns at once.
+            _ = try? SpawnedProcess(
+                executable: "/usr/bin/env", arguments: ["umount", "-l", mountPoint.path],
+                environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null,
+                standardError: .null
+            ).waitUntilExit()
             try? FileManager.default.removeItem(at: mountPoint)
         }
         let server = try CairnServerProcess(dataDirectory: mountPoint.appendingPathComponent("data"))
         try server.start()
-        #expect(try op(server, "mb", "full").status == 0)
+        #expect(try await op(server, "mb", "full").status == 0)
         let first = try makeFile(20 << 20, seed: 5)
         let tooBig = try makeFile(40 << 20, seed: 6)
         let small = try makeFile(1 << 20, seed: 7)
         defer { for file in [first, tooBig, small] { try? FileManager.default.removeItem(at: file) } }
-        #expect(try op(server, "put", "full", "first", first.path).status == 0)
+        #expect(try await op(server, "put", "full", "first", first.path).status == 0)
 
-        let refused = try op(server, "put", "full", "too-big", tooBig.path)
+        let refused = try await op(server, "put", "full", "too-big", tooBig.path)
         #expect(refused.status == 3, "the write fails: \(refused.output)")
         #expect(refused.output.contains("InsufficientStorage"), "with a clear error code: \(refused.output)")
         #expect(temporaryFiles(server).isEmpty, "the partial temp file is removed")
-        #expect(try op(server, "head", "full", "too-big").output.contains("404"))
+        #expect(try await op(server, "head", "full", "too-big").output.contains("404"))
 
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
-        #expect(try op(server, "get", "full", "first", copy.path).status == 0, "reads keep working")
+        #expect(try await op(server, "get", "full", "first", copy.path).status == 0, "reads keep working")
         #expect(FileManager.default.contentsEqual(atPath: copy.path, andPath: first.path))
-        #expect(try op(server, "put", "full", "small", small.path).status == 0, "writes work again once there is room")
+        #expect(
+            try await op(server, "put", "full", "small", small.path).status == 0, "writes work again once there is room"
+        )
 
         server.stop()
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
-        let keys = try op(restarted, "keys", "full")
+        let keys = try await op(restarted, "keys", "full")
         #expect(
             keys.output.split(separator: "\n") == ["first", "small"], "metadata intact after restart: \(keys.output)")
     }

@@ -17,17 +17,17 @@ struct MemoryTests {
     @Test(
         "2 GiB PUT and GET stay under 150 MB resident",
         .requires("python3", "curl", "sh", python: ["boto3"]))
-    func twoGiBStream() throws {
+    func twoGiBStream() async throws {
         let server = try CairnServerProcess()
         try server.start()
         let env = server.clientEnvironment
         let script = Clients.script("s3op.py")
-        #expect(try ChildProcess.run(["python3", script, "mb", "memory"], environment: env).status == 0)
+        #expect(try await ChildProcess.run(["python3", script, "mb", "memory"], environment: env).status == 0)
         let size = 2 << 30
-        let put = try ChildProcess.run(["python3", script, "presign-put", "memory", "two-gib"], environment: env)
+        let put = try await ChildProcess.run(["python3", script, "presign-put", "memory", "two-gib"], environment: env)
         let putURL = put.output.trimmingCharacters(in: .whitespacesAndNewlines)
         // The body streams from a pipe: curl sends it chunked, the server never sees it whole.
-        let upload = try ChildProcess.run(
+        let upload = try await ChildProcess.run(
             ["sh", "-c", "head -c \(size) /dev/urandom | curl -sS -f -T - \"$0\" -w '%{http_code}'", putURL],
             environment: env
         )
@@ -35,9 +35,9 @@ struct MemoryTests {
         let afterPut = try peakResidentBytes(server)
         #expect(afterPut < 150_000_000, "peak RSS after a 2 GiB PUT: \(afterPut / 1_000_000) MB")
 
-        let head = try ChildProcess.run(["python3", script, "head", "memory", "two-gib"], environment: env)
+        let head = try await ChildProcess.run(["python3", script, "head", "memory", "two-gib"], environment: env)
         #expect(head.output.trimmingCharacters(in: .whitespacesAndNewlines) == String(size))
-        let download = try ChildProcess.run(
+        let download = try await ChildProcess.run(
             [
                 "python3", "-c",
                 """

@@ -7,83 +7,83 @@ import Testing
 @Suite("Real S3 clients", .serialized)
 struct RealClientTests {
     @Test("AWS CLI over HTTP", .requires("aws", "curl"))
-    func awsCLIOverHTTP() throws {
+    func awsCLIOverHTTP() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        try Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-http")
+        try await Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-http")
     }
 
     @Test("AWS CLI over HTTPS", .requires("aws", "curl", "openssl"))
-    func awsCLIOverHTTPS() throws {
+    func awsCLIOverHTTPS() async throws {
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
-        let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
+        let server = try CairnServerProcess(tls: try await Clients.makeCertificate(in: certificates))
         try server.start()
         #expect(server.endpoint.hasPrefix("https://"))
-        try Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-https")
+        try await Clients.runScript("bash", "awscli.sh", server: server, bucketPrefix: "cli-https")
     }
 
     @Test("boto3 over HTTP", .requires("python3", python: ["boto3", "awscrt"]))
-    func boto3OverHTTP() throws {
+    func boto3OverHTTP() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        try Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-http")
+        try await Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-http")
     }
 
     @Test("boto3 over HTTPS", .requires("python3", "openssl", python: ["boto3", "awscrt"]))
-    func boto3OverHTTPS() throws {
+    func boto3OverHTTPS() async throws {
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
-        let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
+        let server = try CairnServerProcess(tls: try await Clients.makeCertificate(in: certificates))
         try server.start()
-        try Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-https")
+        try await Clients.runScript("python3", "boto3_client.py", server: server, bucketPrefix: "boto-https")
     }
 
     @Test("rclone", .requires("rclone"))
-    func rclone() throws {
+    func rclone() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        try Clients.runScript("bash", "rclone.sh", server: server, bucketPrefix: "rclone")
+        try await Clients.runScript("bash", "rclone.sh", server: server, bucketPrefix: "rclone")
     }
 
     @Test(
         "Large downloads over HTTP: sent from blob files, exact in every range, no file left open",
         .requires("python3", python: ["boto3"]))
-    func downloadsOverHTTP() throws {
+    func downloadsOverHTTP() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        try runDownloads(server, bucketPrefix: "down-http")
+        try await runDownloads(server, bucketPrefix: "down-http")
     }
 
     @Test(
         "Large downloads over HTTPS: read through the server, exact in every range, no file left open",
         .requires("python3", "openssl", python: ["boto3"]))
-    func downloadsOverHTTPS() throws {
+    func downloadsOverHTTPS() async throws {
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-tls-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: certificates) }
-        let server = try CairnServerProcess(tls: try Clients.makeCertificate(in: certificates))
+        let server = try CairnServerProcess(tls: try await Clients.makeCertificate(in: certificates))
         try server.start()
-        try runDownloads(server, bucketPrefix: "down-https")
+        try await runDownloads(server, bucketPrefix: "down-https")
     }
 
     @Test(
         "Downloads with no blob memory cache: small reads answered after a read off the network thread, in order",
         .requires("python3", python: ["boto3"]))
-    func downloadsWithoutBlobCache() throws {
+    func downloadsWithoutBlobCache() async throws {
         let server = try CairnServerProcess()
         // Small objects are then never in memory once their rows are written: every read of one goes to the
         // small-blob table, the pipelined ones included.
         server.environment["CAIRN_CACHE_MEMORY_BYTES"] = "0"
         try server.start()
-        try runDownloads(server, bucketPrefix: "down-nocache")
+        try await runDownloads(server, bucketPrefix: "down-nocache")
     }
 
-    private func runDownloads(_ server: CairnServerProcess, bucketPrefix: String) throws {
+    private func runDownloads(_ server: CairnServerProcess, bucketPrefix: String) async throws {
         let pid = try #require(server.process?.pid)
-        try Clients.runScript(
+        try await Clients.runScript(
             "python3", "downloads.py", server: server, bucketPrefix: bucketPrefix,
             extraEnvironment: ["CAIRN_SERVER_PID": String(pid)])
     }

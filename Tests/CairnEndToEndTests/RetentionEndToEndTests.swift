@@ -11,24 +11,26 @@ import Testing
 /// `cairn gc --data-dir` with a later clock, killed mid-run and run again.
 @Suite("Retention end to end", .serialized)
 struct RetentionEndToEndTests {
-    private func op(_ server: CairnServerProcess, _ arguments: String...) throws -> ChildProcess.Result {
-        try ChildProcess.run(["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
+    private func op(_ server: CairnServerProcess, _ arguments: String...) async throws -> ChildProcess.Result {
+        try await ChildProcess.run(
+            ["python3", Clients.script("s3op.py")] + arguments, environment: server.clientEnvironment)
     }
 
-    private func gc(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) throws
+    private func gc(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment)
+        async throws
         -> ChildProcess.Result
     {
-        try ChildProcess.run([CairnServerProcess.executable.path, "gc"] + arguments, environment: environment)
+        try await ChildProcess.run([CairnServerProcess.executable.path, "gc"] + arguments, environment: environment)
     }
 
     @Test(
         "a lifecycle configuration set with the AWS CLI is read back, then enforced",
         .requires("aws", "python3", python: ["boto3"])
     )
-    func lifecycleEnforced() throws {
+    func lifecycleEnforced() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        try Clients.runScript(
+        try await Clients.runScript(
             "bash", "lifecycle.sh", server: server, bucketPrefix: "retention",
             extraEnvironment: ["CAIRN_EXECUTABLE": CairnServerProcess.executable.path]
         )
@@ -38,26 +40,26 @@ struct RetentionEndToEndTests {
         try "retention:\n  grace_period_seconds: 3600\n".write(to: config, atomically: true, encoding: .utf8)
         let later = Date().addingTimeInterval(3 * 86400).formatted(.iso8601)
         let base = ["--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json"]
-        let dry = try gc(base + ["--dry-run"])
+        let dry = try await gc(base + ["--dry-run"])
         #expect(dry.status == 0, "\(dry.output)")
         #expect(
             dry.output.contains("\"lifecycle:retention-lifecycle:expire-tmp\" : 1"),
             "the dry run names the rule: \(dry.output)")
-        let real = try gc(base)
+        let real = try await gc(base)
         #expect(real.status == 0, "\(real.output)")
         #expect(real.output.contains("\"blobsSwept\" : 1"), "the expired object's blob is swept: \(real.output)")
 
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
-        let keys = try op(restarted, "keys", "retention-lifecycle")
+        let keys = try await op(restarted, "keys", "retention-lifecycle")
         #expect(keys.output.split(separator: "\n") == ["releases/v1.txt"], "only tmp/ expired: \(keys.output)")
     }
 
     @Test("cairn gc --data-dir refuses while a server holds the directory")
-    func offlineRefusesWhileServing() throws {
+    func offlineRefusesWhileServing() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        let result = try gc(["--data-dir", server.dataDirectory.path])
+        let result = try await gc(["--data-dir", server.dataDirectory.path])
         #expect(result.status != 0)
         #expect(result.output.contains("in use by another cairn process"), "\(result.output)")
     }
@@ -66,12 +68,12 @@ struct RetentionEndToEndTests {
         "a job killed mid-run leaves a consistent store, and the next run finishes the work",
         .requires("python3", python: ["boto3"])
     )
-    func killedMidRun() throws {
+    func killedMidRun() async throws {
         let server = try CairnServerProcess()
         try server.start()
-        #expect(try op(server, "mb", "doomed").status == 0)
-        #expect(try op(server, "mb", "kept").status == 0)
-        let fill = try ChildProcess.run(
+        #expect(try await op(server, "mb", "doomed").status == 0)
+        #expect(try await op(server, "mb", "kept").status == 0)
+        let fill = try await ChildProcess.run(
             [
                 "python3", "-c",
                 """
@@ -126,31 +128,32 @@ struct RetentionEndToEndTests {
         // readable.
         let check = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try check.start()
-        let remaining = try op(check, "keys", "doomed").output.split(separator: "\n").map(String.init)
+        let remaining = try await op(check, "keys", "doomed").output.split(separator: "\n").map(String.init)
         #expect(remaining.count < 400, "the objects the job had deleted stay deleted: \(remaining.count) are listed")
         for key in remaining.prefix(50) {
             let copy = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-get-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: copy) }
             #expect(
-                try op(check, "get", "doomed", key, copy.path).status == 0, "\(key) is listed, so it must be readable")
+                try await op(check, "get", "doomed", key, copy.path).status == 0,
+                "\(key) is listed, so it must be readable")
         }
         #expect(check.stop() == 0)
 
-        let finish = try gc([
+        let finish = try await gc([
             "--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json",
         ])
         #expect(finish.status == 0, "\(finish.output)")
         let after = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try after.start()
-        #expect(try op(after, "keys", "doomed").output.isEmpty, "the second run finished the work")
-        #expect(try op(after, "keys", "kept").output.split(separator: "\n") == ["keep-me"])
+        #expect(try await op(after, "keys", "doomed").output.isEmpty, "the second run finished the work")
+        #expect(try await op(after, "keys", "kept").output.split(separator: "\n") == ["keep-me"])
         #expect(after.stop() == 0)
         // No orphaned blob: exactly one blob (keep-me's) remains. Small blobs are rows of `small_blobs`, not files.
         let blobFiles =
             FileManager.default.enumerator(atPath: server.dataDirectory.appendingPathComponent("blobs").path)?
             .compactMap { $0 as? String }.filter { $0.split(separator: "/").last?.count == 64 } ?? []
         #expect(blobFiles.isEmpty, "small blobs have no files: \(blobFiles)")
-        let rows = try ChildProcess.run(
+        let rows = try await ChildProcess.run(
             [
                 "python3", "-c",
                 """

@@ -25,7 +25,7 @@ struct BlobFrameReaderTests {
     }
 
     @Test("blobs split across chunks at every kind of boundary land whole in their files", arguments: [1, 7, 64, 4096])
-    func chunkBoundaries(chunkSize: Int) throws {
+    func chunkBoundaries(chunkSize: Int) async throws {
         let blobs: [[UInt8]] = [Array("hello".utf8), [], (0..<10_000).map { UInt8($0 % 251) }, Array("hello".utf8)]
         let (stream, files) = frames(blobs)
         var reader = BlobFrameReader(files: files)
@@ -39,7 +39,7 @@ struct BlobFrameReaderTests {
     }
 
     @Test("a stream cut short, a frame for another blob and extra frames are errors")
-    func badStreams() throws {
+    func badStreams() async throws {
         let (stream, files) = frames([Array("first".utf8), Array("second".utf8)])
         var truncated = BlobFrameReader(files: files)
         try truncated.consume(ByteBuffer(bytes: stream.dropLast(3)))

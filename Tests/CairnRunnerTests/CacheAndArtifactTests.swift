@@ -29,13 +29,13 @@ struct CacheAndArtifactTests {
         let storage = try TemporaryStore()
         let home = FileManager.default.temporaryDirectory.path + "/cairn-home-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: home) }
-        func project(lock: String) throws -> FixtureProject {
-            let project = try FixtureProject("shell-only")
+        func project(lock: String) async throws -> FixtureProject {
+            let project = try await FixtureProject("shell-only")
             try project.write("buildspec.yml", Self.cachingBuildspec)
             try project.write("lock.txt", lock)
             return project
         }
-        let first = try project(lock: "v1")
+        let first = try await project(lock: "v1")
         let cold = try await first.build(store: storage.store, useCache: false, environment: ["HOME": home])
         #expect(cold.result.succeeded, "\(cold.output)")
         #expect(cold.output.contains("cache: nothing stored"))
@@ -43,7 +43,7 @@ struct CacheAndArtifactTests {
 
         // A new checkout and an empty home: both cache paths come back by the exact key.
         try FileManager.default.removeItem(atPath: home)
-        let second = try project(lock: "v1")
+        let second = try await project(lock: "v1")
         let warm = try await second.build(store: storage.store, useCache: false, environment: ["HOME": home])
         #expect(warm.output.contains("cache restored: "), "\(warm.output)")
         #expect(warm.output.contains("deps from cache"))
@@ -52,7 +52,7 @@ struct CacheAndArtifactTests {
         #expect(second.read("out/deps/lib.txt") == "fetched v1\n")
 
         // Another lock file: no exact key, the newest key starting with "deps-" is restored.
-        let third = try project(lock: "v2")
+        let third = try await project(lock: "v2")
         let fallback = try await third.build(store: storage.store, useCache: false, environment: ["HOME": home])
         #expect(fallback.output.contains("(fallback)"), "\(fallback.output)")
         #expect(third.read("out/deps/lib.txt") == "fetched v1\n")
@@ -77,7 +77,7 @@ struct CacheAndArtifactTests {
                 - ~/deps/**/*
             """
         for (index, home) in homes.enumerated() {
-            let project = try FixtureProject("shell-only")
+            let project = try await FixtureProject("shell-only")
             try project.write("buildspec.yml", buildspec)
             let (result, output) = try await project.build(store: storage.store, environment: ["HOME": home])
             #expect(result.succeeded, "\(output)")
@@ -90,7 +90,7 @@ struct CacheAndArtifactTests {
     @Test(.requires("git", "unzip"))
     func zippedArtifactsWithBaseDirectoryExcludesAndSecondaryArtifacts() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -129,14 +129,14 @@ struct CacheAndArtifactTests {
         let metadata = try SQLiteMetadataStore(dataDirectory: storage.directory)
         let zip = try #require(try await metadata.object(bucket: "dist", key: "team/bundle-1.zip"))
         let blobs = try FileBlobStore(dataDirectory: storage.directory)
-        let listing = try ChildProcess.output(
+        let listing = try await ChildProcess.output(
             ["unzip", "-Z1", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(listing.split(separator: "\n").sorted() == ["app.txt", "lib/lib.txt"])
-        let check = try ChildProcess.output(
+        let check = try await ChildProcess.output(
             ["unzip", "-t", blobs.path(for: zip.segments[0].digest)], in: project.directory)
         #expect(check.contains("No errors detected"))
         let logs = try #require(try await metadata.object(bucket: "dist", key: "team/logs.zip"))
-        let logListing = try ChildProcess.output(
+        let logListing = try await ChildProcess.output(
             ["unzip", "-Z1", blobs.path(for: logs.segments[0].digest)], in: project.directory)
         #expect(logListing == "build.log\n")
     }
@@ -144,7 +144,7 @@ struct CacheAndArtifactTests {
     @Test(.requires("git", "unzip"))
     func zippedArtifactsKeepModesAndSymlinksAndCompressFiles() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -184,9 +184,9 @@ struct CacheAndArtifactTests {
         #expect(digests[0] == digests[1])
         let blobs = try FileBlobStore(dataDirectory: storage.directory)
         let path = blobs.path(for: try #require(BlobDigest(hex: digests[0])))
-        let check = try ChildProcess.output(["unzip", "-t", path], in: project.directory)
+        let check = try await ChildProcess.output(["unzip", "-t", path], in: project.directory)
         #expect(check.contains("No errors detected"))
-        let listing = try ChildProcess.output(["unzip", "-Zl", path], in: project.directory)
+        let listing = try await ChildProcess.output(["unzip", "-Zl", path], in: project.directory)
         let lines = listing.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("-rwxr-xr-x") && $0.hasSuffix(" tool.sh") }, "\(listing)")
         #expect(lines.contains { $0.hasPrefix("l") && $0.hasSuffix(" link.txt") }, "\(listing)")
@@ -195,7 +195,7 @@ struct CacheAndArtifactTests {
         #expect(big.contains("defN") || big.contains("defX") || big.contains("defF"), "\(big)")
         let extract = FileManager.default.temporaryDirectory.path + "/cairn-unzip-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: extract) }
-        _ = try ChildProcess.output(["unzip", "-q", path, "-d", extract], in: project.directory)
+        _ = try await ChildProcess.output(["unzip", "-q", path, "-d", extract], in: project.directory)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extract + "/link.txt") == "big.txt")
         #expect(FileManager.default.isExecutableFile(atPath: extract + "/tool.sh"))
         #expect(try String(contentsOfFile: extract + "/big.txt", encoding: .utf8).hasPrefix("1\n2\n3\n"))
@@ -204,7 +204,7 @@ struct CacheAndArtifactTests {
     @Test(.requires("git"))
     func reportsAreUploadedAndSummarised() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """

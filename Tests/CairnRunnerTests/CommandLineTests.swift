@@ -29,8 +29,8 @@ struct CommandLineTests {
         )
     }
 
-    @Test func malformedBuildspecGetsOneErrorAndRunsNothing() throws {
-        let project = try FixtureProject("shell-only", git: false)
+    @Test func malformedBuildspecGetsOneErrorAndRunsNothing() async throws {
+        let project = try await FixtureProject("shell-only", git: false)
         try project.write(
             "buildspec.yml",
             """
@@ -59,8 +59,8 @@ struct CommandLineTests {
     }
 
     @Test(.requires("git"))
-    func failedBuildExitsNonZeroAndWritesAReport() throws {
-        let project = try FixtureProject("shell-only")
+    func failedBuildExitsNonZeroAndWritesAReport() async throws {
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -91,7 +91,7 @@ struct CommandLineTests {
     }
 
     @Test(.requires("git"))
-    func twoCheckoutsShareAServerThroughTheCommandLine() throws {
+    func twoCheckoutsShareAServerThroughTheCommandLine() async throws {
         let server = try CairnServerProcess()
         try server.start()
         defer { server.stop() }
@@ -99,11 +99,11 @@ struct CommandLineTests {
             "AWS_ACCESS_KEY_ID": CairnServerProcess.accessKeyID,
             "AWS_SECRET_ACCESS_KEY": CairnServerProcess.secretAccessKey,
         ]
-        let first = try FixtureProject("shell-only")
+        let first = try await FixtureProject("shell-only")
         let cold = try runCairn(["build", "--store", server.endpoint], in: first.directory, environment: environment)
         #expect(cold.status == 0, "\(cold.stdout)\(cold.stderr)")
         #expect(cold.stdout.contains("4 ran, 0 restored"))
-        let second = try FixtureProject("shell-only")
+        let second = try await FixtureProject("shell-only")
         let warm = try runCairn(
             ["build", "--store", server.endpoint, "--project", "shell-only"], in: second.directory,
             environment: environment
@@ -122,8 +122,8 @@ struct CommandLineTests {
         #expect(refused.stderr.hasPrefix("error: no credentials for \(server.endpoint)"), "\(refused.stderr)")
     }
 
-    @Test func timeoutStopsTheBuild() throws {
-        let project = try FixtureProject("shell-only", git: false)
+    @Test func timeoutStopsTheBuild() async throws {
+        let project = try await FixtureProject("shell-only", git: false)
         try project.write("buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 30\n")
         let store = try TemporaryStore()
         let start = Date()

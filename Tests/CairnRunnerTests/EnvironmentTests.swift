@@ -10,7 +10,7 @@ struct EnvironmentTests {
     @Test(.requires("git"))
     func codebuildVariablesSecretsAndHashFiles() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -60,7 +60,7 @@ struct EnvironmentTests {
 
     @Test func missingSecretIsAnErrorBeforeAnythingRuns() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only", git: false)
+        let project = try await FixtureProject("shell-only", git: false)
         try project.write(
             "buildspec.yml",
             "version: 0.2\nenv:\n  parameter-store:\n    KEY: /a/b\nphases:\n  build:\n    commands: [touch ran.txt]\n"
@@ -71,7 +71,7 @@ struct EnvironmentTests {
 
     @Test func runAsAnotherUserIsRefused() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only", git: false)
+        let project = try await FixtureProject("shell-only", git: false)
         try project.write(
             "buildspec.yml", "version: 0.2\nrun-as: nobody-here\nphases:\n  build:\n    commands: [touch ran.txt]\n")
         do {

@@ -10,7 +10,7 @@ struct FailureTests {
     @Test(.requires("git"))
     func failingBuildStillRunsPostBuildAndUploadsArtifactsButStoresNothing() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -66,7 +66,7 @@ struct FailureTests {
     @Test(.requires("git"))
     func failedInstallStopsTheBuild() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -92,7 +92,7 @@ struct FailureTests {
     @Test(.requires("git"))
     func onFailureContinueGoesOnToTheNextPhase() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -117,7 +117,7 @@ struct FailureTests {
     @Test(.requires("git"))
     func retryTwoRerunsAFlakyPhase() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         let counter = FileManager.default.temporaryDirectory.path + "/cairn-retry-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: counter) }
         try project.write(
@@ -149,7 +149,7 @@ struct FailureTests {
     @Test(.requires("git"))
     func retryWithAPatternRetriesOnlyMatchingFailures() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -170,7 +170,7 @@ struct FailureTests {
     @Test(.requires("git"))
     func interruptingStopsTheRunningCommandAndTheBuild() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """

@@ -19,7 +19,7 @@ struct LocalStoreBuildTests {
     @Test(.requires("git"))
     func coldBuildRunsEveryPhaseAndWarmBuildRestoresThemAll() async throws {
         let storage = try TemporaryStore()
-        let first = try FixtureProject("shell-only")
+        let first = try await FixtureProject("shell-only")
         let cold = try await first.build(store: storage.store)
         #expect(cold.result.succeeded, "\(cold.output)")
         #expect(
@@ -30,7 +30,7 @@ struct LocalStoreBuildTests {
         #expect(cold.result.finalEnvironment["RESULT"] == "sorted-3")
 
         // Another checkout of the same project: every phase is restored, nothing runs.
-        let second = try FixtureProject("shell-only")
+        let second = try await FixtureProject("shell-only")
         let warm = try await second.build(store: storage.store)
         #expect(warm.result.succeeded, "\(warm.output)")
         #expect(warm.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "HIT", "post_build": "HIT"])
@@ -50,7 +50,7 @@ struct LocalStoreBuildTests {
     @Test(.requires("git"))
     func editingRerunsExactlyThePhasesWhoseKeysChanged() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         _ = try await project.build(store: storage.store)
 
         // A command of post_build only: the buildspec itself is not an input.
@@ -89,7 +89,7 @@ struct LocalStoreBuildTests {
     @Test(.requires("git", "make", "cc"))
     func cProgramWithNarrowedInstallInputs() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("c-make")
+        let project = try await FixtureProject("c-make")
         let clock = ContinuousClock()
         var start = clock.now
         let cold = try await project.build(store: storage.store)
@@ -99,13 +99,13 @@ struct LocalStoreBuildTests {
         #expect(project.read("build/output.txt") == "hello, world\n")
         #expect(cold.output.contains("hello, world"))
 
-        let copy = try FixtureProject("c-make")
+        let copy = try await FixtureProject("c-make")
         start = clock.now
         let warm = try await copy.build(store: storage.store)
         let warmTime = clock.now - start
         #expect(warm.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(warm.output)")
         #expect(try copy.tree() == project.tree())
-        #expect(try ChildProcess.output(["./build/app"], in: copy.directory) == "hello, world\n")
+        #expect(try await ChildProcess.output(["./build/app"], in: copy.directory) == "hello, world\n")
         print("c-make fixture: cold build \(coldTime), warm build (all restored) \(warmTime)")
 
         // Editing a source file reruns every phase but install, whose inputs are the Makefile only.
@@ -152,7 +152,7 @@ struct LocalStoreBuildTests {
             """
         var results: [(FixtureProject, BuildResult)] = []
         for home in homes {
-            let project = try FixtureProject("shell-only")
+            let project = try await FixtureProject("shell-only")
             try project.write("buildspec.yml", buildspec)
             try project.write("tool.version", "1.2")
             let (result, output) = try await project.build(store: storage.store, environment: ["HOME": home])
@@ -163,7 +163,7 @@ struct LocalStoreBuildTests {
         #expect(results[1].1.outcomes == ["install": "HIT", "build": "HIT"])
         // The second home never ran install: the tool came from the store, executable.
         #expect(FileManager.default.isExecutableFile(atPath: homes[1] + "/toolchain/bin/tool"))
-        #expect(try ChildProcess.output([homes[1] + "/toolchain/bin/tool"], in: homes[1]) == "tool 1.2\n")
+        #expect(try await ChildProcess.output([homes[1] + "/toolchain/bin/tool"], in: homes[1]) == "tool 1.2\n")
         // PATH names this machine's home and this build's codebuild-hash-files, not the first build's.
         let path = try #require(results[1].1.finalEnvironment["PATH"])
         #expect(path.hasPrefix(homes[1] + "/toolchain/bin:"), "\(path)")
@@ -179,7 +179,7 @@ struct LocalStoreBuildTests {
     @Test(.requires("git"))
     func aPhaseThatAlwaysRunsPassesNewValuesToLaterPhases() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",
             """
@@ -213,7 +213,7 @@ struct LocalStoreBuildTests {
     @Test(.requires("git"))
     func anEntryWhoseBlobIsGoneIsAMissAndIsStoredAgain() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         let cold = try await project.build(store: storage.store)
         #expect(cold.result.succeeded)
         // Retention swept the blob of out/sorted.txt, which the build phase created.
@@ -221,7 +221,7 @@ struct LocalStoreBuildTests {
         let blobs = try FileBlobStore(dataDirectory: storage.directory)
         try FileManager.default.removeItem(atPath: blobs.path(for: digest))
 
-        let copy = try FixtureProject("shell-only")
+        let copy = try await FixtureProject("shell-only")
         let warm = try await copy.build(store: storage.store)
         // build runs again and leaves the same files, so post_build's key is unchanged and it is restored.
         #expect(warm.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "MISS", "post_build": "HIT"])

@@ -29,11 +29,11 @@ struct ManifestUpgradeTests {
     @Test(.requires("git"))
     func entriesOfFormat1AreStillHits() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         let cold = try await project.build(store: storage.store)
         #expect(cold.result.succeeded, "\(cold.output)")
 
-        let copy = try FixtureProject("shell-only")
+        let copy = try await FixtureProject("shell-only")
         let older = RewritingStore(base: storage.store, namespace: PhaseManifest.namespace, rewrite: Self.format1)
         let warm = try await copy.build(store: older)
         #expect(warm.result.outcomes == ["install": "HIT", "pre_build": "HIT", "build": "HIT", "post_build": "HIT"])
@@ -43,11 +43,11 @@ struct ManifestUpgradeTests {
     @Test(.requires("git"))
     func anUnreadableEntryIsAMissWithAWarningNamingItsKey() async throws {
         let storage = try TemporaryStore()
-        let project = try FixtureProject("shell-only")
+        let project = try await FixtureProject("shell-only")
         let cold = try await project.build(store: storage.store)
         #expect(cold.result.succeeded, "\(cold.output)")
 
-        let copy = try FixtureProject("shell-only")
+        let copy = try await FixtureProject("shell-only")
         let damaged = RewritingStore(base: storage.store, namespace: PhaseManifest.namespace) { Array($0.prefix(40)) }
         let warm = try await copy.build(store: damaged)
         #expect(warm.result.succeeded, "\(warm.output)")

@@ -18,18 +18,18 @@ struct ServerBuildTests {
         defer { server.stop() }
         let store = RemotePhaseStore(endpoint: server.endpoint, credentials: Self.credentials)
 
-        let machineA = try FixtureProject("c-make")
+        let machineA = try await FixtureProject("c-make")
         let cold = try await machineA.build(store: store) { $0.artifactsDestination = "s3://artifacts/c-make" }
         #expect(cold.result.succeeded, "\(cold.output)\n\(server.log)")
         #expect(cold.result.outcomes.values.allSatisfy { $0 == "MISS" })
         #expect(cold.result.phases.allSatisfy { $0.stored }, "\(cold.output)")
 
-        let machineB = try FixtureProject("c-make")
+        let machineB = try await FixtureProject("c-make")
         let warm = try await machineB.build(store: store) { $0.artifactsDestination = "s3://artifacts/c-make" }
         #expect(warm.result.succeeded, "\(warm.output)")
         #expect(warm.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(warm.output)")
         #expect(try machineB.tree() == machineA.tree())
-        #expect(try ChildProcess.output(["./build/app"], in: machineB.directory) == "hello, world\n")
+        #expect(try await ChildProcess.output(["./build/app"], in: machineB.directory) == "hello, world\n")
         #expect(warm.result.finalEnvironment["APP_VERSION"] == cold.result.finalEnvironment["APP_VERSION"])
 
         // The artifacts are S3 objects on the server.

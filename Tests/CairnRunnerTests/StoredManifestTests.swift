@@ -39,7 +39,7 @@ struct StoredManifestTests {
     ]
 
     @Test("a phase manifest stored by earlier runners (format 1, an object per file) reads as the same manifest")
-    func phaseManifestFormat1() throws {
+    func phaseManifestFormat1() async throws {
         // As runners before format 2 stored it: JSONEncoder with sorted keys, FileRecord's own keyed form.
         let stored = """
             {"changes":{"changed":{"out":{"kind":"directory","mode":493,"size":0},\
@@ -68,7 +68,7 @@ struct StoredManifestTests {
     }
 
     @Test("a phase manifest round-trips in format 2, one array per file, sorted by path")
-    func phaseManifestFormat2() throws {
+    func phaseManifestFormat2() async throws {
         let manifest = Self.manifest(files: 40)
         for formatting in [JSONEncoder.OutputFormatting(), [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]] {
             let encoder = JSONEncoder()
@@ -89,7 +89,7 @@ struct StoredManifestTests {
     }
 
     @Test("a cache manifest of format 1 (no formatVersion, an object per file) reads; format 2 round-trips")
-    func cacheManifest() throws {
+    func cacheManifest() async throws {
         let stored = """
             {"createdAt":1733450092.5,"files":{"out":{"kind":"directory","mode":493,"size":0},\
             "out\\/app":{"digest":"abababababababababababababababababababababababababababababababab",\
@@ -128,7 +128,7 @@ struct StoredManifestTests {
     }
 
     @Test("a phase manifest of a format this runner does not know is an error naming the format")
-    func unknownPhaseFormat() throws {
+    func unknownPhaseFormat() async throws {
         var object = try Self.object(try JSONEncoder().encode(Self.manifest(files: 1)))
         object["formatVersion"] = 3
         let data = try JSONSerialization.data(withJSONObject: object)
@@ -141,7 +141,7 @@ struct StoredManifestTests {
     }
 
     @Test("the server's hand-written runner API bodies read as they were meant")
-    func runnerAPIBodies() throws {
+    func runnerAPIBodies() async throws {
         let awkward = ["", "a/b", "quote \" \\", "\u{0}\u{1F}\n\t", "é 日本 😀"]
         let entry = ActionEntryBody(
             value: .init(digest: Self.digest.hex, size: 1 << 40), references: [Self.digest.hex] + awkward,
@@ -185,7 +185,7 @@ struct StoredManifestTests {
     }
 
     @Test("deep nesting is an error, not a stack overflow")
-    func deepNesting() throws {
+    func deepNesting() async throws {
         let deep = Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(AnyJSON.self, from: deep) }
         #expect(throws: DecodingError.self) { try PhaseManifest.decode(from: deep) }
@@ -194,7 +194,7 @@ struct StoredManifestTests {
     }
 
     @Test("a value of the wrong type, out of range, or missing is an error naming where")
-    func typeErrors() throws {
+    func typeErrors() async throws {
         func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
             try JSONDecoder().decode(type, from: Data(json.utf8))
         }

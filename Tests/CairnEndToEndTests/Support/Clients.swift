@@ -14,13 +14,14 @@ enum Clients {
     static func runScript(
         _ interpreter: String, _ name: String, server: CairnServerProcess, bucketPrefix: String,
         extraEnvironment: [String: String] = [:]
-    ) throws {
+    ) async throws {
         let work = try TemporaryDirectory(prefix: "cairn-work")
         var environment = server.clientEnvironment
         environment["CAIRN_WORK"] = work.path
         environment["CAIRN_BUCKET_PREFIX"] = bucketPrefix
         environment.merge(extraEnvironment) { $1 }
-        let result = try ChildProcess.run([interpreter, script(name)], environment: environment, directory: work.url)
+        let result = try await ChildProcess.run(
+            [interpreter, script(name)], environment: environment, directory: work.url)
         if result.status != 0 {
             Issue.record(
                 "\(name) failed with status \(result.status) against \(server.endpoint)\n--- client output (last 6000 chars) ---\n\(result.output.suffix(6000))\n--- server log (last 3000 chars) ---\n\(server.log.suffix(3000))"
@@ -29,11 +30,11 @@ enum Clients {
     }
 
     /// A self-signed certificate for 127.0.0.1 and localhost, made with openssl.
-    static func makeCertificate(in directory: URL) throws -> (certificate: String, key: String) {
+    static func makeCertificate(in directory: URL) async throws -> (certificate: String, key: String) {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let result = try ChildProcess.run([
+        let result = try await ChildProcess.run([
             "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
             "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ])

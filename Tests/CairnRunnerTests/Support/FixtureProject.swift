@@ -9,7 +9,7 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
     let directory: String
 
     /// Copies `Fixtures/<name>` (its `gitignore` becomes `.gitignore`) and commits it to a new git repository.
-    init(_ name: String, git: Bool = true) throws {
+    init(_ name: String, git: Bool = true) async throws {
         let source = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/\(name)").path
         directory = FileManager.default.temporaryDirectory.path + "/cairn-runner-\(name)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.copyItem(atPath: source, toPath: directory)
@@ -18,9 +18,9 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
             try FileManager.default.moveItem(atPath: ignore, toPath: directory + "/.gitignore")
         }
         if git {
-            try ChildProcess.output(["git", "init", "-q"], in: directory)
-            try ChildProcess.output(["git", "add", "-A"], in: directory)
-            try ChildProcess.output(
+            try await ChildProcess.output(["git", "init", "-q"], in: directory)
+            try await ChildProcess.output(["git", "add", "-A"], in: directory)
+            try await ChildProcess.output(
                 ["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-q", "-m", "fixture"],
                 in: directory
             )

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 import Synchronization
 
@@ -57,9 +58,12 @@ public enum Prerequisite: Sendable, Hashable {
 
     private static func pythonHas(_ module: String) -> Bool {
         if let known = pythonModules.withLock({ $0[module] }) { return known }
-        let found =
-            path(of: "python3") != nil
-            && (try? ChildProcess.run(["python3", "-c", "import \(module)"]).status) == 0
+        // Synchronous: traits are evaluated where nothing can be awaited, once per module, before tests run.
+        let probe = try? SpawnedProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", "import \(module)"],
+            environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null,
+            standardError: .null)
+        let found = path(of: "python3") != nil && probe?.waitUntilExit().status == 0
         pythonModules.withLock { $0[module] = found }
         return found
     }

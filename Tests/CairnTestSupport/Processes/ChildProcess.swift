@@ -10,11 +10,12 @@ public enum ChildProcess {
     }
 
     /// Runs a command found on the PATH; its output goes through a file, so a chatty command cannot fill a pipe and
-    /// stall. Its standard input is empty.
+    /// stall. Its standard input is empty. Waits without holding a thread: tests that run servers in-process share
+    /// the cooperative pool (two threads on a two-core machine) with tests that wait for clients.
     public static func run(
         _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
         directory: URL? = nil
-    ) throws -> Result {
+    ) async throws -> Result {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-command-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -25,7 +26,7 @@ public enum ChildProcess {
             workingDirectory: directory?.path, standardInput: .null, standardOutput: .descriptor(handle.fileDescriptor),
             standardError: .descriptor(handle.fileDescriptor)
         )
-        let termination = process.waitUntilExit()
+        let termination = await process.waitForExit()
         try handle.close()
         return Result(status: termination.status, output: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
@@ -35,8 +36,8 @@ public enum ChildProcess {
     public static func output(
         _ arguments: [String], in directory: String,
         environment: [String: String] = ProcessInfo.processInfo.environment
-    ) throws -> String {
-        let result = try run(arguments, environment: environment, directory: URL(fileURLWithPath: directory))
+    ) async throws -> String {
+        let result = try await run(arguments, environment: environment, directory: URL(fileURLWithPath: directory))
         guard result.status == 0 else {
             throw CommandFailure(
                 description: "\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.output)")
