@@ -20,12 +20,20 @@ public struct RemotePhaseStore: PhaseStore {
     let region: String
     let client: HTTPClient
     private let createdBuckets = BucketSet()
+    /// Signs the S3 calls; one for the store, so that its signing-key cache serves every artifact upload.
+    private let signer: SigV4Signer
+    /// `host[:port]` of the endpoint, as the S3 calls sign it.
+    private let host: String
 
     public init(endpoint: String, credentials: StoreCredentials, region: String = "us-east-1") {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.credentials = credentials
         self.region = region
         self.client = HTTPClient.shared
+        self.signer = SigV4Signer(
+            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, region: region)
+        let url = URL(string: self.endpoint)
+        self.host = (url?.host ?? "") + (url?.port.map { ":\($0)" } ?? "")
     }
 
     public var description: String { endpoint }
@@ -214,10 +222,6 @@ public struct RemotePhaseStore: PhaseStore {
         let path = "/" + bucket + (key.map { "/" + $0 } ?? "")
         var request = HTTPClientRequest(url: endpoint + SigV4.uriEncode(path, keepSlash: true))
         request.method = method
-        let url = URL(string: endpoint)
-        let host = (url?.host ?? "") + (url?.port.map { ":\($0)" } ?? "")
-        let signer = SigV4Signer(
-            accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, region: region)
         for (name, value) in signer.headers(method: method.rawValue, host: host, path: path) {
             request.headers.add(name: name, value: value)
         }
