@@ -58,6 +58,14 @@ struct Build: AsyncParsableCommand {
     @Option(help: "Stop the build after this many minutes, as CodeBuild's timeoutInMinutes does; default: no limit.")
     var timeout: Double?
 
+    @Option(help: "Also copy the artifacts to this directory, laid out as under --artifacts; default: none.")
+    var output: String?
+
+    @Flag(
+        name: .customLong("keep-workspace"),
+        help: "Leave the build's fresh copy of the source in place afterwards (its path is printed).")
+    var keepWorkspace = false
+
     func validate() throws {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of minutes") }
         if let store, !(store.hasPrefix("http://") || store.hasPrefix("https://")) {
@@ -97,6 +105,8 @@ struct Build: AsyncParsableCommand {
             options.artifactsDestination = artifacts
             options.zipArtifacts = zipArtifacts
             options.projectName = project
+            options.outputDirectory = output.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            options.keepWorkspace = keepWorkspace
             if let secretsFile { options.secrets = try SecretsFile.load(path: secretsFile) }
             let interruption = BuildInterruption()
             options.interruption = interruption

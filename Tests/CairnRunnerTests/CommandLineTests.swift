@@ -105,12 +105,17 @@ struct CommandLineTests {
         #expect(cold.stdout.contains("4 ran, 0 restored"))
         let second = try await FixtureProject("shell-only")
         let warm = try runCairn(
-            ["build", "--store", server.endpoint, "--project", "shell-only"], in: second.directory,
+            ["build", "--store", server.endpoint, "--project", "shell-only", "--keep-workspace"], in: second.directory,
             environment: environment
         )
         #expect(warm.status == 0, "\(warm.stdout)\(warm.stderr)")
         #expect(warm.stdout.contains("0 ran, 4 restored"), "\(warm.stdout)")
+        let kept = try #require(
+            warm.stdout.split(separator: "\n").first { $0.contains("the workspace stays at ") }?
+                .components(separatedBy: "the workspace stays at ").last?.components(separatedBy: " after").first)
+        second.adopt(workspace: kept)
         #expect(second.read("out/summary.txt") == "done sorted-3\n")
+        #expect(second.readSource("out/summary.txt") == nil, "the checkout is never written")
 
         let refused = try runCairn(
             ["build", "--store", server.endpoint], in: second.directory,

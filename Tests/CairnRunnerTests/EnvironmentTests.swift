@@ -41,7 +41,7 @@ struct EnvironmentTests {
         #expect(project.read("values.txt") == "$PATH:/x\nhunter2\nabc\n")
         let variables = try #require(project.read("codebuild.txt"))
         for name in [
-            "CODEBUILD_SRC_DIR=\(project.directory)", "CODEBUILD_BUILD_NUMBER=1", "CODEBUILD_BUILD_SUCCEEDING=1",
+            "CODEBUILD_SRC_DIR=/codebuild/output/src\n", "CODEBUILD_BUILD_NUMBER=1", "CODEBUILD_BUILD_SUCCEEDING=1",
             "CODEBUILD_BUILD_ID=fixture:", "CODEBUILD_START_TIME=", "CODEBUILD_INITIATOR=cairn/",
             "CODEBUILD_RESOLVED_SOURCE_VERSION=",
         ] {

@@ -178,7 +178,7 @@ struct FailureTests {
             phases:
               build:
                 commands:
-                  - sleep 60 & echo $! > sleep.pid; wait
+                  - sleep 60 & echo $! > "$PID_FILE"; wait
               post_build:
                 commands:
                   - touch post.txt
@@ -187,6 +187,7 @@ struct FailureTests {
         let interruption = BuildInterruption()
         // A plain thread, not a task: it must not wait for the test's cooperative threads.
         let pidFile = project.path("sleep.pid")
+        defer { unlink(pidFile) }
         let interrupter = Thread {
             // Generous: under a full parallel test run on two cores the build may start minutes late, and an
             // interruption before the command runs would test nothing.
@@ -198,14 +199,16 @@ struct FailureTests {
             interruption.interrupt(signal: SIGTERM)
         }
         interrupter.start()
-        let (result, output) = try await project.build(store: storage.store) { $0.interruption = interruption }
+        let (result, output) = try await project.build(store: storage.store, environment: ["PID_FILE": pidFile]) {
+            $0.interruption = interruption
+        }
         #expect(result.interruptingSignal == SIGTERM)
         #expect(!result.succeeded)
         #expect(result.outcomes["post_build"] == "NOT_RUN")
         #expect(project.read("post.txt") == nil)
         // The command's own child was stopped with it.
         let pid = try #require(
-            project.read("sleep.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+            project.readSource("sleep.pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         var gone = false
         for _ in 0..<100 where !gone {
             // Gone, or a zombie waiting for whichever process reaps orphans here.

@@ -5,7 +5,10 @@ import Foundation
 struct ArtifactUploader: Sendable {
     let store: any PhaseStore
     let console: BuildConsole
+    /// The workspace on this machine.
     let sourceDirectory: String
+    /// Where artifacts are also copied (`--output`), laid out as under the artifact destination.
+    let outputDirectory: String?
     let projectName: String
     let projectID: String
     let buildID: String
@@ -76,6 +79,7 @@ struct ArtifactUploader: Sendable {
             defer { unlink(archive) }
             try ArtifactZip.write(files, to: archive)
             let key = join(folder, name.hasSuffix(".zip") ? name : name + ".zip")
+            try copyOut(archive, as: key, under: prefix)
             let uri = try await store.putObject(bucket: bucket, key: key, file: archive, metadata: artifactMetadata)
             console.line("[cairn] artifact \(artifact.identifier): \(files.count) files in \(uri)")
             return uri
@@ -83,10 +87,25 @@ struct ArtifactUploader: Sendable {
         for file in files where file.symlinkTarget == nil {
             _ = try await store.putObject(
                 bucket: bucket, key: join(folder, name, file.name), file: file.path, metadata: artifactMetadata)
+            try copyOut(file.path, as: join(folder, name, file.name), under: prefix)
         }
         let uri = "s3://\(bucket)/\(join(folder, name))/"
         console.line("[cairn] artifact \(artifact.identifier): \(files.count) files under \(uri)")
         return uri
+    }
+
+    /// Copies an uploaded file to the output directory, at its key without the destination's prefix.
+    private func copyOut(_ path: String, as key: String, under prefix: String) throws {
+        guard let outputDirectory else { return }
+        let relative = prefix.isEmpty ? key : String(key.dropFirst(prefix.count + 1))
+        let target = outputDirectory + "/" + relative
+        try FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw RunnerError("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        try copyFile(path, to: target, mode: mode_t(UInt32(info.st_mode) & 0o7777), size: Int(info.st_size))
     }
 
     /// Uploads report files beside the artifacts and prints a JUnit summary per group.

@@ -24,6 +24,12 @@ public struct BuildOptions: Sendable {
     public var console: BuildConsole
     /// Set to stop the build from outside (the command line wires Ctrl-C and SIGTERM to it).
     public var interruption: BuildInterruption?
+    /// Where the artifacts are also copied, as they are named in the store; nil to only upload them.
+    public var outputDirectory: String?
+    /// Leave the build's workspace in place after the build (its path is in the result), to look at what ran.
+    public var keepWorkspace = false
+    /// Where the build's fresh workspaces are made; ``BuildWorkspace/defaultRoot(environment:)`` when nil.
+    public var workspaceRoot: String?
 
     public init(
         sourceDirectory: String, buildspecPath: String? = nil, store: any PhaseStore, environment: [String: String],

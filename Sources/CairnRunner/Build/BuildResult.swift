@@ -14,4 +14,6 @@ public struct BuildResult: Sendable {
     public var finalEnvironment: [String: String]
     /// The signal that stopped the build (Ctrl-C: `SIGINT`), if one did.
     public var interruptingSignal: Int32?
+    /// The build's workspace on this machine, when the build kept it (``BuildOptions/keepWorkspace``).
+    public var workspaceDirectory: String?
 }

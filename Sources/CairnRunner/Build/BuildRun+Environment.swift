@@ -1,6 +1,32 @@
 import Foundation
 
 extension BuildRun {
+    /// Copies the checkout into a fresh workspace and chooses where the commands run: on the host in a mount
+    /// namespace that shows the workspace at its canonical path, or, without bubblewrap, where the workspace is.
+    static func makeEnvironment(options: BuildOptions, checkout: String, projectName: String) throws
+        -> any BuildEnvironment
+    {
+        let root = options.workspaceRoot ?? BuildWorkspace.defaultRoot(environment: options.environment)
+        let canonical = BuildWorkspace.canonicalDirectory
+        let sandbox = HostSandbox.locate()
+        if sandbox == nil {
+            options.console.line(
+                "[cairn] note: bubblewrap (bwrap) is not available, so the build sees its workspace at a path of this "
+                    + "machine and its entries hit only builds at that path; install bubblewrap to build at \(canonical)"
+            )
+        }
+        let workspace = try BuildWorkspace.create(
+            from: checkout, under: root, buildDirectory: sandbox == nil ? nil : canonical,
+            name: BuildWorkspace.directoryName(projectName: projectName)
+        )
+        let home = options.environment["HOME"] ?? NSHomeDirectory()
+        // Caches are not a build's result; the workspaces are other builds'.
+        let watch = OutsideChangeWatch(
+            roots: [home, "/usr/local"], excluded: [root, home + "/.cache", workspace.hostDirectory])
+        return HostEnvironment(
+            workspace: workspace, sandbox: sandbox, keepWorkspace: options.keepWorkspace, outsideWatch: watch)
+    }
+
     /// The environment the shell starts with: the outer one without its `CODEBUILD_` variables, CodeBuild's
     /// variables for this build, the buildspec's variables and secrets; creates the helper directory on `PATH`.
     func initialEnvironment(startTime: Date, buildNumber: Int) throws -> [String: String] {
@@ -21,7 +47,7 @@ extension BuildRun {
         environment["CODEBUILD_BUILD_SUCCEEDING"] = "1"
         environment["CODEBUILD_START_TIME"] = String(Int64(startTime.timeIntervalSince1970 * 1000))
         environment["CODEBUILD_INITIATOR"] = "cairn/" + (options.environment["USER"] ?? NSUserName())
-        if let commit = InputFiles.gitCommit(in: sourceDirectory) {
+        if let commit = InputFiles.gitCommit(in: checkoutDirectory) {
             environment["CODEBUILD_RESOLVED_SOURCE_VERSION"] = commit
         }
         for variable in buildspec.env.variables { environment[variable.name] = variable.value }

@@ -42,7 +42,7 @@ extension BuildRun {
                 } catch {
                     // A blob swept between the lookup and the download, a full disk: run the phase instead.
                     console.line("[cairn] warning: could not restore \(phase.name.phaseType) (\(error)); running it")
-                    snapshot = try environment.snapshot(extraRoots: declaredOutputRoots)
+                    snapshot = try await environment.snapshot(extraRoots: declaredOutputRoots)
                     let ran = try await run(
                         phase, key: key, result: result, session: session, snapshot: snapshot, before: before,
                         start: start
@@ -91,10 +91,15 @@ extension BuildRun {
     ) async throws -> (result: PhaseResult, snapshot: WorkspaceSnapshot) {
         var result = result
         let caching = result.cache != .disabled
+        let host = environment as? HostEnvironment
+        let marks = caching ? host?.outsideWatch.take() : nil
         let execution = try await executor.run(phase, in: session)
+        if let host, let marks {
+            warnAboutOutsideChanges(of: phase, watch: host.outsideWatch, before: marks)
+        }
         result.attempts = execution.attempts
         result.status = execution.succeeded ? .succeeded : .failed
-        let after = try environment.snapshot(extraRoots: declaredOutputRoots)
+        let after = try await environment.snapshot(extraRoots: declaredOutputRoots)
         let end = Date()
         result.endTime = end.timeIntervalSince1970
         result.durationSeconds = end.timeIntervalSince(start)
@@ -116,5 +121,22 @@ extension BuildRun {
             }
         }
         return (result, after)
+    }
+
+    /// Warns when a phase on the host changed directories its entry does not hold (outside the workspace and the
+    /// declared outputs): restored elsewhere, those changes would be missing.
+    private func warnAboutOutsideChanges(of phase: Phase, watch: OutsideChangeWatch, before: OutsideChangeWatch.Marks) {
+        let declared = declaredOutputRoots
+        let changed = watch.changes(from: before, to: watch.take()).filter { path in
+            !declared.contains { path == $0 || path.hasPrefix($0 + "/") || $0.hasPrefix(path + "/") }
+        }
+        guard !changed.isEmpty else { return }
+        let shown = changed.prefix(5).map(paths.portable).joined(separator: ", ")
+        console.line(
+            "[cairn] warning: \(phase.name.phaseType) changed files outside the workspace that its entry does not hold: "
+                + shown + (changed.count > 5 ? " and \(changed.count - 5) more" : "")
+                + ". A build that restores it will not have them: declare them (cairn: phases.\(phase.name.rawValue)"
+                + ".outputs) or build in a container (--image)."
+        )
     }
 }

@@ -16,7 +16,8 @@ struct BuildRun: Sendable {
     let secretValues: [Buildspec.NameValue]
     let shellName: String
     let buildID: String
-    /// The source directory, the home directory and the helper directory, and how recorded paths map to them.
+    /// The source directory as the commands see it, the home directory and the helper directory, and how recorded
+    /// paths map to them.
     let paths: PortablePaths
     /// Where the commands run and how a phase's effect is captured.
     let environment: any BuildEnvironment
@@ -25,21 +26,26 @@ struct BuildRun: Sendable {
     /// The `cache` section, when the buildspec has one.
     let projectCache: ProjectCache?
 
+    /// The source directory as the build's commands see it.
     var sourceDirectory: String { paths.sourceDirectory }
+    /// The user's checkout: read to make the workspace, never written.
+    let checkoutDirectory: String
 
-    init(options: BuildOptions, buildspec: Buildspec) throws {
+    /// Copies the source into a fresh workspace and prepares the environment the commands run in.
+    init(options: BuildOptions, buildspec: Buildspec) async throws {
         self.options = options
         self.buildspec = buildspec
         self.console = options.console
         self.store = options.store
-        let sourceDirectory = URL(fileURLWithPath: options.sourceDirectory).standardizedFileURL.path
-        let projectName = options.projectName ?? URL(fileURLWithPath: sourceDirectory).lastPathComponent
+        let checkout = URL(fileURLWithPath: options.sourceDirectory).standardizedFileURL.path
+        self.checkoutDirectory = checkout
+        let projectName = options.projectName ?? URL(fileURLWithPath: checkout).lastPathComponent
         self.projectName = projectName
         let identity =
-            (InputFiles.mayBeGitWorkTree(sourceDirectory)
-            ? InputFiles.run(["git", "-C", sourceDirectory, "config", "--get", "remote.origin.url"]) : nil)
+            (InputFiles.mayBeGitWorkTree(checkout)
+            ? InputFiles.run(["git", "-C", checkout, "config", "--get", "remote.origin.url"]) : nil)
             .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
-            ?? sourceDirectory
+            ?? checkout
         // A name given with --project is the same project on every machine; otherwise the checkout's remote (or,
         // without one, its path) tells projects that share a directory name apart.
         let projectID = options.projectName ?? projectName + "-" + String(MessageDigest.sha256Hex(identity).prefix(16))
@@ -50,18 +56,20 @@ struct BuildRun: Sendable {
         let secretValues = try Self.resolveSecrets(buildspec, options: options)
         self.secretValues = secretValues
         try Self.checkRunAs(buildspec, environment: options.environment)
+        let environment = try Self.makeEnvironment(options: options, checkout: checkout, projectName: projectName)
+        self.environment = environment
         let paths = PortablePaths(
-            sourceDirectory: sourceDirectory, home: options.environment["HOME"] ?? NSHomeDirectory(),
+            sourceDirectory: environment.sourceDirectory,
+            home: options.environment["HOME"] ?? NSHomeDirectory(),
             helperDirectory: FileManager.default.temporaryDirectory.path + "/cairn-bin-\(UUID().uuidString.prefix(8))"
         )
         self.paths = paths
-        let environment = HostEnvironment(sourceDirectory: sourceDirectory)
-        self.environment = environment
         self.executor = PhaseExecutor(console: options.console, interruption: options.interruption)
         // Files of the runner's own in the source tree (the buildspec, the report): never phase inputs.
+        let checkoutPaths = PortablePaths(sourceDirectory: checkout, home: paths.home, helperDirectory: "")
         let runnerFiles = Set(
             [options.buildspecPath, options.reportPath].compactMap { $0 }.map {
-                paths.relativeDirectory(URL(fileURLWithPath: $0).standardizedFileURL.path)
+                checkoutPaths.relativeDirectory(URL(fileURLWithPath: $0).standardizedFileURL.path)
             })
         self.phaseCache = PhaseCache(
             store: options.store, console: options.console, paths: paths, environment: environment,
@@ -94,7 +102,7 @@ struct BuildRun: Sendable {
         // hashed (tens of milliseconds for a big tree) while the history loads and the shell starts.
         let environment = self.environment
         let roots = declaredOutputRoots
-        let earlySnapshot = buildspec.cache == nil ? Task { try environment.snapshot(extraRoots: roots) } : nil
+        let earlySnapshot = buildspec.cache == nil ? Task { try await environment.snapshot(extraRoots: roots) } : nil
         var history: BuildHistory?
         if options.useCache {
             history = try? await loadHistory()
@@ -107,7 +115,10 @@ struct BuildRun: Sendable {
             interruption: options.interruption
         )
         defer { session.close() }
-        console.line("[cairn] build \(buildID) (#\(buildNumber)) in \(sourceDirectory)")
+        console.line("[cairn] build \(buildID) (#\(buildNumber)) of \(checkoutDirectory), in \(sourceDirectory)")
+        if options.keepWorkspace {
+            console.line("[cairn] the workspace stays at \(environment.hostPath(sourceDirectory)) after the build")
+        }
         console.line(
             "[cairn] shell \(shellName), store: \(store.description)\(options.useCache ? "" : ", cache disabled (--no-cache)")"
         )
@@ -123,7 +134,12 @@ struct BuildRun: Sendable {
         if let projectCache { await projectCache.restore(session: session) }
 
         let initialState = try await session.state()
-        var snapshot = try await earlySnapshot?.value ?? environment.snapshot(extraRoots: declaredOutputRoots)
+        var snapshot: WorkspaceSnapshot
+        if let earlySnapshot {
+            snapshot = try await earlySnapshot.value
+        } else {
+            snapshot = try await environment.snapshot(extraRoots: declaredOutputRoots)
+        }
         var results: [PhaseResult] = []
         var succeeding = true
         var newHistory: [String: PhaseKeyInputs] = [:]
@@ -175,7 +191,8 @@ struct BuildRun: Sendable {
         } else {
             if !installOrPreBuildFailed {
                 let uploader = ArtifactUploader(
-                    store: store, console: console, sourceDirectory: sourceDirectory, projectName: projectName,
+                    store: store, console: console, sourceDirectory: environment.hostPath(sourceDirectory),
+                    outputDirectory: options.outputDirectory, projectName: projectName,
                     projectID: projectID, buildID: buildID, buildNumber: buildNumber,
                     destination: options.artifactsDestination, zipArtifacts: options.zipArtifacts
                 )
@@ -196,7 +213,8 @@ struct BuildRun: Sendable {
             buildID: buildID, buildNumber: buildNumber, succeeded: succeeding, phases: results,
             artifactLocations: locations, exportedVariables: exported, startTime: start.timeIntervalSince1970,
             endTime: end.timeIntervalSince1970, finalEnvironment: state.environment,
-            interruptingSignal: options.interruption?.interruptingSignal
+            interruptingSignal: options.interruption?.interruptingSignal,
+            workspaceDirectory: options.keepWorkspace ? environment.hostPath(sourceDirectory) : nil
         )
         console.summary(of: result)
         if let path = options.reportPath {

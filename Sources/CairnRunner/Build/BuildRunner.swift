@@ -6,7 +6,14 @@ public enum BuildRunner {
     /// command does not throw, it makes the result fail.
     public static func run(_ options: BuildOptions) async throws -> BuildResult {
         let buildspec = try Buildspec.load(path: options.buildspecPath)
-        let run = try BuildRun(options: options, buildspec: buildspec)
-        return try await run.execute()
+        let run = try await BuildRun(options: options, buildspec: buildspec)
+        do {
+            let result = try await run.execute()
+            await run.environment.close()
+            return result
+        } catch {
+            await run.environment.close()
+            throw error
+        }
     }
 }

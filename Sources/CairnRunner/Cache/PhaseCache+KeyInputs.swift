@@ -23,10 +23,7 @@ extension PhaseCache {
         {
             session.append(.init(name: "shell variable " + name, value: paths.tokenize(value)))
         }
-        let inputs = try InputFiles.select(
-            from: snapshot, sourceDirectory: paths.sourceDirectory, patterns: settings?.inputs,
-            excluding: runnerFiles
-        )
+        let inputs = try InputFiles.select(from: snapshot, patterns: settings?.inputs, excluding: runnerFiles)
         return PhaseKeyInputs(
             phase: phase.name.rawValue, shell: shellName, commands: phase.commands.map(\.text),
             finally: phase.finally.map(\.text), onFailure: phase.onFailure?.text ?? "",
@@ -34,7 +31,9 @@ extension PhaseCache {
             runtimeVersions: phase.runtimeVersions, variables: buildspec.env.variables,
             secrets: secretValues.map { .init(name: $0.name, value: MessageDigest.sha256Hex($0.value)) },
             environmentInputs: buildspec.cairn.envInputs.map { .init(name: $0, value: outerEnvironment[$0] ?? "") },
-            image: outerEnvironment["CODEBUILD_BUILD_IMAGE"] ?? "local", inputFiles: inputs,
+            image: environment.identity == "host"
+                ? "host " + (outerEnvironment["CODEBUILD_BUILD_IMAGE"] ?? "") : environment.identity,
+            workspace: environment.sourceDirectory, inputFiles: inputs,
             inputPatterns: settings?.inputs ?? [],
             outputs: (settings?.outputs ?? [])
                 + (buildspec.cache?.paths.filter { $0.hasPrefix("/") || $0.hasPrefix("~/") } ?? []),

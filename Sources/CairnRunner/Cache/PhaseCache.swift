@@ -46,7 +46,7 @@ struct PhaseCache: Sendable {
         var files: [(path: String, digest: BlobDigest, size: Int64)] = []
         for (path, record) in changes.changed where record.kind == .file {
             guard let digest = record.digest else { continue }
-            files.append((paths.absolute(path), digest, record.size))
+            files.append((environment.hostPath(paths.absolute(path)), digest, record.size))
         }
         let uploaded = try await store.uploadMissing(files)
         let logSegment = try await store.upload(bytes: log)

@@ -63,7 +63,7 @@ struct ProjectCache: Sendable {
                 }
                 let manifest = try JSONDecoder().decode(
                     CacheManifest.self, from: Data(try await store.read(entry.value.digest)))
-                let current = try environment.snapshot(extraRoots: try roots().roots)
+                let current = try await environment.snapshot(extraRoots: try roots().roots)
                 try await environment.apply(
                     WorkspaceChanges(changed: manifest.files, deleted: []), current: current, from: store, paths: paths
                 )
@@ -91,11 +91,11 @@ struct ProjectCache: Sendable {
                 return
             }
             let (roots, globs) = try self.roots()
-            let snapshot = try environment.snapshot(extraRoots: roots)
+            let snapshot = try await environment.snapshot(extraRoots: roots)
             let files = snapshot.entries.filter { path, _ in globs.contains { $0.matches(path) } }
             let uploads = files.compactMap { path, record -> (path: String, digest: BlobDigest, size: Int64)? in
                 guard record.kind == .file, let digest = record.digest else { return nil }
-                return (paths.absolute(path), digest, record.size)
+                return (environment.hostPath(paths.absolute(path)), digest, record.size)
             }
             let sent = try await store.uploadMissing(uploads)
             let manifest = CacheManifest(

@@ -2,14 +2,15 @@ import CairnCore
 import Foundation
 
 /// Chooses a phase's input files from a snapshot: the patterns of `cairn: phases.<name>.inputs`, or the whole
-/// source tree (in a git checkout: tracked files and untracked files that are not ignored).
+/// workspace (which holds only the build's sources — in a git checkout, tracked files and untracked files that are
+/// not ignored — and what earlier phases of this build wrote).
 public enum InputFiles {
     /// Relative path → `file:<x or ->:<digest>` or `symlink:<target>`, for the files that are inputs.
     ///
     /// `excluding` names the buildspec: each phase's commands and variables are in its key already, so editing
     /// one phase must not change the others' keys.
     public static func select(
-        from snapshot: WorkspaceSnapshot, sourceDirectory: String, patterns: [String]?, excluding: Set<String> = []
+        from snapshot: WorkspaceSnapshot, patterns: [String]?, excluding: Set<String> = []
     ) throws -> [String: String] {
         var candidates = snapshot.entries.filter {
             !$0.key.hasPrefix("/") && $0.value.kind != .directory && !excluding.contains($0.key)
@@ -17,8 +18,6 @@ public enum InputFiles {
         if let patterns {
             let globs = try patterns.map(Glob.init)
             candidates = candidates.filter { entry in globs.contains { $0.matches(entry.key) } }
-        } else if let listed = try gitListedFiles(in: sourceDirectory) {
-            candidates = candidates.filter { listed.contains($0.key) }
         }
         return candidates.mapValues { record in
             switch record.kind {

@@ -6,7 +6,7 @@ import Foundation
 /// Kept whole in the project's history entry, so `--explain` can say which part changed since the last build.
 public struct PhaseKeyInputs: Sendable, Hashable, Codable {
     /// Bumped when the encoding changes, so old entries can never be hit by mistake.
-    public static let formatVersion = "cairn-phase-key-3"
+    public static let formatVersion = "cairn-phase-key-4"
 
     public var phase: String
     public var shell: String
@@ -21,8 +21,11 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
     public var secrets: [Buildspec.NameValue]
     /// Outer environment variables named by `cairn: env-inputs`.
     public var environmentInputs: [Buildspec.NameValue]
-    /// `CODEBUILD_BUILD_IMAGE` when set, otherwise `local`.
+    /// Where the build runs: the container image's digest, or `host` (with `CODEBUILD_BUILD_IMAGE` when set).
     public var image: String
+    /// The source directory as the build's commands see it: the same on every machine where builds are isolated,
+    /// so an entry holding files that embed it restores only where they are right.
+    public var workspace: String?
     /// Input files: relative path → `file:<x or ->:<digest>` or `symlink:<target>`.
     public var inputFiles: [String: String]
     /// The input patterns (`cairn: phases.<name>.inputs`); empty for the whole source tree.
@@ -53,6 +56,7 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
         encoder.pairs("secrets", secrets.map { ($0.name, $0.value) })
         encoder.pairs("environment-inputs", environmentInputs.map { ($0.name, $0.value) })
         encoder.field("image", image)
+        encoder.field("workspace", workspace ?? "")
         encoder.pairs("input-files", inputFiles.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         encoder.list("input-patterns", inputPatterns)
         encoder.list("outputs", outputs)
@@ -72,6 +76,9 @@ public struct PhaseKeyInputs: Sendable, Hashable, Codable {
         if onFailure != earlier.onFailure { reasons.append("on-failure changed") }
         if runAs != earlier.runAs { reasons.append("run-as changed") }
         if image != earlier.image { reasons.append("build image changed (\(earlier.image) → \(image))") }
+        if workspace != earlier.workspace {
+            reasons.append("the source is at another path (\(earlier.workspace ?? "?") → \(workspace ?? "?"))")
+        }
         reasons += Self.pairDifferences("runtime version", runtimeVersions, earlier.runtimeVersions, showValues: true)
         reasons += Self.pairDifferences("variable", variables, earlier.variables, showValues: true)
         reasons += Self.pairDifferences("secret", secrets, earlier.secrets, showValues: false)

@@ -26,18 +26,37 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
     private let initialEnvironment: [String: String]
 
     private let interruption: BuildInterruption?
+    private let launcher: ShellLauncher
 
-    /// Starts the shell in `workingDirectory` with exactly `environment`.
+    /// The directory of the session's scratch files (commands, saved state). A launcher that starts the shell
+    /// elsewhere must make it visible there at the same path.
+    public var scratchDirectory: String { stateDirectory }
+
+    /// Starts the shell in `workingDirectory` with exactly `environment`, through `launcher`.
     public init(
         shell: String, workingDirectory: String, environment: [String: String],
-        interruption: BuildInterruption? = nil
+        interruption: BuildInterruption? = nil, launcher: ShellLauncher = .direct,
+        scratchDirectory: String? = nil
     ) throws {
         self.interruption = interruption
+        self.launcher = launcher
         self.shell = shell == "bash" ? "/bin/bash" : (shell == "sh" ? "/bin/sh" : shell)
-        self.stateDirectory = FileManager.default.temporaryDirectory.path + "/cairn-shell-\(token)"
+        self.stateDirectory =
+            scratchDirectory ?? FileManager.default.temporaryDirectory.path + "/cairn-shell-\(token)"
         self.initialDirectory = workingDirectory
         self.initialEnvironment = environment
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        if !launcher.passesEnvironment {
+            // Owner-only: the build's variables include its secrets.
+            let script = environment.sorted { $0.key < $1.key }.filter { Self.isName($0.key) }.map {
+                "export \($0.key)=\(Self.quote($0.value))\n"
+            }.joined()
+            let descriptor = try createForWriting("\(stateDirectory)/initial-env.sh", mode: 0o600)
+            defer { Glibc.close(descriptor) }
+            try Array(script.utf8).withUnsafeBytes {
+                try writeFully(descriptor, $0, path: "\(stateDirectory)/initial-env.sh")
+            }
+        }
         try start(restoring: false)
     }
 
@@ -50,8 +69,10 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         let stdin = Pipe()
         let output = Pipe()
         // A process group of its own, so an interruption reaches the shell and everything it started.
+        let command = launcher.command(shell, initialDirectory)
         let process = try SpawnedProcess(
-            executable: shell, environment: initialEnvironment, workingDirectory: initialDirectory,
+            executable: command.arguments[0], arguments: Array(command.arguments.dropFirst()),
+            environment: launcher.passesEnvironment ? initialEnvironment : nil, workingDirectory: command.directory,
             standardInput: .descriptor(stdin.fileHandleForReading.fileDescriptor),
             standardOutput: .descriptor(output.fileHandleForWriting.fileDescriptor),
             standardError: .descriptor(output.fileHandleForWriting.fileDescriptor), newProcessGroup: true
@@ -65,6 +86,9 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         self.outputDescriptor = output.fileHandleForReading.fileDescriptor
         // Keep the read end alive through the Pipe object.
         self.outputPipe = output
+        if !launcher.passesEnvironment {
+            write("command . '\(stateDirectory)/initial-env.sh' >/dev/null 2>&1; cd \(Self.quote(initialDirectory))\n")
+        }
         if restoring {
             // The previous shell ended (a command ran `exit`): carry its environment and directory over.
             write("command . '\(stateDirectory)/env.sh' >/dev/null 2>&1; cd \"$(cat '\(stateDirectory)/cwd')\"\n")

@@ -27,13 +27,32 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
         }
     }
 
+    /// The workspace the last build left (builds here keep theirs), where its outputs are; nil before a build.
+    private(set) var workspace: String?
+
     deinit {
         try? FileManager.default.removeItem(atPath: directory)
+        if let workspace { try? FileManager.default.removeItem(atPath: workspace) }
     }
 
+    /// A path in the checkout.
     func path(_ relative: String) -> String { directory + "/" + relative }
 
-    func read(_ relative: String) -> String? { try? String(contentsOfFile: path(relative), encoding: .utf8) }
+    /// A file as the last build left it in its workspace (before any build: in the checkout).
+    func read(_ relative: String) -> String? {
+        try? String(contentsOfFile: (workspace ?? directory) + "/" + relative, encoding: .utf8)
+    }
+
+    /// A file in the checkout.
+    func readSource(_ relative: String) -> String? {
+        try? String(contentsOfFile: path(relative), encoding: .utf8)
+    }
+
+    /// Records the workspace a build kept, deleting the previous one.
+    func adopt(workspace: String?) {
+        if let old = self.workspace, old != workspace { try? FileManager.default.removeItem(atPath: old) }
+        self.workspace = workspace
+    }
 
     func write(_ relative: String, _ text: String) throws {
         try text.write(toFile: path(relative), atomically: true, encoding: .utf8)
@@ -41,7 +60,7 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
 
     /// Replaces text in a file; fails the test when the text is not there.
     func edit(_ relative: String, replacing old: String, with new: String) throws {
-        let text = try #require(read(relative))
+        let text = try #require(readSource(relative))
         #expect(text.contains(old), "\(relative) does not contain \(old)")
         try write(relative, text.replacingOccurrences(of: old, with: new))
     }
@@ -60,14 +79,17 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
         options.useCache = useCache
         options.explain = explain
         options.projectName = "fixture"
+        options.keepWorkspace = true
+        options.workspaceRoot = FileManager.default.temporaryDirectory.path + "/cairn-test-workspaces"
         configure(&options)
         let result = try await BuildRunner.run(options)
+        adopt(workspace: result.workspaceDirectory)
         return (result, log.text)
     }
 
-    /// Every file, directory and symlink under the project (without `.git`): content digests, modes, link targets.
+    /// Every file, directory and symlink the last build left in its workspace: content digests, modes, link targets.
     func tree() throws -> [String: FileRecord] {
-        try WorkspaceScanner(sourceDirectory: directory).snapshot().entries
+        try WorkspaceScanner(sourceDirectory: try #require(workspace)).snapshot().entries
     }
 }
 
