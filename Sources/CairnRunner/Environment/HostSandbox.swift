@@ -5,8 +5,9 @@ import Foundation
 /// workspace mounted at its canonical path, so several builds of one project can each see their own copy there.
 ///
 /// Only `/codebuild` differs from the host (a fresh tmpfs holding the workspace); everything else is the host's
-/// own directories bound in place, writable, so a host build can do what it could do outside. The sandboxed shell
-/// dies with `cairn` (`--die-with-parent`).
+/// own directories bound in place, writable, so a host build can do what it could do outside. No
+/// `--die-with-parent`: its signal follows the *thread* that started bwrap, and the runner's threads come and go;
+/// the shell ends when `cairn` does anyway, at the end of its input.
 struct HostSandbox: Sendable {
     /// The `bwrap` executable.
     let executable: String
@@ -26,7 +27,7 @@ struct HostSandbox: Sendable {
     /// The arguments before the command: the host's top-level directories bound in place and `hostDirectory` at
     /// `buildDirectory` (which must be under `/codebuild`).
     func arguments(binding hostDirectory: String, at buildDirectory: String) -> [String] {
-        var arguments = ["--die-with-parent"]
+        var arguments: [String] = []
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: "/")) ?? []).sorted()
         for name in names where name != "codebuild" {
             let path = "/" + name

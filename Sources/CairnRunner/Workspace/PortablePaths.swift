@@ -34,7 +34,9 @@ struct PortablePaths: Sendable, Hashable {
 
     /// Paths under the home directory recorded as `~/…`, so another machine (another home) restores them right.
     func portable(_ path: String) -> String {
-        guard path.hasPrefix("/"), !home.isEmpty, home != "/", path.hasPrefix(home + "/") else { return path }
+        guard path.hasPrefix("/"), !home.isEmpty, home != "/", path == home || path.hasPrefix(home + "/") else {
+            return path
+        }
         return "~" + path.dropFirst(home.count)
     }
 

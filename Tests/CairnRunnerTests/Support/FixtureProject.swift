@@ -30,6 +30,18 @@ final class FixtureProject: @unchecked Sendable {  // used by the one test that 
     /// The workspace the last build left (builds here keep theirs), where its outputs are; nil before a build.
     private(set) var workspace: String?
 
+    /// Commits everything in the checkout (making it a git repository first when it is not one).
+    func commitAll() async throws {
+        if !FileManager.default.fileExists(atPath: path(".git")) {
+            try await ChildProcess.output(["git", "init", "-q"], in: directory)
+        }
+        try await ChildProcess.output(["git", "add", "-A"], in: directory)
+        try await ChildProcess.output(
+            ["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI", "commit", "-q", "-m", "change"],
+            in: directory
+        )
+    }
+
     deinit {
         try? FileManager.default.removeItem(atPath: directory)
         if let workspace { try? FileManager.default.removeItem(atPath: workspace) }
