@@ -63,7 +63,7 @@ extension BenchmarkRun {
                     ]
                     let archive = root.appendingPathComponent("cache.tgz").path
                     let started = ContinuousClock.now
-                    try await Shell.check(["tar", "-czf", archive, "-C", first.path, "out"], environment: environment)
+                    try await Shell.check(["tar", "-czf", archive, "-C", Self.outputsRoot(first).path, "out"], environment: environment)
                     try await Shell.check(endpoint + [archive, key], environment: environment)
                     save.append((ContinuousClock.now - started).seconds)
                     let third = root.appendingPathComponent("checkout-3")
@@ -145,11 +145,15 @@ extension BenchmarkRun {
     ) async throws -> Double {
         let reportFile = directory.appendingPathComponent("../report-\(UUID().uuidString.prefix(6)).json")
             .standardizedFileURL
+        // Each build's workspace is kept, alone under the checkout's own cache directory, for checkOutputs.
+        var environment = environment
+        environment["XDG_CACHE_HOME"] = Self.cacheHome(of: directory).path
+        try? FileManager.default.removeItem(at: Self.cacheHome(of: directory))
         let started = ContinuousClock.now
         try await Shell.check(
             [
                 settings.cairnExecutable.path, "build", "--store", "http://127.0.0.1:\(cairn.port)", "--source-dir",
-                directory.path, "--report", reportFile.path,
+                directory.path, "--report", reportFile.path, "--keep-workspace",
             ],
             environment: environment
         )
@@ -166,10 +170,26 @@ extension BenchmarkRun {
         return seconds
     }
 
+    /// The cache directory the builds of a checkout use (their workspaces are made in it).
+    static func cacheHome(of checkout: URL) -> URL {
+        checkout.appendingPathExtension("cache")
+    }
+
+    /// Where the last build of a checkout left its outputs: its kept workspace (without a build, the checkout).
+    static func outputsRoot(_ directory: URL) -> URL {
+        let workspaces = cacheHome(of: directory).appendingPathComponent("cairn-workspaces")
+        let kept = (try? FileManager.default.contentsOfDirectory(atPath: workspaces.path))?.filter {
+            !$0.hasSuffix(".lock")
+        }
+        return kept?.first.map { workspaces.appendingPathComponent($0) } ?? directory
+    }
+
+    /// Checks the outputs of the last build of a checkout.
     private func checkOutputs(_ directory: URL) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("out").path)
+        let root = Self.outputsRoot(directory)
+        let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("out").path)
         guard files.count == runnerFixture.files else {
-            throw BenchError("\(directory.path)/out holds \(files.count) files, not \(runnerFixture.files)")
+            throw BenchError("\(root.path)/out holds \(files.count) files, not \(runnerFixture.files)")
         }
     }
 
