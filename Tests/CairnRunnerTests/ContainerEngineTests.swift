@@ -242,6 +242,43 @@ struct ContainerEngineTests {
         #expect(privileged.output == "mounted\n")
     }
 
+    /// A real build image would carry podman itself; this one borrows the host's `/usr` (the same Debian release,
+    /// merged `/usr`) and its `containers.conf` rather than downloading podman into a test image.
+    @Test(
+        "a privileged container can build and run an image with podman; an ordinary one cannot",
+        .requires("podman", "busybox", root: true, images: [ContainerImages.bookworm]))
+    func nestedBuild() async throws {
+        let context = try TemporaryDirectory(prefix: "cairn-nested")
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: context.appending("busybox").path)
+        try Data(
+            """
+            FROM scratch
+            COPY busybox /bin/busybox
+            RUN ["/bin/busybox", "sh", "-c", "echo built > /built"]
+            """.utf8
+        ).write(to: context.appending("Containerfile"))
+        let mounts = [
+            ContainerMount(host: "/usr", container: "/usr", readOnly: true),
+            ContainerMount(host: "/etc/containers", container: "/etc/containers", readOnly: true),
+            ContainerMount(host: context.path, container: "/context", readOnly: true),
+        ]
+        let script = """
+            podman='podman --root /var/tmp/storage --runroot /run/nested --storage-driver vfs'
+            $podman build --network none --tag localhost/nested /context >/dev/null 2>&1 || exit 1
+            $podman run --rm localhost/nested /bin/busybox cat /built
+            """
+        var outputs: [Bool: ChildProcess.Result] = [:]
+        for privileged in [false, true] {
+            let container = try await engine.startContainer(
+                image: ContainerImages.bookworm, name: Self.uniqueName("nested"), mounts: mounts,
+                privileged: privileged)
+            outputs[privileged] = try? await run(script, in: container)
+            try await container.remove()
+        }
+        #expect(outputs[true]?.output == "built\n")
+        #expect(outputs[false]?.status == 1)
+    }
+
     @Test(
         "the Debian image runs Python and installs jq offline, which changes() then reports under /usr",
         .requires("podman", images: [ContainerImages.bookworm]))
