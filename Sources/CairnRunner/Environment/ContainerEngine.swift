@@ -145,10 +145,13 @@ public struct ContainerEngine: Sendable, Hashable {
     /// - Returns: the names of the containers removed.
     @discardableResult
     public func removeLeftovers(label: String = ContainerEngine.buildLabel) async throws -> [String] {
-        let listed = try await output([
-            "ps", "--all", "--filter", "label=\(label)", "--format",
-            "{{.Names}}\t{{index .Labels \"\(Self.ownerLabel)\"}}",
-        ])
+        // podman's `.Labels` is a map; docker's is a string, with a `.Label` method instead.
+        let owner =
+            switch kind {
+            case .podman: "{{index .Labels \"\(Self.ownerLabel)\"}}"
+            case .docker: "{{.Label \"\(Self.ownerLabel)\"}}"
+            }
+        let listed = try await output(["ps", "--all", "--filter", "label=\(label)", "--format", "{{.Names}}\t" + owner])
         var removed: [String] = []
         for line in listed.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
