@@ -13,9 +13,13 @@ extension Trait where Self == ConditionTrait {
     ///   - commands: executables that must be on the PATH (`"rclone"`, `"python3"`, `"cc"`).
     ///   - python: modules `python3` must import (`"boto3"`, `"awscrt"`).
     ///   - root: whether the test must run as root.
-    public static func requires(_ commands: String..., python: [String] = [], root: Bool = false) -> Self {
+    ///   - images: container images podman must have (built by `.ci/container-images`).
+    public static func requires(
+        _ commands: String..., python: [String] = [], root: Bool = false, images: [String] = []
+    ) -> Self {
         var prerequisites = commands.map(Prerequisite.command) + python.map(Prerequisite.pythonModule)
         if root { prerequisites.append(.root) }
+        prerequisites += images.map(Prerequisite.containerImage)
         let missing = prerequisites.filter { !$0.isMet }
         let comment = missing.isEmpty ? nil : Comment(rawValue: missing.map(\.missingMessage).joined(separator: "; "))
         return .enabled(if: try allowRun(missing: missing), comment)

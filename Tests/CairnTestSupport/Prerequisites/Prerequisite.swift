@@ -6,11 +6,13 @@ import Synchronization
     import Glibc
 #endif
 
-/// Something a test needs from the machine: a command on the PATH, a Python module, or root.
+/// Something a test needs from the machine: a command on the PATH, a Python module, root, or a container image.
 public enum Prerequisite: Sendable, Hashable {
     case command(String)
     case pythonModule(String)
     case root
+    /// An image podman has locally (`localhost/cairn-test-bookworm`), one too slow to build inside a test.
+    case containerImage(String)
 
     /// Whether this machine has it.
     public var isMet: Bool {
@@ -18,6 +20,7 @@ public enum Prerequisite: Sendable, Hashable {
         case .command(let name): Self.path(of: name) != nil
         case .pythonModule(let module): Self.pythonHas(module)
         case .root: geteuid() == 0
+        case .containerImage(let image): Self.podmanHas(image)
         }
     }
 
@@ -30,6 +33,8 @@ public enum Prerequisite: Sendable, Hashable {
             "the Python module \(module) is not installed (python3 -m pip install \(module))"
         case .root:
             "the test must run as root"
+        case .containerImage(let image):
+            "the container image \(image) is missing (build it as root with .ci/container-images)"
         }
     }
 
@@ -49,6 +54,7 @@ public enum Prerequisite: Sendable, Hashable {
         case "mount", "umount": "mount"
         case "dd", "sha256sum": "coreutils"
         case "sh": "dash"
+        case "busybox": "busybox-static"
         default: command
         }
     }
@@ -56,14 +62,28 @@ public enum Prerequisite: Sendable, Hashable {
     /// Modules already looked for: each costs a Python start, and every gated test's trait asks at discovery.
     private static let pythonModules = Mutex<[String: Bool]>([:])
 
+    /// Images already looked for, as for Python modules.
+    private static let podmanImages = Mutex<[String: Bool]>([:])
+
+    private static func podmanHas(_ image: String) -> Bool {
+        if let known = podmanImages.withLock({ $0[image] }) { return known }
+        let found = path(of: "podman") != nil && probe(["podman", "image", "exists", image])
+        podmanImages.withLock { $0[image] = found }
+        return found
+    }
+
+    /// Whether a command exits with 0. Synchronous: traits are evaluated where nothing can be awaited, once per
+    /// module or image, before tests run.
+    private static func probe(_ arguments: [String]) -> Bool {
+        let process = try? SpawnedProcess(
+            executable: "/usr/bin/env", arguments: arguments, environment: ProcessInfo.processInfo.environment,
+            standardInput: .null, standardOutput: .null, standardError: .null)
+        return process?.waitUntilExit().status == 0
+    }
+
     private static func pythonHas(_ module: String) -> Bool {
         if let known = pythonModules.withLock({ $0[module] }) { return known }
-        // Synchronous: traits are evaluated where nothing can be awaited, once per module, before tests run.
-        let probe = try? SpawnedProcess(
-            executable: "/usr/bin/env", arguments: ["python3", "-c", "import \(module)"],
-            environment: ProcessInfo.processInfo.environment, standardInput: .null, standardOutput: .null,
-            standardError: .null)
-        let found = path(of: "python3") != nil && probe?.waitUntilExit().status == 0
+        let found = path(of: "python3") != nil && probe(["python3", "-c", "import \(module)"])
         pythonModules.withLock { $0[module] = found }
         return found
     }

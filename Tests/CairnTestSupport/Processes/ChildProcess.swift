@@ -10,24 +10,28 @@ public enum ChildProcess {
     }
 
     /// Runs a command found on the PATH; its output goes through a file, so a chatty command cannot fill a pipe and
-    /// stall. Its standard input is empty. Waits without holding a thread: tests that run servers in-process share
-    /// the cooperative pool (two threads on a two-core machine) with tests that wait for clients.
+    /// stall. Its standard input is the file `input`, or empty. Waits without holding a thread: tests that run
+    /// servers in-process share the cooperative pool (two threads on a two-core machine) with tests that wait for
+    /// clients.
     public static func run(
         _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
-        directory: URL? = nil
+        directory: URL? = nil, input: URL? = nil
     ) async throws -> Result {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cairn-command-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
+        let inputHandle = try input.map { try FileHandle(forReadingFrom: $0) }
         let process = try SpawnedProcess(
             executable: "/usr/bin/env", arguments: arguments, environment: environment,
-            workingDirectory: directory?.path, standardInput: .null, standardOutput: .descriptor(handle.fileDescriptor),
-            standardError: .descriptor(handle.fileDescriptor)
+            workingDirectory: directory?.path,
+            standardInput: inputHandle.map { .descriptor($0.fileDescriptor) } ?? .null,
+            standardOutput: .descriptor(handle.fileDescriptor), standardError: .descriptor(handle.fileDescriptor)
         )
         let termination = await process.waitForExit()
         try handle.close()
+        try inputHandle?.close()
         return Result(status: termination.status, output: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
