@@ -66,6 +66,20 @@ struct Build: AsyncParsableCommand {
         help: "Leave the build's fresh copy of the source in place afterwards (its path is printed).")
     var keepWorkspace = false
 
+    @Option(
+        help: "Run the whole build in a container of this image (CodeBuild's environment image); default: on the host. Env: CAIRN_BUILD_IMAGE."
+    )
+    var image: String?
+
+    @Option(help: "The container engine for --image: podman (default) or docker.")
+    var engine: String?
+
+    @Flag(help: "CodeBuild's privileged mode: the build's container may build and run containers itself.")
+    var privileged = false
+
+    @Option(help: "The build container's network: none forbids it; default: the engine's default network.")
+    var network: String?
+
     func validate() throws {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of minutes") }
         if let store, !(store.hasPrefix("http://") || store.hasPrefix("https://")) {
@@ -107,6 +121,10 @@ struct Build: AsyncParsableCommand {
             options.projectName = project
             options.outputDirectory = output.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             options.keepWorkspace = keepWorkspace
+            options.image = image ?? environment["CAIRN_BUILD_IMAGE"].flatMap { $0.isEmpty ? nil : $0 }
+            options.engine = engine
+            options.privileged = privileged
+            options.network = network
             if let secretsFile { options.secrets = try SecretsFile.load(path: secretsFile) }
             let interruption = BuildInterruption()
             options.interruption = interruption
@@ -127,6 +145,9 @@ struct Build: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         } catch let error as RunnerError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        } catch let error as ContainerEngineError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
         }

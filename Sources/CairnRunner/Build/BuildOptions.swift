@@ -30,6 +30,14 @@ public struct BuildOptions: Sendable {
     public var keepWorkspace = false
     /// Where the build's fresh workspaces are made; ``BuildWorkspace/defaultRoot(environment:)`` when nil.
     public var workspaceRoot: String?
+    /// The container image to run the whole build in; nil to run it on the host.
+    public var image: String?
+    /// The container engine: `podman` (default) or `docker`.
+    public var engine: String?
+    /// CodeBuild's privileged mode: the container may run containers itself.
+    public var privileged = false
+    /// The container's network (`none` forbids it); nil for the engine's default.
+    public var network: String?
 
     public init(
         sourceDirectory: String, buildspecPath: String? = nil, store: any PhaseStore, environment: [String: String],

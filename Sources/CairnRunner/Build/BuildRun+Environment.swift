@@ -3,11 +3,27 @@ import Foundation
 extension BuildRun {
     /// Copies the checkout into a fresh workspace and chooses where the commands run: on the host in a mount
     /// namespace that shows the workspace at its canonical path, or, without bubblewrap, where the workspace is.
-    static func makeEnvironment(options: BuildOptions, checkout: String, projectName: String) throws
-        -> any BuildEnvironment
-    {
+    static func makeEnvironment(
+        options: BuildOptions, checkout: String, projectName: String, helperDirectory: String, buildID: String
+    ) async throws -> any BuildEnvironment {
         let root = options.workspaceRoot ?? BuildWorkspace.defaultRoot(environment: options.environment)
         let canonical = BuildWorkspace.canonicalDirectory
+        if let image = options.image {
+            let engine = try ContainerEngine.locate(options.engine, path: options.environment["PATH"] ?? "/usr/bin:/bin")
+            let workspace = try BuildWorkspace.create(
+                from: checkout, under: root, buildDirectory: canonical,
+                name: BuildWorkspace.directoryName(projectName: projectName))
+            do {
+                return try await ContainerEnvironment.start(
+                    engine: engine, image: image, workspace: workspace, helperDirectory: helperDirectory,
+                    buildID: buildID, network: options.network, privileged: options.privileged,
+                    keepWorkspace: options.keepWorkspace, console: options.console
+                )
+            } catch {
+                workspace.remove()
+                throw error
+            }
+        }
         let sandbox = HostSandbox.locate()
         if sandbox == nil {
             options.console.line(
@@ -30,10 +46,11 @@ extension BuildRun {
     /// The environment the shell starts with: the outer one without its `CODEBUILD_` variables, CodeBuild's
     /// variables for this build, the buildspec's variables and secrets; creates the helper directory on `PATH`.
     func initialEnvironment(startTime: Date, buildNumber: Int) throws -> [String: String] {
-        var environment = options.environment
+        var environment = self.environment.baseEnvironment ?? options.environment
         for name in environment.keys where name.hasPrefix("CODEBUILD_") && name != "CODEBUILD_BUILD_IMAGE" {
             environment[name] = nil
         }
+        if let image = options.image { environment["CODEBUILD_BUILD_IMAGE"] = image }
         let helperDirectory = paths.helperDirectory
         try FileManager.default.createDirectory(atPath: helperDirectory, withIntermediateDirectories: true)
         let hashFiles = helperDirectory + "/codebuild-hash-files"

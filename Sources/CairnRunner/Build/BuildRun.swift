@@ -56,12 +56,17 @@ struct BuildRun: Sendable {
         let secretValues = try Self.resolveSecrets(buildspec, options: options)
         self.secretValues = secretValues
         try Self.checkRunAs(buildspec, environment: options.environment)
-        let environment = try Self.makeEnvironment(options: options, checkout: checkout, projectName: projectName)
+        let helperDirectory =
+            FileManager.default.temporaryDirectory.path + "/cairn-bin-\(UUID().uuidString.prefix(8))"
+        let environment = try await Self.makeEnvironment(
+            options: options, checkout: checkout, projectName: projectName, helperDirectory: helperDirectory,
+            buildID: buildID
+        )
         self.environment = environment
         let paths = PortablePaths(
             sourceDirectory: environment.sourceDirectory,
-            home: options.environment["HOME"] ?? NSHomeDirectory(),
-            helperDirectory: FileManager.default.temporaryDirectory.path + "/cairn-bin-\(UUID().uuidString.prefix(8))"
+            home: (environment.baseEnvironment ?? options.environment)["HOME"] ?? NSHomeDirectory(),
+            helperDirectory: helperDirectory
         )
         self.paths = paths
         self.executor = PhaseExecutor(console: options.console, interruption: options.interruption)

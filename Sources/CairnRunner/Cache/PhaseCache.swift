@@ -89,8 +89,16 @@ struct PhaseCache: Sendable {
     {
         var result = snapshot
         try await environment.apply(manifest.changes, current: snapshot, from: store, paths: paths)
-        for path in manifest.changes.deleted { result.entries[paths.local(path)] = nil }
-        for (path, record) in manifest.changes.changed { result.entries[paths.local(path)] = record }
+        for path in manifest.changes.deleted {
+            let local = paths.local(path)
+            result.entries[local] = nil
+            // Outside the workspace a snapshot may list only differences to a base (a container's image).
+            if local.hasPrefix("/") { result.absent.insert(local) }
+        }
+        for (path, record) in manifest.changes.changed {
+            result.entries[paths.local(path)] = record
+            result.absent.remove(paths.local(path))
+        }
         let set = manifest.setVariables.mapValues(paths.detokenize)
         let directory =
             manifest.workingDirectory == "." ? paths.sourceDirectory : paths.absolute(manifest.workingDirectory)

@@ -12,6 +12,10 @@ protocol BuildEnvironment: Sendable {
     /// What the build runs on, for the phase keys: the image's digest in a container, `host` otherwise.
     var identity: String { get }
 
+    /// The environment the build's variables are added to: the image's in a container; nil on the host, where the
+    /// build starts from the environment `cairn` was started with.
+    var baseEnvironment: [String: String]? { get }
+
     /// Starts the build's one shell session in `workingDirectory` with exactly `environment`.
     ///
     /// `cd` and `export` carry over from command to command and phase to phase, as in CodeBuild.
@@ -35,4 +39,8 @@ protocol BuildEnvironment: Sendable {
 
     /// Ends the environment: its processes, its container, its workspace (unless the build keeps it).
     func close() async
+}
+
+extension BuildEnvironment {
+    var baseEnvironment: [String: String]? { nil }
 }

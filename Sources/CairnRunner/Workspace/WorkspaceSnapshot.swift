@@ -11,9 +11,13 @@ import Foundation
 /// paths) are absolute. The source directory's top-level `.git` is left out.
 public struct WorkspaceSnapshot: Sendable, Hashable {
     public var entries: [String: FileRecord]
+    /// Paths known to be gone from a base the snapshot lists only the differences to (a container's image): a
+    /// deletion there is a change although no entry recorded the path before.
+    public var absent: Set<String>
 
-    public init(entries: [String: FileRecord] = [:]) {
+    public init(entries: [String: FileRecord] = [:], absent: Set<String> = []) {
         self.entries = entries
+        self.absent = absent
     }
 
     /// The changes that turn `self` into `later`.
@@ -22,8 +26,9 @@ public struct WorkspaceSnapshot: Sendable, Hashable {
         for (path, record) in later.entries where entries[path] != record {
             changed[path] = record
         }
-        let deleted = entries.keys.filter { later.entries[$0] == nil }.sorted()
-        return WorkspaceChanges(changed: changed, deleted: deleted)
+        var deleted = Set(entries.keys.filter { later.entries[$0] == nil })
+        deleted.formUnion(later.absent.subtracting(absent))
+        return WorkspaceChanges(changed: changed, deleted: deleted.sorted())
     }
 }
 
@@ -68,6 +73,20 @@ public final class WorkspaceScanner: @unchecked Sendable {  // used by one build
             }
         }
         return WorkspaceSnapshot(entries: entries)
+    }
+
+    /// Records of the given absolute paths as they are under `root` on this machine (a container's filesystem),
+    /// keyed by the paths themselves; directories are recorded but not walked, missing paths left out.
+    public func records(of paths: [String], under root: String) throws -> [String: FileRecord] {
+        var entries: [String: FileRecord] = [:]
+        let now = Date().timeIntervalSince1970
+        for path in paths {
+            var info = stat()
+            guard lstat(root + path, &info) == 0, let record = try record(path: root + path, info: info, now: now)
+            else { continue }
+            entries[path] = record
+        }
+        return entries
     }
 
     private func walk(
