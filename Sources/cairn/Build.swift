@@ -67,7 +67,8 @@ struct Build: AsyncParsableCommand {
     var keepWorkspace = false
 
     @Option(
-        help: "Run the whole build in a container of this image (CodeBuild's environment image); default: on the host. Env: CAIRN_BUILD_IMAGE."
+        help:
+            "Run the whole build in a container of this image (CodeBuild's environment image); default: on the host. Env: CAIRN_BUILD_IMAGE."
     )
     var image: String?
 

@@ -121,7 +121,9 @@ struct FreshWorkspaceTests {
         let first = try await FixtureProject("shell-only", git: false)
         try write(first)
         try await first.commitAll()
-        let cold = try await first.build(store: storage.store, environment: ["HOME": machines[0] + "/home", "PATH": path]) {
+        let cold = try await first.build(
+            store: storage.store, environment: ["HOME": machines[0] + "/home", "PATH": path]
+        ) {
             $0.workspaceRoot = machines[0] + "/workspaces"
         }
         #expect(cold.result.succeeded, "\(cold.output)")
@@ -131,7 +133,9 @@ struct FreshWorkspaceTests {
         try write(second)
         try await second.commitAll()
         let output = machines[1] + "/artifacts"
-        let warm = try await second.build(store: storage.store, environment: ["HOME": machines[1] + "/home", "PATH": path]) {
+        let warm = try await second.build(
+            store: storage.store, environment: ["HOME": machines[1] + "/home", "PATH": path]
+        ) {
             $0.workspaceRoot = machines[1] + "/workspaces"
             $0.outputDirectory = output
         }
@@ -145,7 +149,9 @@ struct FreshWorkspaceTests {
 
         // The restored venv works there and points at that machine's source: a changed test runs against it.
         try second.write("src/mylib.py", "def answer():\n    return 41\n")
-        let broken = try await second.build(store: storage.store, environment: ["HOME": machines[1] + "/home", "PATH": path]) {
+        let broken = try await second.build(
+            store: storage.store, environment: ["HOME": machines[1] + "/home", "PATH": path]
+        ) {
             $0.workspaceRoot = machines[1] + "/workspaces"
         }
         #expect(broken.result.phase(.install)?.cache == .hit)

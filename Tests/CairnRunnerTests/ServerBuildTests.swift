@@ -29,7 +29,8 @@ struct ServerBuildTests {
         #expect(warm.result.succeeded, "\(warm.output)")
         #expect(warm.result.outcomes.values.allSatisfy { $0 == "HIT" }, "\(warm.output)")
         #expect(try machineB.tree() == machineA.tree())
-        #expect(try await ChildProcess.output(["./build/app"], in: try #require(machineB.workspace)) == "hello, world\n")
+        #expect(
+            try await ChildProcess.output(["./build/app"], in: try #require(machineB.workspace)) == "hello, world\n")
         #expect(warm.result.finalEnvironment["APP_VERSION"] == cold.result.finalEnvironment["APP_VERSION"])
 
         // The artifacts are S3 objects on the server.

@@ -9,7 +9,8 @@ extension BuildRun {
         let root = options.workspaceRoot ?? BuildWorkspace.defaultRoot(environment: options.environment)
         let canonical = BuildWorkspace.canonicalDirectory
         if let image = options.image {
-            let engine = try ContainerEngine.locate(options.engine, path: options.environment["PATH"] ?? "/usr/bin:/bin")
+            let engine = try ContainerEngine.locate(
+                options.engine, path: options.environment["PATH"] ?? "/usr/bin:/bin")
             let workspace = try BuildWorkspace.create(
                 from: checkout, under: root, buildDirectory: canonical,
                 name: BuildWorkspace.directoryName(projectName: projectName))

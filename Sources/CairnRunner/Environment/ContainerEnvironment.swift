@@ -43,9 +43,11 @@ struct ContainerEnvironment: BuildEnvironment {
         let scratch = FileManager.default.temporaryDirectory.path + "/cairn-shell-\(UUID().uuidString.prefix(12))"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: helperDirectory, withIntermediateDirectories: true)
-        let name = "cairn-" + buildID.replacingOccurrences(of: ":", with: "-").filter {
-            $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "."
-        }
+        let name =
+            "cairn-"
+            + buildID.replacingOccurrences(of: ":", with: "-").filter {
+                $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "."
+            }
         let container = try await engine.startContainer(
             image: digest, name: name,
             mounts: [
@@ -62,7 +64,9 @@ struct ContainerEnvironment: BuildEnvironment {
                 guard let equals = line.firstIndex(of: "=") else { continue }
                 environment[String(line[..<equals])] = String(line[line.index(after: equals)...])
             }
-            if environment["PATH"] == nil { environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }
+            if environment["PATH"] == nil {
+                environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            }
             if environment["HOME"] == nil { environment["HOME"] = "/root" }
             return ContainerEnvironment(
                 engine: engine, container: container, image: image, imageDigest: digest, workspace: workspace,

@@ -63,7 +63,8 @@ extension BenchmarkRun {
                     ]
                     let archive = root.appendingPathComponent("cache.tgz").path
                     let started = ContinuousClock.now
-                    try await Shell.check(["tar", "-czf", archive, "-C", Self.outputsRoot(first).path, "out"], environment: environment)
+                    let outputs = Self.outputsRoot(first).path
+                    try await Shell.check(["tar", "-czf", archive, "-C", outputs, "out"], environment: environment)
                     try await Shell.check(endpoint + [archive, key], environment: environment)
                     save.append((ContinuousClock.now - started).seconds)
                     let third = root.appendingPathComponent("checkout-3")
