@@ -146,6 +146,27 @@ struct ContainerEngineTests {
     }
 
     @Test(
+        "signalProcesses() interrupts the build's shell and what it runs, and the container stays up",
+        .requires("podman", "busybox"))
+    func signals() async throws {
+        try await withContainer { container in
+            let processes = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null"
+            async let interrupted = run("sleep 60\necho not interrupted\n", in: container)
+            var started = false
+            for _ in 0..<100 where !started {
+                started = try await run(processes, in: container).output.contains("sleep 60 ")
+                if !started { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(started)
+            try await container.signalProcesses(SIGINT)
+            let result = try await interrupted
+            #expect(result.status == 130)
+            #expect(!result.output.contains("not interrupted"))
+            #expect(try await !run(processes, in: container).output.contains("sleep 60"))
+        }
+    }
+
+    @Test(
         "changes() reports what a build added, changed and deleted, but not its mounts or virtual filesystems",
         .requires("podman", "busybox"))
     func changes() async throws {
