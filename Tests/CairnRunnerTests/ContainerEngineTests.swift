@@ -245,6 +245,33 @@ struct ContainerEngineTests {
         #expect(try await containers(labelled: "\(ContainerEngine.buildLabel)=\(orphan)").isEmpty)
     }
 
+    @Test(
+        "a container that cannot start leaves nothing behind, and a taken name is not taken away",
+        .requires("podman", "busybox"))
+    func failedStarts() async throws {
+        // An image without /bin/sh: the container is created, then fails to start.
+        let empty = try TemporaryDirectory(prefix: "cairn-empty-image")
+        let image = "localhost/" + Self.uniqueName("empty")
+        try await ChildProcess.output(
+            ["tar", "-C", empty.path, "-cf", "rootfs.tar", "--exclude", "rootfs.tar", "."], in: empty.path)
+        try await ChildProcess.output(["podman", "import", "rootfs.tar", image], in: empty.path)
+        let name = Self.uniqueName("nosh")
+        let error = await #expect(throws: ContainerEngineError.self) {
+            try await engine.startContainer(image: image, name: name)
+        }
+        #expect(error?.description.hasPrefix("cannot start a container of \(image) with podman: ") == true)
+        #expect(try await containers(labelled: "\(ContainerEngine.buildLabel)=\(name)").isEmpty)
+        try await ChildProcess.output(["podman", "rmi", image], in: "/")
+
+        try await withContainer { running in
+            await #expect(throws: ContainerEngineError.self) {
+                try await engine.startContainer(image: try await ContainerImages.busybox(), name: running.name)
+            }
+            let alive = try await run("echo alive", in: running)
+            #expect(alive.output == "alive\n")
+        }
+    }
+
     @Test("a container with network none has only loopback; the host network is more", .requires("podman", "busybox"))
     func network() async throws {
         let interfaces = "sed -n 's/^ *\\([^:]*\\):.*/\\1/p' /proc/net/dev | sort"
