@@ -146,6 +146,27 @@ struct ContainerEngineTests {
     }
 
     @Test(
+        "signalProcesses() interrupts the build's shell and what it runs, and the container stays up",
+        .requires("podman", "busybox"))
+    func signals() async throws {
+        try await withContainer { container in
+            let processes = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null"
+            async let interrupted = run("sleep 60\necho not interrupted\n", in: container)
+            var started = false
+            for _ in 0..<100 where !started {
+                started = try await run(processes, in: container).output.contains("sleep 60 ")
+                if !started { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(started)
+            try await container.signalProcesses(SIGINT)
+            let result = try await interrupted
+            #expect(result.status == 130)
+            #expect(!result.output.contains("not interrupted"))
+            #expect(try await !run(processes, in: container).output.contains("sleep 60"))
+        }
+    }
+
+    @Test(
         "changes() reports what a build added, changed and deleted, but not its mounts or virtual filesystems",
         .requires("podman", "busybox"))
     func changes() async throws {
@@ -222,6 +243,33 @@ struct ContainerEngineTests {
             ], in: "/")
         #expect(try await engine.removeLeftovers(label: "\(ContainerEngine.buildLabel)=\(orphan)") == [orphan])
         #expect(try await containers(labelled: "\(ContainerEngine.buildLabel)=\(orphan)").isEmpty)
+    }
+
+    @Test(
+        "a container that cannot start leaves nothing behind, and a taken name is not taken away",
+        .requires("podman", "busybox"))
+    func failedStarts() async throws {
+        // An image without /bin/sh: the container is created, then fails to start.
+        let empty = try TemporaryDirectory(prefix: "cairn-empty-image")
+        let image = "localhost/" + Self.uniqueName("empty")
+        try await ChildProcess.output(
+            ["tar", "-C", empty.path, "-cf", "rootfs.tar", "--exclude", "rootfs.tar", "."], in: empty.path)
+        try await ChildProcess.output(["podman", "import", "rootfs.tar", image], in: empty.path)
+        let name = Self.uniqueName("nosh")
+        let error = await #expect(throws: ContainerEngineError.self) {
+            try await engine.startContainer(image: image, name: name)
+        }
+        #expect(error?.description.hasPrefix("cannot start a container of \(image) with podman: ") == true)
+        #expect(try await containers(labelled: "\(ContainerEngine.buildLabel)=\(name)").isEmpty)
+        try await ChildProcess.output(["podman", "rmi", image], in: "/")
+
+        try await withContainer { running in
+            await #expect(throws: ContainerEngineError.self) {
+                try await engine.startContainer(image: try await ContainerImages.busybox(), name: running.name)
+            }
+            let alive = try await run("echo alive", in: running)
+            #expect(alive.output == "alive\n")
+        }
     }
 
     @Test("a container with network none has only loopback; the host network is more", .requires("podman", "busybox"))

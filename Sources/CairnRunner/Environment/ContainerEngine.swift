@@ -87,9 +87,18 @@ public struct ContainerEngine: Sendable, Hashable {
     }
 
     /// The image's ID, or nil when the engine has no image of that name.
+    ///
+    /// - Throws: ``ContainerEngineError`` when the engine fails otherwise (no docker daemon), so that is not taken
+    ///   for a missing image and pulled.
     private func imageID(_ image: String) async throws -> String? {
-        let inspect = try await run(["image", "inspect", "--format", "{{.Id}}", image])
-        guard inspect.status == 0 else { return nil }
+        let arguments = ["image", "inspect", "--format", "{{.Id}}", image]
+        let inspect = try await run(arguments)
+        guard inspect.status == 0 else {
+            let reason = inspect.errorOutput.lowercased()
+            // podman: "image not known"; docker: "No such image" (older clients: "No such object").
+            if ["image not known", "no such image", "no such object"].contains(where: reason.contains) { return nil }
+            throw ContainerEngineError(.commandFailed, "\(commandLine(arguments)) failed: \(inspect.reason)")
+        }
         let identity = inspect.output.trimmingCharacters(in: .whitespacesAndNewlines)
         // podman prints the bare hexadecimal digest, docker prefixes the algorithm.
         return identity.contains(":") ? identity : "sha256:" + identity

@@ -23,7 +23,8 @@ public enum ContainerImages {
         "sh", "ash", "echo", "cat", "mkdir", "cp", "mv", "rm", "ln", "ls", "chmod", "chown", "touch", "sleep", "test",
         "[", "printf", "sha256sum", "find", "tar", "gzip", "gunzip", "env", "id", "pwd", "grep", "sed", "awk", "head",
         "tail", "wc", "sort", "cut", "tr", "true", "false", "uname", "date", "dirname", "basename", "readlink", "stat",
-        "xargs", "mktemp", "diff", "cmp", "mount", "umount", "ip", "hostname", "wget", "nc", "which", "whoami",
+        "xargs", "mktemp", "diff", "cmp", "mount", "umount", "ip", "hostname", "wget", "nc", "which", "whoami", "ps",
+        "kill",
     ]
 
     /// The busybox image's name, once it exists: built the first time any test asks, once per test process.
