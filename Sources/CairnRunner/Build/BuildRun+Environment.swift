@@ -18,7 +18,7 @@ extension BuildRun {
                 return try await ContainerEnvironment.start(
                     engine: engine, image: image, workspace: workspace, helperDirectory: helperDirectory,
                     buildID: buildID, network: options.network, privileged: options.privileged,
-                    keepWorkspace: options.keepWorkspace, console: options.console
+                    keepWorkspace: options.keepWorkspace, console: options.console, interruption: options.interruption
                 )
             } catch {
                 workspace.remove()

@@ -24,6 +24,9 @@ struct ContainerEnvironment: BuildEnvironment {
     let keepWorkspace: Bool
     /// Where the session's scratch files live, mounted in the container at the same path.
     let scratchDirectory: String
+    /// Forwards an interruption to the commands in the container, which the shell's process group does not reach.
+    let interruption: BuildInterruption?
+    let interruptionAction: UUID?
 
     var sourceDirectory: String { workspace.buildDirectory }
     var identity: String { "image " + imageDigest }
@@ -33,7 +36,8 @@ struct ContainerEnvironment: BuildEnvironment {
     /// reads the image's environment.
     static func start(
         engine: ContainerEngine, image: String, workspace: BuildWorkspace, helperDirectory: String, buildID: String,
-        network: String?, privileged: Bool, keepWorkspace: Bool, console: BuildConsole
+        network: String?, privileged: Bool, keepWorkspace: Bool, console: BuildConsole,
+        interruption: BuildInterruption?
     ) async throws -> ContainerEnvironment {
         let digest = try await engine.imageDigest(image)
         let removed = (try? await engine.removeLeftovers()) ?? []
@@ -68,11 +72,12 @@ struct ContainerEnvironment: BuildEnvironment {
                 environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             }
             if environment["HOME"] == nil { environment["HOME"] = "/root" }
+            let action = interruption?.addAction { signal in container.signalProcessesBlocking(signal) }
             return ContainerEnvironment(
                 engine: engine, container: container, image: image, imageDigest: digest, workspace: workspace,
                 root: root, imageEnvironment: environment,
                 scanner: WorkspaceScanner(sourceDirectory: workspace.hostDirectory), keepWorkspace: keepWorkspace,
-                scratchDirectory: scratch
+                scratchDirectory: scratch, interruption: interruption, interruptionAction: action
             )
         } catch {
             try? await container.remove()
@@ -117,6 +122,7 @@ struct ContainerEnvironment: BuildEnvironment {
     }
 
     func close() async {
+        if let interruptionAction { interruption?.removeAction(interruptionAction) }
         try? await container.unmount()
         try? await container.remove()
         try? FileManager.default.removeItem(atPath: scratchDirectory)

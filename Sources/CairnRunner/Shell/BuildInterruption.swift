@@ -13,6 +13,7 @@ public final class BuildInterruption: @unchecked Sendable {  // guarded by `lock
     private let lock = NSLock()
     private var processGroups = Set<Int32>()
     private var signal: Int32?
+    private var actions: [UUID: @Sendable (Int32) -> Void] = [:]
 
     public init() {}
 
@@ -28,11 +29,29 @@ public final class BuildInterruption: @unchecked Sendable {  // guarded by `lock
         lock.lock()
         self.signal = signal
         let groups = processGroups
+        let actions = Array(self.actions.values)
         lock.unlock()
         for group in groups {
             kill(-group, signal)
             kill(-group, SIGCONT)
         }
+        for action in actions { action(signal) }
+    }
+
+    /// Runs `action` with the signal when the build is interrupted, until ``removeAction(_:)``: for commands that a
+    /// process group does not reach (those in a container, which its engine runs).
+    func addAction(_ action: @escaping @Sendable (Int32) -> Void) -> UUID {
+        let id = UUID()
+        lock.lock()
+        actions[id] = action
+        lock.unlock()
+        return id
+    }
+
+    func removeAction(_ id: UUID) {
+        lock.lock()
+        actions[id] = nil
+        lock.unlock()
     }
 
     func register(processGroup: Int32) {
