@@ -65,6 +65,15 @@ actor BenchmarkRun {
                 )
             }
         }
+        if settings.workloads.contains("container") {
+            if subcommands.contains("build") {
+                await runSoftly(
+                    "container: start-up, cold build, restore of an install into a fresh container",
+                    measureContainers)
+            } else {
+                report.omitted.append("container workloads: `cairn build` does not exist in this build")
+            }
+        }
         if settings.workloads.contains("retention") {
             if subcommands.contains("gc") {
                 await runSoftly(

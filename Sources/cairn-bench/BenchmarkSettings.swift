@@ -11,9 +11,13 @@ struct BenchmarkSettings: Sendable {
     var workloads: [String]
     var cairnExecutable: URL
     var command: String
+    /// The image of the container workload (podman must have it).
+    var containerImage = "localhost/cairn-test-bookworm"
 
     /// The workload groups, in the order they run.
-    static let allWorkloads = ["limits", "large", "small", "memory", "startup", "manifest", "runner", "retention"]
+    static let allWorkloads = [
+        "limits", "large", "small", "memory", "startup", "manifest", "runner", "container", "retention",
+    ]
 
     /// The "1 GiB" object of the single-stream workload.
     var largeObjectBytes: Int { smoke ? 8 << 20 : 1 << 30 }
@@ -27,6 +31,9 @@ struct BenchmarkSettings: Sendable {
     var digestSeconds: Int { smoke ? 1 : 3 }
     /// Files in the phase manifests the manifest workload decodes.
     var manifestFileCounts: [Int] { smoke ? [100, 1_000] : [5_000, 50_000] }
+
+    /// Bytes the container workload's install phase writes under /usr.
+    var containerInstallBytes: Int { smoke ? 5 << 20 : 50 << 20 }
 
     var largeLabel: String { smoke ? "8 MiB (smoke)" : "1 GiB" }
     var memoryLabel: String { smoke ? "16 MiB (smoke)" : "2 GiB" }

@@ -48,6 +48,13 @@ struct CairnBench: AsyncParsableCommand {
     )
     var workloads = BenchmarkSettings.allWorkloads.joined(separator: ",")
 
+    @Option(
+        name: .customLong("container-image"),
+        help:
+            "The image of the container workload, which podman must have (default: localhost/cairn-test-bookworm, made by .ci/container-images)."
+    )
+    var containerImage = "localhost/cairn-test-bookworm"
+
     mutating func validate() throws {
         for name in systemList where !["cairn", "nginx", "moto"].contains(name) {
             throw ValidationError("unknown system '\(name)': choose from cairn, nginx, moto")
@@ -70,7 +77,7 @@ struct CairnBench: AsyncParsableCommand {
                 "no cairn executable at \(executable.path): run through `swift run -c release cairn-bench`, or pass --cairn"
             )
         }
-        let settings = BenchmarkSettings(
+        var settings = BenchmarkSettings(
             smoke: smoke, runs: runs ?? (smoke ? 1 : 3), systems: systemList,
             phaseDuration: .milliseconds(Int((phaseSeconds ?? (smoke ? 1 : 10)) * 1000)),
             startupObjects: startupObjects ?? (smoke ? 1000 : 1_000_000), connections: connections,
@@ -78,6 +85,7 @@ struct CairnBench: AsyncParsableCommand {
             cairnExecutable: executable,
             command: (["swift run -c release cairn-bench"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         )
+        settings.containerImage = containerImage
         let base = URL(fileURLWithPath: workDirectory ?? FileManager.default.temporaryDirectory.path)
         let work = base.appendingPathComponent("cairn-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
