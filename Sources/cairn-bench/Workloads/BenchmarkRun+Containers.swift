@@ -70,7 +70,7 @@ extension BenchmarkRun {
             }
             try? FileManager.default.removeItem(at: root)
         }
-        record(Self.containerBaselineWorkload, "podman", "wall time", "s", baseline, note: "image \(image)")
+        record(Self.containerBaselineWorkload, "machine", "wall time", "s", baseline, note: "podman, image \(image)")
         record(
             Self.containerColdWorkload, "cairn", "wall time", "s", cold,
             note: "\(megabytes) MB written under /usr by install; one container for the build")
