@@ -35,6 +35,15 @@ public final class BuildInterruption: @unchecked Sendable {  // guarded by `lock
         }
     }
 
+    /// Kills every registered shell's process group at once (SIGKILL), for a second Ctrl-C: `cairn` exits right
+    /// after, and no command it started may go on writing into the workspace.
+    public func killProcessGroups() {
+        lock.lock()
+        let groups = processGroups
+        lock.unlock()
+        for group in groups { kill(-group, SIGKILL) }
+    }
+
     func register(processGroup: Int32) {
         lock.lock()
         processGroups.insert(processGroup)
