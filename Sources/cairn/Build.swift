@@ -31,8 +31,13 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("cache-dir"), help: "The local store's data directory (without --store).")
     var cacheDirectory: String?
 
-    @Flag(name: .customLong("no-cache"), help: "Run every phase; read and write no phase entries.")
+    @Flag(
+        name: .customLong("no-cache"),
+        help: "Run every phase; read and write no phase entries (build numbers still count).")
     var noCache = false
+
+    @Flag(help: "Run every phase and replace the entries of those that succeed (to drop a bad entry).")
+    var rerecord = false
 
     @Flag(help: "Say for every phase why it hit or missed.")
     var explain = false
@@ -82,6 +87,9 @@ struct Build: AsyncParsableCommand {
     var network: String?
 
     func validate() throws {
+        if noCache && rerecord {
+            throw ValidationError("--rerecord writes phase entries; it cannot go with --no-cache")
+        }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of minutes") }
         if let store, !(store.hasPrefix("http://") || store.hasPrefix("https://")) {
             throw ValidationError("--store must be an http:// or https:// URL of a Cairn server, not '\(store)'")
@@ -105,9 +113,13 @@ struct Build: AsyncParsableCommand {
                 }
                 phaseStore = RemotePhaseStore(endpoint: url, credentials: credentials)
             } else {
-                phaseStore = try LocalPhaseStore(
-                    dataDirectory: cacheDirectory ?? LocalPhaseStore.defaultDirectory(environment: environment)
-                )
+                let directory = cacheDirectory ?? LocalPhaseStore.defaultDirectory(environment: environment)
+                do {
+                    phaseStore = try LocalPhaseStore(dataDirectory: directory)
+                } catch {
+                    throw RunnerError(
+                        "cannot open the local store in \(directory): \(error); name another with --cache-dir")
+                }
             }
             var options = BuildOptions(
                 sourceDirectory: source, buildspecPath: buildspec.map { URL(fileURLWithPath: $0).path },
@@ -115,6 +127,7 @@ struct Build: AsyncParsableCommand {
                 environment: environment
             )
             options.useCache = !noCache
+            options.rerecord = rerecord
             options.explain = explain
             options.reportPath = report
             options.artifactsDestination = artifacts
@@ -155,13 +168,16 @@ struct Build: AsyncParsableCommand {
     }
 
     /// Ctrl-C and SIGTERM stop the build's commands (they run in their own process group) and then the build; a
-    /// second one exits at once.
+    /// second one kills the commands' process group and exits at once.
     static func forwardSignals(to interruption: BuildInterruption) -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if interruption.interruptingSignal != nil { _exit(128 + number) }
+                if interruption.interruptingSignal != nil {
+                    interruption.killProcessGroups()
+                    _exit(128 + number)
+                }
                 FileHandle.standardError.write(Data("\n[cairn] stopping the build (again to exit at once)\n".utf8))
                 interruption.interrupt(signal: number)
             }

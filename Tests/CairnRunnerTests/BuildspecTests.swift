@@ -118,6 +118,28 @@ struct BuildspecTests {
         }
     }
 
+    @Test func aDuplicateKeyNamesTheLineThatRepeatsIt() {
+        let cases: [(text: String, key: String, line: Int, first: Int)] = [
+            ("version: 0.2\nenv:\n  variables:\n    A: \"1\"\nversion: 0.2\n", "version", 5, 1),
+            (
+                "version: 0.2\nphases:\n  build:\n    commands:\n      - make\n\n    # again\n    commands:\n      - make\n",
+                "commands", 8, 4
+            ),
+            ("version: 0.2\nenv:\n  variables:\n    A: \"1\"\n    'A': \"2\"\n", "A", 5, 4),
+        ]
+        for (text, key, line, first) in cases {
+            do {
+                _ = try Buildspec.parse(text)
+                Issue.record("expected an error for \(text)")
+            } catch let error as BuildspecError {
+                #expect(error.line == line, "\(error)")
+                #expect(error.description.contains("duplicate key '\(key)' (first at line \(first))"), "\(error)")
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
+    }
+
     @Test func refusesOversizedBuildspecs() {
         let text = "version: 0.2\n# " + String(repeating: "x", count: Buildspec.maximumSize) + "\n"
         #expect(throws: BuildspecError.self) { try Buildspec.parse(text) }

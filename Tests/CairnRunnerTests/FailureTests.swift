@@ -90,6 +90,52 @@ struct FailureTests {
     }
 
     @Test(.requires("git"))
+    func anArtifactThatMatchesNothingFailsTheBuildAsCodeBuildDoes() async throws {
+        let storage = try TemporaryStore()
+        let project = try await FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - mkdir -p dist && echo built > dist/app.txt
+            artifacts:
+              files:
+                - dist/*.whl
+              discard-paths: yes
+              secondary-artifacts:
+                logs:
+                  base-directory: logs
+                  files: ['**/*']
+                partial:
+                  files:
+                    - dist/*.txt
+                    - missing/**/*
+            """
+        )
+        let report = project.path("report.json")
+        let (result, output) = try await project.build(store: storage.store) { $0.reportPath = report }
+        #expect(!result.succeeded, "\(output)")
+        #expect(result.phase(.build)?.status == .succeeded)
+        #expect(
+            output.contains(
+                "[cairn] artifact primary failed: no matching artifact paths found: 'dist/*.whl' matched no file"),
+            "\(output)")
+        #expect(
+            output.contains("[cairn] artifact logs failed: no matching base directory path found for 'logs'"),
+            "\(output)")
+        // A pattern that matches nothing beside one that matches is skipped, as CodeBuild skips it.
+        #expect(
+            output.contains("[cairn] artifact partial: skipping 'missing/**/*', which matches no file"), "\(output)")
+        #expect(result.artifactLocations == ["s3://cairn-artifacts/fixture/partial/"])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(json["buildStatus"] as? String == "FAILED")
+    }
+
+    @Test(.requires("git"))
     func onFailureContinueGoesOnToTheNextPhase() async throws {
         let storage = try TemporaryStore()
         let project = try await FixtureProject("shell-only")

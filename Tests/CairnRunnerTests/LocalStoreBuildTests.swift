@@ -229,4 +229,58 @@ struct LocalStoreBuildTests {
         #expect(try copy.tree() == project.tree())
         #expect(blobs.contains(digest))
     }
+
+    @Test(.requires("git"))
+    func buildNumbersCountOnThroughNoCacheBuilds() async throws {
+        let storage = try TemporaryStore()
+        let project = try await FixtureProject("shell-only")
+        let first = try await project.build(store: storage.store)
+        let uncached = try await project.build(store: storage.store, useCache: false)
+        let third = try await project.build(store: storage.store)
+        #expect(first.result.finalEnvironment["CODEBUILD_BUILD_NUMBER"] == "1")
+        #expect(uncached.result.outcomes.values.allSatisfy { $0 == "DISABLED" })
+        #expect(uncached.result.finalEnvironment["CODEBUILD_BUILD_NUMBER"] == "2", "\(uncached.output)")
+        #expect(third.result.buildNumber == 3)
+    }
+
+    @Test(.requires("git"))
+    func rerecordRunsEveryPhaseAndReplacesABadEntry() async throws {
+        let storage = try TemporaryStore()
+        // What the build phase copies is not one of its inputs, so its entry can go stale: a bad entry.
+        let outside = FileManager.default.temporaryDirectory.path + "/cairn-rerecord-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try "bad\n".write(toFile: outside, atomically: true, encoding: .utf8)
+        let buildspec = """
+            version: 0.2
+            phases:
+              install:
+                commands:
+                  - mkdir -p out && echo installed > out/installed.txt
+              build:
+                commands:
+                  - cp "\(outside)" out/value.txt
+            """
+        let project = try await FixtureProject("shell-only")
+        try project.write("buildspec.yml", buildspec)
+        _ = try await project.build(store: storage.store)
+        try "good\n".write(toFile: outside, atomically: true, encoding: .utf8)
+        let stale = try await FixtureProject("shell-only")
+        try stale.write("buildspec.yml", buildspec)
+        let restored = try await stale.build(store: storage.store)
+        #expect(restored.result.outcomes == ["install": "HIT", "build": "HIT"])
+        #expect(stale.read("out/value.txt") == "bad\n")
+
+        let rerecorded = try await stale.build(store: storage.store) { $0.rerecord = true }
+        #expect(rerecorded.result.outcomes == ["install": "MISS", "build": "MISS"], "\(rerecorded.output)")
+        #expect(rerecorded.result.phases.allSatisfy { $0.stored }, "\(rerecorded.output)")
+        #expect(rerecorded.output.contains("--rerecord: run to replace its entry"))
+        #expect(stale.read("out/value.txt") == "good\n")
+
+        // Another checkout now restores the new entry.
+        let fresh = try await FixtureProject("shell-only")
+        try fresh.write("buildspec.yml", buildspec)
+        let after = try await fresh.build(store: storage.store)
+        #expect(after.result.outcomes == ["install": "HIT", "build": "HIT"])
+        #expect(fresh.read("out/value.txt") == "good\n")
+    }
 }

@@ -52,18 +52,66 @@ struct ServerBuildTests {
         #expect(machineB.read("build/output.txt") == "hello, server\n")
     }
 
-    @Test func wrongCredentialsFailWithAClearMessage() async throws {
+    @Test(.requires("git"))
+    func wrongCredentialsSayWrongCredentialsAndRunNothing() async throws {
         let server = try CairnServerProcess()
         try server.start()
         defer { server.stop() }
-        let store = RemotePhaseStore(
-            endpoint: server.endpoint, credentials: StoreCredentials(accessKeyID: "nobody", secretAccessKey: "wrong")
-        )
-        do {
-            _ = try await store.missing([BlobDigest.empty])
-            Issue.record("expected the server to refuse")
-        } catch {
-            #expect("\(error)".contains("HTTP 40"), "\(error)")
+        let file = FileManager.default.temporaryDirectory.path + "/cairn-artifact-\(UUID().uuidString)"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let wrongSecret = StoreCredentials(accessKeyID: CairnServerProcess.accessKeyID, secretAccessKey: "wrong")
+        let unknownKey = StoreCredentials(accessKeyID: "nobody", secretAccessKey: "wrong")
+        // The runner API (HTTP Basic, 401) and S3 (SigV4: SignatureDoesNotMatch, InvalidAccessKeyId; 403).
+        let calls: [(String, @Sendable (RemotePhaseStore) async throws -> Void)] = [
+            ("missing", { _ = try await $0.missing([BlobDigest.empty]) }),
+            ("putObject", { _ = try await $0.putObject(bucket: "artifacts", key: "x", file: file, metadata: [:]) }),
+        ]
+        for credentials in [wrongSecret, unknownKey] {
+            let store = RemotePhaseStore(endpoint: server.endpoint, credentials: credentials)
+            for (name, call) in calls {
+                do {
+                    try await call(store)
+                    Issue.record("expected the server to refuse \(name)")
+                } catch let error as RunnerError {
+                    #expect(error.kind == .wrongCredentials, "\(name): \(error)")
+                    #expect(error.description.hasPrefix("wrong credentials for \(server.endpoint)"), "\(error)")
+                    #expect(!error.description.contains("no credentials"), "\(error)")
+                }
+            }
         }
+
+        // A build with them stops before its first command.
+        let project = try await FixtureProject("shell-only")
+        let store = RemotePhaseStore(endpoint: server.endpoint, credentials: wrongSecret)
+        let error = await #expect(throws: RunnerError.self) { try await project.build(store: store) }
+        #expect(error?.kind == .wrongCredentials)
+        #expect(project.read("out/install.txt") == nil)
+    }
+
+    @Test(.requires("git"))
+    func anUnreachableStoreBuildsUncachedAndFailsOnlyTheArtifactUpload() async throws {
+        // Nothing listens on port 1 of the loopback address: the connection is refused at once.
+        let store = RemotePhaseStore(endpoint: "http://127.0.0.1:1", credentials: Self.credentials)
+        let project = try await FixtureProject("shell-only")
+        let start = Date()
+        let (result, output) = try await project.build(store: store)
+        // A refused connection is not retried until the request's deadline.
+        #expect(Date().timeIntervalSince(start) < 60)
+        #expect(result.succeeded, "\(output)")
+        #expect(result.outcomes.values.allSatisfy { $0 == "DISABLED" }, "\(output)")
+        #expect(project.read("out/summary.txt") == "done sorted-3\n")
+        let warnings = output.split(separator: "\n").filter { $0.contains("warning") }
+        #expect(warnings.count == 1, "\(output)")
+        #expect(warnings.first?.contains("cannot reach the store at http://127.0.0.1:1") == true, "\(output)")
+
+        try project.write(
+            "buildspec.yml",
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi > hi.txt\nartifacts:\n  files: [hi.txt]\n"
+        )
+        let (withArtifacts, artifactOutput) = try await project.build(store: store)
+        #expect(!withArtifacts.succeeded, "\(artifactOutput)")
+        #expect(withArtifacts.phase(.build)?.status == .succeeded)
+        #expect(artifactOutput.contains("[cairn] artifact primary failed: cannot reach the store"), "\(artifactOutput)")
     }
 }

@@ -16,10 +16,17 @@ struct ArtifactFiles {
         var symlinkTarget: String?
     }
 
+    /// The files selected and the `files` patterns that selected none (CodeBuild skips those, and fails the
+    /// artifact only when no pattern selected anything).
+    struct Selection {
+        var files: [File]
+        var unmatchedPatterns: [String]
+    }
+
     static func select(
         sourceDirectory: String, baseDirectory: String?, files: [String], excludePaths: [String], discardPaths: Bool,
         keepSymlinks: Bool
-    ) throws -> [File] {
+    ) throws -> Selection {
         let base = try resolveBase(sourceDirectory: sourceDirectory, baseDirectory: baseDirectory)
         let scanner = WorkspaceScanner(sourceDirectory: base)
         let snapshot = try scanner.snapshot()
@@ -27,12 +34,14 @@ struct ArtifactFiles {
         let excludes = try excludePaths.map(Glob.init)
         var selected: [File] = []
         var names = Set<String>()
+        var matched = Set<Int>()
         for (path, record) in snapshot.entries.sorted(by: { $0.key < $1.key }) where record.kind != .directory {
-            guard
-                includes.contains(where: { $0.matches(path) })
-                    || files.contains(where: { isInside(path, directory: $0) })
-            else { continue }
+            let matching = files.indices.filter {
+                includes[$0].matches(path) || isInside(path, directory: files[$0])
+            }
+            guard !matching.isEmpty else { continue }
             if excludes.contains(where: { $0.matches(path) }) { continue }
+            matched.formUnion(matching)
             let name = discardPaths ? (path as NSString).lastPathComponent : path
             guard names.insert(name).inserted else {
                 throw RunnerError("two artifact files would both be named '\(name)' (discard-paths: yes)")
@@ -49,7 +58,8 @@ struct ArtifactFiles {
                 selected.append(File(path: full, name: name, mode: record.mode, symlinkTarget: record.target))
             }
         }
-        return selected
+        return Selection(
+            files: selected, unmatchedPatterns: files.indices.filter { !matched.contains($0) }.map { files[$0] })
     }
 
     private static func isInside(_ path: String, directory pattern: String) -> Bool {
@@ -61,13 +71,18 @@ struct ArtifactFiles {
         guard var base = baseDirectory, !base.isEmpty else { return sourceDirectory }
         if base.hasSuffix("/") { base.removeLast() }
         if !base.contains("*") && !base.contains("?") {
-            return base.hasPrefix("/") ? base : sourceDirectory + "/" + base
+            let path = base.hasPrefix("/") ? base : sourceDirectory + "/" + base
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw RunnerError("no matching base directory path found for '\(base)'")
+            }
+            return path
         }
         let glob = try Glob(base)
         let directories = try WorkspaceScanner(sourceDirectory: sourceDirectory).snapshot().entries
             .filter { $0.value.kind == .directory && glob.matches($0.key) }.keys.sorted()
         guard let first = directories.first else {
-            throw RunnerError("base-directory '\(base)' matches no directory")
+            throw RunnerError("no matching base directory path found for '\(base)'")
         }
         return sourceDirectory + "/" + first
     }

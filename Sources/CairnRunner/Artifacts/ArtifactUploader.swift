@@ -51,7 +51,7 @@ struct ArtifactUploader: Sendable {
         var failed = false
         for artifact in [primary] + primary.secondary {
             do {
-                if let location = try await upload(artifact, session: session) { locations.append(location) }
+                locations.append(try await upload(artifact, session: session))
             } catch {
                 console.line("[cairn] artifact \(artifact.identifier) failed: \(error)")
                 failed = true
@@ -60,15 +60,23 @@ struct ArtifactUploader: Sendable {
         return (locations, failed)
     }
 
-    private func upload(_ artifact: ArtifactSpec, session: any CommandSession) async throws -> String? {
-        let files = try ArtifactFiles.select(
+    private func upload(_ artifact: ArtifactSpec, session: any CommandSession) async throws -> String {
+        let selection = try ArtifactFiles.select(
             sourceDirectory: sourceDirectory, baseDirectory: artifact.baseDirectory, files: artifact.files,
             excludePaths: artifact.excludePaths, discardPaths: artifact.discardPaths,
             keepSymlinks: artifact.enableSymlinks && zipArtifacts
         )
-        if files.isEmpty {
-            console.line("[cairn] artifact \(artifact.identifier): no files match \(artifact.files)")
-            return nil
+        let files = selection.files
+        // As CodeBuild: a pattern that matches nothing is skipped; an artifact that gets no file at all fails.
+        guard !files.isEmpty else {
+            let patterns = artifact.files.map { "'\($0)'" }.joined(separator: ", ")
+            throw RunnerError(
+                "no matching artifact paths found: \(patterns) matched no file under "
+                    + "'\(artifact.baseDirectory ?? ".")'"
+            )
+        }
+        for pattern in selection.unmatchedPatterns {
+            console.line("[cairn] artifact \(artifact.identifier): skipping '\(pattern)', which matches no file")
         }
         var name = artifact.identifier == "primary" ? projectName : artifact.identifier
         if let template = artifact.name { name = try await session.expand(template) }
@@ -116,7 +124,7 @@ struct ArtifactUploader: Sendable {
                 let files = try ArtifactFiles.select(
                     sourceDirectory: sourceDirectory, baseDirectory: group.baseDirectory, files: group.files,
                     excludePaths: [], discardPaths: group.discardPaths, keepSymlinks: false
-                )
+                ).files
                 let (bucket, prefix) = artifactDestination
                 let folder = join(prefix, "reports", buildID.replacingOccurrences(of: ":", with: "-"), group.name)
                 var summary = JUnitSummary()

@@ -7,6 +7,12 @@ public struct BuildOptions: Sendable {
     public var store: any PhaseStore
     /// False with `--no-cache`: every phase runs and nothing is read from or written to the phase cache.
     public var useCache = true
+    /// True with `--rerecord`: every phase runs, and each one that succeeds replaces its entry (a way to drop a bad
+    /// one).
+    public var rerecord = false
+    /// False when the store did not answer at the start: the build runs without it (no phase cache, no history,
+    /// no `cache` section) and only the artifact upload, which needs it, fails.
+    var storeReachable = true
     /// Say for every phase why it hit or missed.
     public var explain = false
     /// Where to write the CodeBuild-shaped JSON report.

@@ -29,7 +29,9 @@ extension BuildRun {
             durationSeconds: 0, startTime: start.timeIntervalSince1970, endTime: 0
         )
         var snapshot = snapshot
-        if caching {
+        if caching && options.rerecord {
+            result.reasons = ["--rerecord: run to replace its entry"]
+        } else if caching {
             if let manifest = try await phaseCache.lookUp(key) {
                 console.line("")
                 console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")

@@ -108,10 +108,9 @@ struct BuildRun: Sendable {
         let environment = self.environment
         let roots = declaredOutputRoots
         let earlySnapshot = buildspec.cache == nil ? Task { try await environment.snapshot(extraRoots: roots) } : nil
+        // Loaded with --no-cache too: build numbers go on counting.
         var history: BuildHistory?
-        if options.useCache {
-            history = try? await loadHistory()
-        }
+        if options.storeReachable { history = try? await loadHistory() }
         let buildNumber = (history?.buildNumber ?? 0) + 1
         let variables = try initialEnvironment(startTime: start, buildNumber: buildNumber)
         defer { try? FileManager.default.removeItem(atPath: paths.helperDirectory) }
@@ -124,9 +123,9 @@ struct BuildRun: Sendable {
         if options.keepWorkspace {
             console.line("[cairn] the workspace stays at \(environment.hostPath(sourceDirectory)) after the build")
         }
-        console.line(
-            "[cairn] shell \(shellName), store: \(store.description)\(options.useCache ? "" : ", cache disabled (--no-cache)")"
-        )
+        let cacheNote =
+            options.useCache ? "" : options.storeReachable ? ", cache disabled (--no-cache)" : ", unreachable"
+        console.line("[cairn] shell \(shellName), store: \(store.description)\(cacheNote)")
         for note in buildspec.localNotes { console.line("[cairn] note: \(note)") }
         for phase in buildspec.phases where !phase.runtimeVersions.isEmpty {
             for runtime in phase.runtimeVersions {
@@ -136,7 +135,7 @@ struct BuildRun: Sendable {
                 )
             }
         }
-        if let projectCache { await projectCache.restore(session: session) }
+        if let projectCache, options.storeReachable { await projectCache.restore(session: session) }
 
         let initialState = try await session.state()
         var snapshot: WorkspaceSnapshot
@@ -206,8 +205,8 @@ struct BuildRun: Sendable {
                 locations += artifacts.locations
                 locations += await uploader.uploadReports(buildspec.reports)
             }
-            if let projectCache, succeeding { await projectCache.save(session: session) }
-            if options.useCache { await saveHistory(history, adding: newHistory, buildNumber: buildNumber) }
+            if let projectCache, succeeding, options.storeReachable { await projectCache.save(session: session) }
+            if options.storeReachable { await saveHistory(history, adding: newHistory, buildNumber: buildNumber) }
         }
 
         let exported = buildspec.env.exportedVariables.map {

@@ -4,8 +4,21 @@ import Foundation
 public enum BuildRunner {
     /// Runs the build. Throws before running anything when the buildspec or the options are invalid; a failing
     /// command does not throw, it makes the result fail.
+    /// An unreachable store is not one: the cache is an optimisation, so the build runs without it, after one
+    /// warning. A store that refuses the credentials is one.
     public static func run(_ options: BuildOptions) async throws -> BuildResult {
         let buildspec = try Buildspec.load(path: options.buildspecPath)
+        var options = options
+        do {
+            try await options.store.checkAccess()
+        } catch let error as RunnerError where error.kind == .storeUnreachable {
+            options.console.line(
+                "[cairn] warning: \(error); building without the cache: every phase runs, nothing is stored, "
+                    + "and an artifact upload fails"
+            )
+            options.useCache = false
+            options.storeReachable = false
+        }
         let run = try await BuildRun(options: options, buildspec: buildspec)
         do {
             let result = try await run.execute()

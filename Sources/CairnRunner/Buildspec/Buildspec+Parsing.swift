@@ -29,29 +29,54 @@ extension Buildspec {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw BuildspecError(file: file, key: "", line: Self.line(of: error), message: Self.summary(of: error))
+            throw BuildspecError(
+                file: file, key: "", line: Self.line(of: error, in: text), message: Self.summary(of: error, in: text))
         }
         guard let root else { throw BuildspecError(file: file, key: "", line: 1, message: "the buildspec is empty") }
         return try BuildspecReader(file: file).read(root)
     }
 
-    private static func line(of error: YamlError) -> Int? {
+    private static func line(of error: YamlError, in text: String) -> Int? {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
-        case .duplicatedKeysInMapping(_, let context): context.mark.line
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            duplicates.first.flatMap { repeatedKeyLine($0, firstAt: context.mark, in: text) } ?? context.mark.line
         default: nil
         }
     }
 
-    private static func summary(of error: YamlError) -> String {
+    private static func summary(of error: YamlError, in text: String) -> String {
         switch error {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
             .composer(let context, let problem, _, _):
             "invalid YAML: \(problem)" + (context.map { " (\($0.text))" } ?? "")
-        case .duplicatedKeysInMapping(let duplicates, _):
+        case .duplicatedKeysInMapping(let duplicates, let context):
             "duplicate key \(duplicates.sorted().map { "'\($0)'" }.joined(separator: ", "))"
+                + (duplicates.first.flatMap { repeatedKeyLine($0, firstAt: context.mark, in: text) } == nil
+                    ? "" : " (first at line \(context.mark.line))")
         default: "invalid YAML: \(error)"
         }
+    }
+
+    /// The line of the second `key` in the block mapping whose first `key` is at `mark`: Yams reports a duplicate
+    /// key where it first appears, but the line to fix is the one that repeats it. Nil when the mapping is not a
+    /// block mapping the search can follow (a flow mapping, a key spelled differently).
+    static func repeatedKeyLine(_ key: String, firstAt mark: Mark, in text: String) -> Int? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let spellings = [key, "\"\(key)\"", "'\(key)'"]
+        // `mark.line` counts from 1, so this starts at the line after the first key.
+        for index in mark.line..<lines.count {
+            let scalars = Array(lines[index].unicodeScalars)
+            let indent = scalars.prefix { $0 == " " }.count
+            if indent == scalars.count || scalars[indent] == "#" { continue }
+            if indent + 1 < mark.column { return nil }  // the mapping ended
+            guard indent + 1 == mark.column else { continue }
+            var rest = String(String.UnicodeScalarView(scalars[indent...]))
+            guard let spelling = spellings.first(where: { rest.hasPrefix($0) }) else { continue }
+            rest.removeFirst(spelling.count)
+            if rest.drop(while: { $0 == " " }).hasPrefix(":") { return index + 1 }
+        }
+        return nil
     }
 }
 

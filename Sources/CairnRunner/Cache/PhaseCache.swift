@@ -21,9 +21,17 @@ struct PhaseCache: Sendable {
     /// Files of the runner's own in the source tree (the buildspec, the report): never phase inputs.
     let runnerFiles: Set<String>
 
-    /// The stored manifest for `key`, or nil on a miss; an unreadable entry is a miss, with a warning.
+    /// The stored manifest for `key`, or nil on a miss; an unreadable entry, or a store that stopped answering, is
+    /// a miss, with a warning.
     func lookUp(_ key: PhaseKey) async throws -> PhaseManifest? {
-        guard let entry = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex) else { return nil }
+        let found: ActionEntry?
+        do {
+            found = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex)
+        } catch let error as RunnerError where error.kind == .storeUnreachable {
+            console.line("[cairn] warning: \(error); running the phase")
+            return nil
+        }
+        guard let entry = found else { return nil }
         do {
             let manifest = try PhaseManifest.decode(from: try await store.read(entry.value.digest))
             return manifest.key == key.hex ? manifest : nil

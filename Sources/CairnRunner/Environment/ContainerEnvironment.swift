@@ -72,7 +72,10 @@ struct ContainerEnvironment: BuildEnvironment {
                 environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             }
             if environment["HOME"] == nil { environment["HOME"] = "/root" }
-            let action = interruption?.addAction { signal in container.signalProcessesBlocking(signal) }
+            // A second Ctrl-C (SIGKILL here) exits at once: the container goes first, with what runs in it.
+            let action = interruption?.addAction { signal in
+                if signal == SIGKILL { container.removeBlocking() } else { container.signalProcessesBlocking(signal) }
+            }
             return ContainerEnvironment(
                 engine: engine, container: container, image: image, imageDigest: digest, workspace: workspace,
                 root: root, imageEnvironment: environment,

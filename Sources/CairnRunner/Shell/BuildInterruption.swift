@@ -38,8 +38,9 @@ public final class BuildInterruption: @unchecked Sendable {  // guarded by `lock
         for action in actions { action(signal) }
     }
 
-    /// Runs `action` with the signal when the build is interrupted, until ``removeAction(_:)``: for commands that a
-    /// process group does not reach (those in a container, which its engine runs).
+    /// Runs `action` with the signal when the build is interrupted (with SIGKILL from ``killProcessGroups()``), until
+    /// ``removeAction(_:)``: for commands that a process group does not reach (those in a container, which its engine
+    /// runs).
     func addAction(_ action: @escaping @Sendable (Int32) -> Void) -> UUID {
         let id = UUID()
         lock.lock()
@@ -52,6 +53,18 @@ public final class BuildInterruption: @unchecked Sendable {  // guarded by `lock
         lock.lock()
         actions[id] = nil
         lock.unlock()
+    }
+
+    /// Kills every registered shell's process group at once (SIGKILL), and runs the registered actions with
+    /// SIGKILL, for a second Ctrl-C: `cairn` exits right after, and no command it started may go on writing into the
+    /// workspace.
+    public func killProcessGroups() {
+        lock.lock()
+        let groups = processGroups
+        let actions = Array(self.actions.values)
+        lock.unlock()
+        for group in groups { kill(-group, SIGKILL) }
+        for action in actions { action(SIGKILL) }
     }
 
     func register(processGroup: Int32) {

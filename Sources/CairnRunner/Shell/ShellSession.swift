@@ -101,11 +101,13 @@ public final class ShellSession: @unchecked Sendable {  // used by one build tas
         try? input?.write(contentsOf: Data(text.utf8))
     }
 
-    /// Ends the shell.
+    /// Ends the shell and whatever its commands left running in the background, so that nothing the build started
+    /// writes into the workspace after the build.
     public func close() {
         guard let process else { return }
         try? input?.close()
-        process.send(SIGTERM)
+        // While the shell runs, its pid is its process group's and cannot name another group.
+        if process.isRunning { kill(-process.pid, SIGKILL) }
         process.waitUntilExit()
         interruption?.unregister(processGroup: process.pid)
         self.process = nil

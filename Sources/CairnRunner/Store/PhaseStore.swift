@@ -26,9 +26,15 @@ public protocol PhaseStore: Sendable {
     /// Stores a file as an S3 object (creating the bucket when missing) with `x-amz-meta-*` user metadata;
     /// returns its `s3://` URI.
     func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String
+    /// Checks that the store answers and accepts the credentials before a build relies on it; throws a
+    /// ``RunnerError`` of kind `storeUnreachable` or `wrongCredentials`.
+    func checkAccess() async throws
 }
 
 extension PhaseStore {
+    /// A store on this machine is always there.
+    public func checkAccess() async throws {}
+
     /// One download at a time per file, a few files at once.
     public func download(_ files: [(digest: BlobDigest, path: String)]) async throws {
         try await forEachConcurrently(files, limit: 8) { file in try await download(file.digest, to: file.path) }

@@ -29,7 +29,7 @@ public struct RemotePhaseStore: PhaseStore {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.credentials = credentials
         self.region = region
-        self.client = HTTPClient.shared
+        self.client = Self.client
         self.signer = SigV4Signer(
             accessKeyID: credentials.accessKeyID, secretAccessKey: credentials.secretAccessKey, region: region)
         let url = URL(string: self.endpoint)
@@ -50,12 +50,17 @@ public struct RemotePhaseStore: PhaseStore {
 
     private func failure(_ what: String, _ response: HTTPClientResponse) async -> RunnerError {
         let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
-        let hint: String
-        switch response.status.code {
-        case 401: hint = " (no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-        case 403: hint = " (the server refused these credentials)"
-        default: hint = ""
+        // Every request carries credentials, so a 401 (runner API) or a refused signature (S3) means they are wrong.
+        let refusedSignature = ["InvalidAccessKeyId", "SignatureDoesNotMatch"].contains { body.contains($0) }
+        if response.status.code == 401 || (response.status.code == 403 && refusedSignature) {
+            return RunnerError(
+                "wrong credentials for \(endpoint): the server does not accept access key '\(credentials.accessKeyID)' "
+                    + "with this secret (\(what): HTTP \(response.status.code) \(body)); check AWS_ACCESS_KEY_ID and "
+                    + "AWS_SECRET_ACCESS_KEY or ~/.aws/credentials",
+                kind: .wrongCredentials
+            )
         }
+        let hint = response.status.code == 403 ? " (the server does not allow this with these credentials)" : ""
         return RunnerError("\(what) at \(endpoint): HTTP \(response.status.code)\(hint) \(body)")
     }
 
@@ -63,8 +68,18 @@ public struct RemotePhaseStore: PhaseStore {
         do {
             return try await client.execute(request, timeout: Self.timeout)
         } catch {
-            throw RunnerError("cannot reach the store at \(endpoint): \(error)")
+            throw RunnerError("cannot reach the store at \(endpoint): \(error)", kind: .storeUnreachable)
         }
+    }
+
+    /// Asks for no blob at all: one authenticated round trip.
+    public func checkAccess() async throws {
+        var request = self.request(.POST, RunnerAPIPath.missing)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(BlobListRequest(digests: [String]()).json())
+        let response = try await execute(request)
+        guard response.status == .ok else { throw await failure("checking access", response) }
+        _ = try await response.body.collect(upTo: 1 << 20)
     }
 
     /// Asks in batches of 10,000 digests, so a request body stays well under a server's body limit (~670 KB).
