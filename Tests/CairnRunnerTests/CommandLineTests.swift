@@ -224,12 +224,15 @@ struct CommandLineTests {
             phases:
               build:
                 commands:
-                  - echo $$ > shell.pid; trap '' INT TERM; while true; do echo tick >> ticks.txt; sleep 0.05; done
+                  - echo $$ > "$OUT/shell.pid"; trap '' INT TERM; while true; do echo tick >> "$OUT/ticks.txt"; sleep 0.05; done
             """
         )
+        // Outside the workspace, which the build deletes when it ends.
+        let out = try TemporaryDirectory()
+        func read(_ name: String) -> String? { try? String(contentsOfFile: out.path + "/" + name, encoding: .utf8) }
         defer {
             // Without the fix the loop would outlive the test.
-            if let group = project.read("shell.pid").flatMap({
+            if let group = read("shell.pid").flatMap({
                 Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
             }) {
                 kill(-group, SIGKILL)
@@ -237,19 +240,18 @@ struct CommandLineTests {
         }
         let store = try TemporaryStore()
         let cairn = try RunningCairn(
-            ["build", "--cache-dir", store.directory], in: project.directory, environment: [:])
-        #expect(
-            try await eventually(timeout: 600) { project.read("ticks.txt") != nil }, "\(cairn.stdout)\(cairn.stderr)")
+            ["build", "--cache-dir", store.directory], in: project.directory, environment: ["OUT": out.path])
+        #expect(try await eventually(timeout: 600) { read("ticks.txt") != nil }, "\(cairn.stdout)\(cairn.stderr)")
         cairn.process.send(SIGINT)
         #expect(try await eventually(timeout: 60) { cairn.stderr.contains("stopping the build") }, "\(cairn.stderr)")
         // The first one could not stop the command.
-        let ticks = project.read("ticks.txt")?.count ?? 0
-        #expect(try await eventually(timeout: 60) { (project.read("ticks.txt")?.count ?? 0) > ticks })
+        let ticks = read("ticks.txt")?.count ?? 0
+        #expect(try await eventually(timeout: 60) { (read("ticks.txt")?.count ?? 0) > ticks })
         cairn.process.send(SIGINT)
         let result = await cairn.finish()
         #expect(result.status == 128 + SIGINT, "\(result.stdout)\(result.stderr)")
-        let after = project.read("ticks.txt")
+        let after = read("ticks.txt")
         try await Task.sleep(for: .milliseconds(500))
-        #expect(project.read("ticks.txt") == after, "the command still writes into the workspace after cairn exited")
+        #expect(read("ticks.txt") == after, "the command still writes after cairn exited")
     }
 }
