@@ -5,7 +5,19 @@ public enum BuildRunner {
     /// Runs the build. Throws before running anything when the buildspec or the options are invalid; a failing
     /// command does not throw, it makes the result fail.
     public static func run(_ options: BuildOptions) async throws -> BuildResult {
-        let buildspec = try Buildspec.load(path: options.buildspecPath)
+        try await run(options, buildspec: try Buildspec.load(path: options.buildspecPath))
+    }
+
+    /// Runs a buildspec already read from ``BuildOptions/buildspecPath``.
+    static func run(_ options: BuildOptions, buildspec: Buildspec) async throws -> BuildResult {
+        var buildspec = buildspec
+        for variable in options.variableOverrides {
+            if let index = buildspec.env.variables.firstIndex(where: { $0.name == variable.name }) {
+                buildspec.env.variables[index].value = variable.value
+            } else {
+                buildspec.env.variables.append(variable)
+            }
+        }
         let run = try await BuildRun(options: options, buildspec: buildspec)
         do {
             let result = try await run.execute()

@@ -26,6 +26,9 @@ public protocol PhaseStore: Sendable {
     /// Stores a file as an S3 object (creating the bucket when missing) with `x-amz-meta-*` user metadata;
     /// returns its `s3://` URI.
     func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String
+    /// Stores a small S3 object only when its key is absent (S3's `If-None-Match: *`), creating the bucket when
+    /// missing; false when the key exists already, whoever wrote it. Two writers racing for one key: one gets true.
+    func createObject(bucket: String, key: String, bytes: [UInt8]) async throws -> Bool
 }
 
 extension PhaseStore {
