@@ -58,6 +58,30 @@ struct BatchBuildTests {
     }
 
     @Test(.requires("git", "bwrap"))
+    func withoutBatchTheBuildspecRunsAsOneBuild() async throws {
+        let (project, store) = try await checkout(
+            """
+            version: 0.2
+            batch:
+              build-list:
+                - identifier: never
+                  env:
+                    variables: {WHO: batch}
+            env:
+              variables: {WHO: single}
+            phases:
+              build:
+                commands:
+                  - echo "built by $WHO"
+            """)
+        let (result, output) = try await project.build(store: store.store)
+        #expect(result.succeeded, "\(output)")
+        #expect(output.contains("built by single"), "\(output)")
+        #expect(output.contains("batch section (1 build) runs with --batch"), "\(output)")
+        #expect(result.finalEnvironment["CODEBUILD_BATCH_BUILD_IDENTIFIER"] == nil)
+    }
+
+    @Test(.requires("git", "bwrap"))
     func aBuildThatMayFailDoesNotFailTheBatch() async throws {
         let (project, store) = try await checkout(
             """

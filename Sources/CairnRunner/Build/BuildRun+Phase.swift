@@ -38,6 +38,12 @@ extension BuildRun {
                 } else {
                     // Another build of the batch ran this phase meanwhile: restore what it stored.
                     stored = try await phaseCache.lookUp(key)
+                    if stored == nil && interrupted {
+                        // It was stopped (Ctrl-C, fast-fail), and so is this build: run nothing more.
+                        result.status = .notRun
+                        result.endTime = Date().timeIntervalSince1970
+                        return PhaseOutcome(result: result, snapshot: snapshot, inputs: inputs)
+                    }
                 }
             }
             if let manifest = stored {

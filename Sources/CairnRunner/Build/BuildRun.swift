@@ -137,7 +137,8 @@ struct BuildRun: Sendable {
         for note in buildspec.localNotes { console.line("[cairn] note: \(note)") }
         if let batch = buildspec.batch, options.batchIdentifier == nil {
             console.line(
-                "[cairn] note: the buildspec's batch section (\(batch.tasks.count) builds) runs with --batch; "
+                "[cairn] note: the buildspec's batch section (\(batch.tasks.count) build\(batch.tasks.count == 1 ? "" : "s")) "
+                    + "runs with --batch; "
                     + "this is one build of the buildspec itself")
         }
         for phase in buildspec.phases where !phase.runtimeVersions.isEmpty {
