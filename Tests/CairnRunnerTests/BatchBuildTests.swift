@@ -57,6 +57,46 @@ struct BatchBuildTests {
         #expect(line?.contains("NOT_RUN") == true && line?.contains("broken did not succeed") == true, "\(output)")
     }
 
+    @Test(.requires("git", "bwrap", "cc", "make"))
+    func theCProjectBuildsAsAGraphInDependencyOrder() async throws {
+        let project = try await FixtureProject("c-make")
+        let buildspec = try #require(project.readSource("buildspec.yml"))
+        try project.write(
+            "buildspec.yml",
+            buildspec + """
+
+                batch:
+                  build-graph:
+                    - identifier: debug
+                      env:
+                        variables: {CFLAGS: "-O0 -g"}
+                    - identifier: release
+                      env:
+                        variables: {CFLAGS: "-O2"}
+                    - identifier: localized
+                      depend-on: [debug, release]
+                      env:
+                        variables: {GREETING: "bonjour"}
+                """)
+        try await project.commitAll()
+        let store = try TemporaryStore()
+        let output = FileManager.default.temporaryDirectory.path + "/cairn-c-batch-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let (result, log) = try await project.batch(store: store.store, jobs: 2) { $0.outputDirectory = output }
+        #expect(result.succeeded, "\(log)")
+        // install's key is the Makefile and the variables: CFLAGS and GREETING differ, so each build has its own;
+        // the phases after it differ too. The dependent started only after both builds it depends on.
+        #expect(result.count(.build) == (3, 0), "\(log)")
+        let localized = try #require(result.builds.last?.result)
+        #expect(result.builds.prefix(2).allSatisfy { ($0.result?.endTime ?? .infinity) <= localized.startTime })
+        for (identifier, greeting) in [("debug", "hello"), ("release", "hello"), ("localized", "bonjour")] {
+            let printed = try String(contentsOfFile: "\(output)/\(identifier)/fixture/output.txt", encoding: .utf8)
+            #expect(printed == "\(greeting), world\n", "\(identifier)")
+        }
+        let warm = try await project.batch(store: store.store, jobs: 2)
+        #expect(warm.result.phasesRun == 0 && warm.result.phasesRestored == 12, "\(warm.output)")
+    }
+
     @Test(.requires("git", "bwrap"))
     func withoutBatchTheBuildspecRunsAsOneBuild() async throws {
         let (project, store) = try await checkout(
