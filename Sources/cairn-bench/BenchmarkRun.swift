@@ -74,6 +74,13 @@ actor BenchmarkRun {
                 report.omitted.append("container workloads: `cairn build` does not exist in this build")
             }
         }
+        if settings.workloads.contains("batch") {
+            if subcommands.contains("build") {
+                await runSoftly("batch: 8 builds at -j 4, cold and warm; matrix single flight", measureBatch)
+            } else {
+                report.omitted.append("batch workloads: `cairn build` does not exist in this build")
+            }
+        }
         if settings.workloads.contains("retention") {
             if subcommands.contains("gc") {
                 await runSoftly(

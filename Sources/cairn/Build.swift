@@ -86,11 +86,27 @@ struct Build: AsyncParsableCommand {
     @Option(help: "The build container's network: none forbids it; default: the engine's default network.")
     var network: String?
 
+    @Flag(help: "Run the buildspec's batch section (build-graph, build-list, build-matrix, build-fanout).")
+    var batch = false
+
+    @Option(
+        name: [.short, .long], help: "With --batch: at most this many builds at once; default: the number of cores.")
+    var jobs: Int?
+
+    @Flag(
+        name: .customLong("combine-artifacts"),
+        help: "With --batch: report the builds' artifacts as one combined location (<artifacts>/<identifier>/...).")
+    var combineArtifacts = false
+
     func validate() throws {
         if noCache && rerecord {
             throw ValidationError("--rerecord writes phase entries; it cannot go with --no-cache")
         }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be a positive number of minutes") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if (jobs != nil || combineArtifacts) && !batch {
+            throw ValidationError("--jobs and --combine-artifacts apply to --batch")
+        }
         if let store, !(store.hasPrefix("http://") || store.hasPrefix("https://")) {
             throw ValidationError("--store must be an http:// or https:// URL of a Cairn server, not '\(store)'")
         }
@@ -152,6 +168,14 @@ struct Build: AsyncParsableCommand {
                 }
             }
             defer { timer?.cancel() }
+            if batch {
+                let result = try await BatchRunner.run(
+                    options, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                    combineArtifacts: combineArtifacts)
+                if let signal = result.interruptingSignal { throw ExitCode(128 + signal) }
+                if !result.succeeded { throw ExitCode(1) }
+                return
+            }
             let result = try await BuildRunner.run(options)
             if let signal = result.interruptingSignal { throw ExitCode(128 + signal) }
             if !result.succeeded { throw ExitCode(1) }

@@ -44,6 +44,17 @@ public struct BuildOptions: Sendable {
     public var privileged = false
     /// The container's network (`none` forbids it); nil for the engine's default.
     public var network: String?
+    /// The build's identifier in a batch (`CODEBUILD_BATCH_BUILD_IDENTIFIER`); nil for a build of its own.
+    public var batchIdentifier: String?
+    /// Variables that override the buildspec's `env: variables` of the same name (a batch task's `env: variables`);
+    /// they join every phase key as the buildspec's own do.
+    public var variableOverrides: [Buildspec.NameValue] = []
+    /// Phases in flight in other builds of the same batch: a build that reaches a key another build is running waits
+    /// for it and restores its entry instead of running the phase again. Nil outside a batch.
+    public var phaseFlights: PhaseFlights?
+    /// Files of the runner's own in the source tree besides ``buildspecPath`` and ``reportPath`` (a batch's other
+    /// buildspecs and reports): never phase inputs, so builds of a batch that differ only in them share keys.
+    public var runnerFiles: [String] = []
 
     public init(
         sourceDirectory: String, buildspecPath: String? = nil, store: any PhaseStore, environment: [String: String],

@@ -54,15 +54,22 @@ extension BuildRun {
         if let image = options.image { environment["CODEBUILD_BUILD_IMAGE"] = image }
         let helperDirectory = paths.helperDirectory
         try FileManager.default.createDirectory(atPath: helperDirectory, withIntermediateDirectories: true)
-        let hashFiles = helperDirectory + "/codebuild-hash-files"
-        try Data(Self.hashFilesScript.utf8).write(to: URL(fileURLWithPath: hashFiles))
-        chmod(hashFiles, 0o755)
+        let helpers = [
+            ("codebuild-hash-files", Self.hashFilesScript), ("codebuild-tests-run", Self.testsRunScript),
+            ("codebuild-glob-search", Self.globSearchScript),
+        ]
+        for (name, script) in helpers {
+            let path = helperDirectory + "/" + name
+            try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+            chmod(path, 0o755)
+        }
         environment["PATH"] = helperDirectory + ":" + (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
         environment["CODEBUILD_SRC_DIR"] = sourceDirectory
         environment["CODEBUILD_BUILD_ID"] = buildID
         environment["CODEBUILD_BUILD_ARN"] = "arn:aws:codebuild:local:000000000000:build/\(buildID)"
         environment["CODEBUILD_BUILD_NUMBER"] = String(buildNumber)
         environment["CODEBUILD_BUILD_SUCCEEDING"] = "1"
+        if let identifier = options.batchIdentifier { environment["CODEBUILD_BATCH_BUILD_IDENTIFIER"] = identifier }
         environment["CODEBUILD_START_TIME"] = String(Int64(startTime.timeIntervalSince1970 * 1000))
         environment["CODEBUILD_INITIATOR"] = "cairn/" + (options.environment["USER"] ?? NSUserName())
         if let commit = InputFiles.gitCommit(in: checkoutDirectory) {

@@ -29,10 +29,26 @@ extension BuildRun {
             durationSeconds: 0, startTime: start.timeIntervalSince1970, endTime: 0
         )
         var snapshot = snapshot
+        var flight: PhaseFlights?
         if caching && options.rerecord {
             result.reasons = ["--rerecord: run to replace its entry"]
         } else if caching {
-            if let manifest = try await phaseCache.lookUp(key) {
+            var stored = try await phaseCache.lookUp(key)
+            if stored == nil, let flights = options.phaseFlights {
+                if await flights.claim(key.hex) {
+                    flight = flights
+                } else {
+                    // Another build of the batch ran this phase meanwhile: restore what it stored.
+                    stored = try await phaseCache.lookUp(key)
+                    if stored == nil && interrupted {
+                        // It was stopped (Ctrl-C, fast-fail), and so is this build: run nothing more.
+                        result.status = .notRun
+                        result.endTime = Date().timeIntervalSince1970
+                        return PhaseOutcome(result: result, snapshot: snapshot, inputs: inputs)
+                    }
+                }
+            }
+            if let manifest = stored {
                 console.line("")
                 console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")
                 if options.explain { console.line("[cairn] hit: every part of the key matches an earlier build") }
@@ -80,9 +96,16 @@ extension BuildRun {
             "== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(caching ? "miss" : "cache disabled")) =="
         )
         for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
-        let ran = try await run(
-            phase, key: key, result: result, session: session, snapshot: snapshot, before: before, start: start
-        )
+        let ran: (result: PhaseResult, snapshot: WorkspaceSnapshot)
+        do {
+            ran = try await run(
+                phase, key: key, result: result, session: session, snapshot: snapshot, before: before, start: start
+            )
+        } catch {
+            await flight?.release(key.hex)
+            throw error
+        }
+        await flight?.release(key.hex)
         return PhaseOutcome(result: ran.result, snapshot: ran.snapshot, inputs: inputs)
     }
 

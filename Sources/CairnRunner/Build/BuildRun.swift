@@ -73,7 +73,7 @@ struct BuildRun: Sendable {
         // Files of the runner's own in the source tree (the buildspec, the report): never phase inputs.
         let checkoutPaths = PortablePaths(sourceDirectory: checkout, home: paths.home, helperDirectory: "")
         let runnerFiles = Set(
-            [options.buildspecPath, options.reportPath].compactMap { $0 }.map {
+            ([options.buildspecPath, options.reportPath].compactMap { $0 } + options.runnerFiles).map {
                 checkoutPaths.relativeDirectory(URL(fileURLWithPath: $0).standardizedFileURL.path)
             })
         self.phaseCache = PhaseCache(
@@ -111,7 +111,14 @@ struct BuildRun: Sendable {
         // Loaded with --no-cache too: build numbers go on counting.
         var history: BuildHistory?
         if options.storeReachable { history = try? await loadHistory() }
-        let buildNumber = (history?.buildNumber ?? 0) + 1
+        var buildNumber = (history?.buildNumber ?? 0) + 1
+        if options.storeReachable {
+            do {
+                buildNumber = try await claimBuildNumber(after: history?.buildNumber ?? 0)
+            } catch {
+                console.line("[cairn] warning: build number \(buildNumber) may not be unique: \(error)")
+            }
+        }
         let variables = try initialEnvironment(startTime: start, buildNumber: buildNumber)
         defer { try? FileManager.default.removeItem(atPath: paths.helperDirectory) }
         let session = try environment.startSession(
@@ -127,6 +134,12 @@ struct BuildRun: Sendable {
             options.useCache ? "" : options.storeReachable ? ", cache disabled (--no-cache)" : ", unreachable"
         console.line("[cairn] shell \(shellName), store: \(store.description)\(cacheNote)")
         for note in buildspec.localNotes { console.line("[cairn] note: \(note)") }
+        if let batch = buildspec.batch, options.batchIdentifier == nil {
+            console.line(
+                "[cairn] note: the buildspec's batch section (\(batch.tasks.count) build\(batch.tasks.count == 1 ? "" : "s")) "
+                    + "runs with --batch; "
+                    + "this is one build of the buildspec itself")
+        }
         for phase in buildspec.phases where !phase.runtimeVersions.isEmpty {
             for runtime in phase.runtimeVersions {
                 console.line(

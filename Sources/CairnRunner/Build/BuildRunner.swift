@@ -7,7 +7,19 @@ public enum BuildRunner {
     /// An unreachable store is not one: the cache is an optimisation, so the build runs without it, after one
     /// warning. A store that refuses the credentials is one.
     public static func run(_ options: BuildOptions) async throws -> BuildResult {
-        let buildspec = try Buildspec.load(path: options.buildspecPath)
+        try await run(options, buildspec: try Buildspec.load(path: options.buildspecPath))
+    }
+
+    /// Runs a buildspec already read from ``BuildOptions/buildspecPath``.
+    static func run(_ options: BuildOptions, buildspec: Buildspec) async throws -> BuildResult {
+        var buildspec = buildspec
+        for variable in options.variableOverrides {
+            if let index = buildspec.env.variables.firstIndex(where: { $0.name == variable.name }) {
+                buildspec.env.variables[index].value = variable.value
+            } else {
+                buildspec.env.variables.append(variable)
+            }
+        }
         var options = options
         do {
             try await options.store.checkAccess()

@@ -191,11 +191,7 @@ struct BuildspecReader {
                         )
                     }
                 }
-            case "batch":
-                throw fail(
-                    "batch", keyNode,
-                    "batch builds are not supported by cairn build; run each build's buildspec on its own"
-                )
+            case "batch": spec.batch = try batch(value, keyNode: keyNode)
             case "phases": spec.phases = try phases(value)
             case "reports": spec.reports = try reports(value)
             case "artifacts": spec.artifacts = try artifacts(value, key: "artifacts", identifier: "primary")

@@ -18,6 +18,8 @@ public struct Buildspec: Sendable, Hashable {
     public var cache: CacheSpec?
     /// Cairn's own optional `cairn` section.
     public var cairn: CairnExtension
+    /// The `batch` section, when given: the builds `cairn build --batch` runs (a plain build ignores it).
+    public var batch: BatchSpec?
     /// What keys that only mean something inside AWS mean here (printed before the build starts).
     public var localNotes: [String] = []
 

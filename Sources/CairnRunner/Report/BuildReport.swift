@@ -58,10 +58,4 @@ struct BuildReport: Encodable {
         secondaryArtifacts = result.artifactLocations.dropFirst().map(Artifacts.init)
         exportedEnvironmentVariables = result.exportedVariables.map { ExportedVariable(name: $0.name, value: $0.value) }
     }
-
-    func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
-    }
 }

@@ -101,21 +101,49 @@ public struct LocalPhaseStore: PhaseStore {
     public func putObject(
         bucket: String, key: String, file: String, metadata userMetadata: [String: String]
     ) async throws -> String {
-        if try await metadata.bucket(bucket) == nil {
-            do {
-                try await metadata.createBucket(bucket)
-            } catch MetadataError.bucketAlreadyExists {
-                // Another build created it first.
-            }
-        }
+        try await createBucketIfMissing(bucket)
         let summary = try await write(file: file)
-        let object = ObjectInfo(
-            bucket: bucket, key: key, size: summary.size, etag: summary.md5.hexString,
-            headers: ObjectHeaders(contentType: ContentType.guess(key), userMetadata: userMetadata), checksum: nil,
-            partCount: nil,
-            createdAt: Date(), segments: [BlobSegment(digest: summary.digest, size: summary.size)]
-        )
-        try await metadata.putObject(object)
+        try await metadata.putObject(
+            object(bucket: bucket, key: key, summary: summary, metadata: userMetadata), condition: .none)
         return "s3://\(bucket)/\(key)"
+    }
+
+    public func createObject(bucket: String, key: String, bytes: [UInt8]) async throws -> Bool {
+        try await createBucketIfMissing(bucket)
+        let writer = try blobs.makeWriter()
+        let summary: BlobSummary
+        do {
+            try await writer.write(ByteBuffer(bytes: bytes))
+            summary = try await writer.finish()
+            try await writer.commit()
+            try await metadata.registerBlobs([BlobSegment(digest: summary.digest, size: summary.size)])
+        } catch {
+            await writer.discard()
+            throw error
+        }
+        do {
+            try await metadata.putObject(
+                object(bucket: bucket, key: key, summary: summary, metadata: [:]), condition: .keyAbsent)
+            return true
+        } catch MetadataError.preconditionFailed {
+            return false
+        }
+    }
+
+    private func createBucketIfMissing(_ bucket: String) async throws {
+        guard try await metadata.bucket(bucket) == nil else { return }
+        do {
+            try await metadata.createBucket(bucket)
+        } catch MetadataError.bucketAlreadyExists {
+            // Another build created it first.
+        }
+    }
+
+    private func object(bucket: String, key: String, summary: BlobSummary, metadata: [String: String]) -> ObjectInfo {
+        ObjectInfo(
+            bucket: bucket, key: key, size: summary.size, etag: summary.md5.hexString,
+            headers: ObjectHeaders(contentType: ContentType.guess(key), userMetadata: metadata), checksum: nil,
+            partCount: nil, createdAt: Date(), segments: [BlobSegment(digest: summary.digest, size: summary.size)]
+        )
     }
 }

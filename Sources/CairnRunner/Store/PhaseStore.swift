@@ -29,6 +29,10 @@ public protocol PhaseStore: Sendable {
     /// Checks that the store answers and accepts the credentials before a build relies on it; throws a
     /// ``RunnerError`` of kind `storeUnreachable` or `wrongCredentials`.
     func checkAccess() async throws
+
+    /// Stores a small S3 object only when its key is absent (S3's `If-None-Match: *`), creating the bucket when
+    /// missing; false when the key exists already, whoever wrote it. Two writers racing for one key: one gets true.
+    func createObject(bucket: String, key: String, bytes: [UInt8]) async throws -> Bool
 }
 
 extension PhaseStore {

@@ -205,15 +205,7 @@ public struct RemotePhaseStore: PhaseStore {
 
     public func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String
     {
-        if !createdBuckets.contains(bucket) {
-            let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
-            // 409 means the bucket exists already (ours or not; the PUT below says which).
-            guard create.status == .ok || create.status == .conflict else {
-                throw await failure("creating bucket \(bucket)", create)
-            }
-            _ = try await create.body.collect(upTo: 1 << 20)
-            createdBuckets.insert(bucket)
-        }
+        try await createBucketIfMissing(bucket)
         var info = stat()
         guard stat(file, &info) == 0 else { throw RunnerError("cannot read \(file)") }
         let size = Int64(info.st_size)
@@ -230,6 +222,31 @@ public struct RemotePhaseStore: PhaseStore {
         guard response.status == .ok else { throw await failure("uploading s3://\(bucket)/\(key)", response) }
         _ = try await response.body.collect(upTo: 1 << 20)
         return "s3://\(bucket)/\(key)"
+    }
+
+    public func createObject(bucket: String, key: String, bytes: [UInt8]) async throws -> Bool {
+        try await createBucketIfMissing(bucket)
+        var request = signedS3Request(.PUT, bucket: bucket, key: key)
+        request.headers.add(name: "If-None-Match", value: "*")
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        let response = try await execute(request)
+        _ = try await response.body.collect(upTo: 1 << 20)
+        switch response.status {
+        case .ok: return true
+        case .preconditionFailed, .conflict: return false
+        default: throw await failure("creating s3://\(bucket)/\(key)", response)
+        }
+    }
+
+    private func createBucketIfMissing(_ bucket: String) async throws {
+        guard !createdBuckets.contains(bucket) else { return }
+        let create = try await execute(signedS3Request(.PUT, bucket: bucket, key: nil))
+        // 409 means the bucket exists already (ours or not; the PUT that follows says which).
+        guard create.status == .ok || create.status == .conflict else {
+            throw await failure("creating bucket \(bucket)", create)
+        }
+        _ = try await create.body.collect(upTo: 1 << 20)
+        createdBuckets.insert(bucket)
     }
 
     /// A path-style S3 request signed with SigV4 (header form, `UNSIGNED-PAYLOAD`).

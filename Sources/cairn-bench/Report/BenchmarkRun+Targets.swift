@@ -85,6 +85,30 @@ extension BenchmarkRun {
             )
         }
 
+        if let batchCold = r.median(Self.batchColdWorkload, "cairn", "wall time") {
+            let single = r.median(Self.batchSingleWorkload, "cairn", "wall time")
+            report.targets.append(
+                TargetCheck(
+                    target: "batch: 8 builds at -j 4 ≤ 1.3 × the ideal (2 rounds of one build)",
+                    measured: single.map { batchCold / (2 * $0) }, required: 1.3, isMinimum: false,
+                    detail: "batch \(f(batchCold)) s / (2 × \(f(single)) s)"
+                )
+            )
+            let batchWarm = r.median(Self.batchWarmWorkload, "cairn", "wall time")
+            report.targets.append(
+                TargetCheck(
+                    target: "batch: warm ≤ 10 % of cold", measured: batchWarm.map { $0 / batchCold }, required: 0.1,
+                    isMinimum: false, detail: "warm \(f(batchWarm)) s / cold \(f(batchCold)) s"
+                )
+            )
+            let installs = r.median(Self.batchMatrixWorkload, "cairn", "install phases run")
+            report.targets.append(
+                TargetCheck(
+                    target: "batch: matrix of 6 runs install once per distinct key (3), not 6 times",
+                    measured: installs, required: 3, isMinimum: false, detail: "install phases run")
+            )
+        }
+
         let cold = r.median(Self.runnerColdWorkload, "cairn", "wall time")
         let warm = r.median(Self.runnerWarmWorkload, "cairn", "wall time")
         if cold != nil {

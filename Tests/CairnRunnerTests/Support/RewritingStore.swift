@@ -29,4 +29,8 @@ struct RewritingStore: PhaseStore {
     func putObject(bucket: String, key: String, file: String, metadata: [String: String]) async throws -> String {
         try await base.putObject(bucket: bucket, key: key, file: file, metadata: metadata)
     }
+
+    func createObject(bucket: String, key: String, bytes: [UInt8]) async throws -> Bool {
+        try await base.createObject(bucket: bucket, key: key, bytes: bytes)
+    }
 }
