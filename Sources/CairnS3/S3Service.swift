@@ -87,13 +87,12 @@ public struct S3Service: Sendable {
         }
         let host = head.authority ?? headers["host"] ?? ""
         headers["host"] = host
-        let signed = SignedRequest(method: head.method.rawValue, path: path, query: query, headers: headers)
-        let authentication = try verifier.verify(signed)
-
         var bucket: String?
         var key: String?
         let hostName = host.split(separator: ":").first.map(String.init)?.lowercased() ?? ""
+        var bucketInHost = false
         if let domain = configuration.virtualHostDomain?.lowercased(), hostName.hasSuffix("." + domain) {
+            bucketInHost = true
             bucket = String(hostName.dropLast(domain.count + 1))
             let rest = String(path.dropFirst())
             key = rest.isEmpty ? nil : rest
@@ -107,11 +106,22 @@ public struct S3Service: Sendable {
                 bucket = rest.isEmpty ? nil : String(rest)
             }
         }
+        // SigV2 signs the path as sent, with the bucket in front even when the host carried it.
+        let resourcePath = bucketInHost ? "/\(bucket ?? "")\(rawPath)" : rawPath
+        let signed = SignedRequest(
+            method: head.method.rawValue, path: path, query: query, headers: headers, resourcePath: resourcePath)
+        let authentication = try verifier.verify(signed)
         if let key, key.utf8.count > 1024 {
             throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
         }
+        // The operation reads `+` in the query as a space, as S3 does (form encoding: rclone's SigV2 listings send
+        // `prefix=dir+with+space`); the signature was checked on the query as sent.
+        var operationQuery = query
+        if let rawQuery, rawQuery.utf8.contains(UInt8(ascii: "+")) {
+            operationQuery = SigV4.parseQuery(rawQuery.replacingOccurrences(of: "+", with: "%20")) ?? query
+        }
         return S3Request(
-            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: query,
+            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: operationQuery,
             authentication: authentication, fileSender: fileSender
         )
     }

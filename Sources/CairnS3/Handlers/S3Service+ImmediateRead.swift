@@ -58,9 +58,10 @@ extension S3Service {
         return .afterRead(blobs.read(digest, range: range, on: eventLoop).map { answer(body: $0) })
     }
 
-    /// Query parameters that leave a GET or HEAD a plain read of the object: presigned-URL authentication,
-    /// response header overrides, and the operation name some SDKs add.
+    /// Query parameters that leave a GET or HEAD a plain read of the object: presigned-URL authentication (SigV4's
+    /// and SigV2's), response header overrides, and the operation name some SDKs add.
     static func isPlainReadParameter(_ name: String) -> Bool {
-        name.hasPrefix("X-Amz-") || name.hasPrefix("response-") || name == "x-id"
+        name.hasPrefix("X-Amz-") || name.hasPrefix("response-") || name == "x-id" || name == "AWSAccessKeyId"
+            || name == "Signature" || name == "Expires"
     }
 }
