@@ -60,7 +60,8 @@ public struct S3Service: Sendable {
             return try await dispatch(s3)
         } catch {
             let s3Error = Self.s3Error(for: error)
-            if s3Error.status.code >= 500 {
+            // 501 is an answer (a feature Cairn lacks), not a failure of the server.
+            if s3Error.status.code >= 500 && s3Error.status.code != 501 {
                 logger.error("S3 request failed", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
             } else {
                 logger.debug(
@@ -160,8 +161,10 @@ public struct S3Service: Sendable {
             return try await listBuckets(s3)
         }
         if let key = s3.key {
+            try rejectUnknownVersion(s3)
             switch s3.method {
             case .put:
+                try rejectUnsupportedEncryption(s3)
                 if s3.has("uploadId") {
                     return s3.header("x-amz-copy-source") != nil
                         ? try await uploadPartCopy(s3, bucket: bucket, key: key)
@@ -181,8 +184,12 @@ public struct S3Service: Sendable {
                 try rejectUnsupportedSubresource(s3)
                 return try await deleteObject(s3, bucket: bucket, key: key)
             case .post:
-                if s3.has("uploads") { return try await createMultipartUpload(s3, bucket: bucket, key: key) }
+                if s3.has("uploads") {
+                    try rejectUnsupportedEncryption(s3)
+                    return try await createMultipartUpload(s3, bucket: bucket, key: key)
+                }
                 if s3.has("uploadId") { return try await completeMultipartUpload(s3, bucket: bucket, key: key) }
+                try rejectUnsupportedSubresource(s3)
             default:
                 break
             }
@@ -210,6 +217,7 @@ public struct S3Service: Sendable {
             return try await listObjects(s3, bucket: bucket, version2: s3.query("list-type") == "2")
         case .post:
             if s3.has("delete") { return try await deleteObjects(s3, bucket: bucket) }
+            try rejectUnsupportedSubresource(s3)
         default:
             break
         }
@@ -217,16 +225,44 @@ public struct S3Service: Sendable {
             "MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
     }
 
-    /// Sub-resources Cairn does not implement are refused, never mistaken for a plain object or bucket request.
+    /// Every sub-resource S3 defines. The dispatch above takes those Cairn implements, for the methods it implements
+    /// them with, before it gets here: any left is refused with 501, never mistaken for a plain object or bucket
+    /// request (`PUT /bucket?versioning` is not CreateBucket).
+    static let subresources = [
+        "acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
+        "encryption", "object-lock", "retention", "legal-hold", "versions", "versioning", "accelerate",
+        "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls",
+        "publicAccessBlock", "torrent", "restore", "select", "attributes", "policyStatus", "location", "uploads",
+        "delete", "session", "renameObject", "metadataConfiguration", "metadataTable",
+    ]
+
     private func rejectUnsupportedSubresource(_ s3: S3Request) throws {
-        let unsupported = [
-            "acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
-            "encryption", "object-lock", "retention", "legal-hold", "versions", "accelerate", "requestPayment",
-            "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls", "publicAccessBlock",
-            "torrent", "restore", "select", "attributes", "policyStatus",
-        ]
-        if let name = unsupported.first(where: { s3.has($0) }) {
-            throw S3Error.notImplemented("The ?\(name) sub-resource")
+        if let name = Self.subresources.first(where: { s3.has($0) }) {
+            throw S3Error.notImplemented("\(s3.method.rawValue) with the ?\(name) sub-resource")
+        }
+    }
+
+    /// Cairn keeps one version of an object, S3's `null` version: any other version id names nothing.
+    private func rejectUnknownVersion(_ s3: S3Request) throws {
+        if let version = s3.query("versionId"), version != "null" {
+            throw S3Error(
+                "NoSuchVersion", "The specified version does not exist; this bucket keeps no versions.",
+                status: .notFound, resource: version)
+        }
+    }
+
+    /// Cairn stores objects unencrypted: a request for server-side encryption (SSE-S3, SSE-KMS or SSE-C, on a PUT,
+    /// a copy, an upload or its parts) is refused, never stored in the clear while looking accepted.
+    private func rejectUnsupportedEncryption(_ s3: S3Request) throws {
+        let names = s3.head.headerFields.map { $0.name.canonicalName }
+        let requested = names.first {
+            $0.hasPrefix("x-amz-server-side-encryption") || $0.hasPrefix("x-amz-copy-source-server-side-encryption")
+        }
+        if let requested {
+            throw S3Error(
+                "NotImplemented",
+                "Server-side encryption (\(requested)) is not implemented by Cairn: objects are stored unencrypted, so the request is refused rather than stored in the clear",
+                status: .init(code: 501))
         }
     }
 

@@ -173,4 +173,18 @@ public struct ObjectListing: Sendable {
         self.resumeAt = resumeAt
         self.lastName = lastName
     }
+
+    /// The smallest byte string greater than every string that starts with `prefix`: where a listing resumes after
+    /// a common prefix. Nil when there is none (the prefix is all 0xFF bytes).
+    public static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xff {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return nil
+    }
 }

@@ -95,7 +95,7 @@ struct SQLiteRetentionPass {
                 let prefix = Array(rule.prefix.utf8)
                 var condition = "created_at < ? AND key >= ?"
                 var arguments: [any DatabaseValueConvertible] = [nowSeconds - Double(days) * 86400, Data(prefix)]
-                if let upper = SQLiteMetadataStore.successorOfPrefix(prefix) {
+                if let upper = ObjectListing.successor(ofPrefix: prefix) {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))
                 }
@@ -200,7 +200,7 @@ struct SQLiteRetentionPass {
                 var arguments: [any DatabaseValueConvertible] = [
                     bucket, nowSeconds - Double(days) * 86400, Data(prefix),
                 ]
-                if let upper = SQLiteMetadataStore.successorOfPrefix(prefix) {
+                if let upper = ObjectListing.successor(ofPrefix: prefix) {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))
                 }
