@@ -164,6 +164,7 @@ public struct S3Service: Sendable {
             try rejectUnknownVersion(s3)
             switch s3.method {
             case .put:
+                if s3.has("tagging") { return try await putObjectTagging(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedEncryption(s3)
                 if s3.has("uploadId") {
                     return s3.header("x-amz-copy-source") != nil
@@ -175,12 +176,14 @@ public struct S3Service: Sendable {
                 return try await putObject(s3, bucket: bucket, key: key)
             case .get:
                 if s3.has("uploadId") { return try await listParts(s3, bucket: bucket, key: key) }
+                if s3.has("tagging") { return try await getObjectTagging(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await getObject(s3, bucket: bucket, key: key, head: false)
             case .head:
                 return try await getObject(s3, bucket: bucket, key: key, head: true)
             case .delete:
                 if s3.has("uploadId") { return try await abortMultipartUpload(s3, bucket: bucket, key: key) }
+                if s3.has("tagging") { return try await deleteObjectTagging(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await deleteObject(s3, bucket: bucket, key: key)
             case .post:

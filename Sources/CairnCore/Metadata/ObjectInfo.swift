@@ -53,12 +53,16 @@ public struct ObjectHeaders: Sendable, Hashable, Codable {
     public var expires: String?
     /// `x-amz-meta-*` values by lowercase name without the prefix.
     public var userMetadata: [String: String]
+    /// The object's tag set (S3 object tagging); nil or empty when it has none. Optional so that rows written
+    /// before tagging existed decode unchanged.
+    public var tags: [ObjectTag]?
 
     public init(
         contentType: String? = nil, contentEncoding: String? = nil, cacheControl: String? = nil,
         contentDisposition: String? = nil, contentLanguage: String? = nil, expires: String? = nil,
-        userMetadata: [String: String] = [:]
+        userMetadata: [String: String] = [:], tags: [ObjectTag]? = nil
     ) {
+        self.tags = tags
         self.contentType = contentType
         self.contentEncoding = contentEncoding
         self.cacheControl = cacheControl

@@ -13,7 +13,8 @@ extension S3Service {
             }
             algorithm = parsed
         }
-        let stored = objectHeaders(from: s3)
+        var stored = objectHeaders(from: s3)
+        stored.tags = try requestTags(s3)
         let upload = UploadInfo(
             uploadID: SecureRandom.bytes(24).hexString, bucket: bucket, key: key, headers: stored,
             checksumAlgorithm: algorithm, createdAt: Date()

@@ -52,7 +52,8 @@ extension S3Service {
     func putObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
         let condition = try writeCondition(s3)
-        let stored = objectHeaders(from: s3)
+        var stored = objectHeaders(from: s3)
+        stored.tags = try requestTags(s3)
         // Refuse early when the precondition already fails; the write transaction checks again.
         if case .keyAbsent = condition, try await metadata.object(bucket: bucket, key: key) != nil {
             throw S3Error.preconditionFailed
@@ -162,6 +163,7 @@ extension S3Service {
     static let singleReadLimit: Int64 = 1 << 20
 
     static let checksumMode = HTTPField.Name("x-amz-checksum-mode")!
+    static let taggingCount = HTTPField.Name("x-amz-tagging-count")!
 
     func responseHeaders(for object: ObjectInfo, s3: S3Request) -> HTTPFields {
         // Appended, not assigned: every name below is distinct, and assigning searches the fields each time.
@@ -194,6 +196,9 @@ extension S3Service {
         }
         if let partCount = object.partCount {
             headers.append(HTTPField(name: HTTPField.Name("x-amz-mp-parts-count")!, value: String(partCount)))
+        }
+        if let tags = object.headers.tags, !tags.isEmpty {
+            headers.append(HTTPField(name: Self.taggingCount, value: String(tags.count)))
         }
         if s3.header(Self.checksumMode)?.uppercased() == "ENABLED", let checksum = object.checksum {
             headers.append(HTTPField(name: HTTPField.Name(checksum.algorithm.headerName)!, value: checksum.value))
@@ -353,6 +358,12 @@ extension S3Service {
         object.key = key
         object.createdAt = Date()
         if replace { object.headers = objectHeaders(from: s3) }
+        // Tags follow the source unless the request replaces them (S3's x-amz-tagging-directive).
+        switch s3.header("x-amz-tagging-directive")?.uppercased() {
+        case nil, "COPY": object.headers.tags = source.headers.tags
+        case "REPLACE": object.headers.tags = try requestTags(s3)
+        case let other?: throw S3Error.invalidArgument("Unknown tagging directive: \(other)")
+        }
         try await metadata.putObject(object, condition: try writeCondition(s3))
         let xml = XMLWriter()
         xml.element("CopyObjectResult", namespace: true) {
