@@ -177,6 +177,7 @@ public struct S3Service: Sendable {
             case .get:
                 if s3.has("uploadId") { return try await listParts(s3, bucket: bucket, key: key) }
                 if s3.has("tagging") { return try await getObjectTagging(s3, bucket: bucket, key: key) }
+                if s3.has("attributes") { return try await getObjectAttributes(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await getObject(s3, bucket: bucket, key: key, head: false)
             case .head:

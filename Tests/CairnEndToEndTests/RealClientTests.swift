@@ -67,6 +67,15 @@ struct RealClientTests {
     }
 
     @Test(
+        "S3 edge cases, tagging and GetObjectAttributes through boto3 and the AWS CLI at their defaults",
+        .requires("python3", "aws", python: ["boto3"]))
+    func s3Compatibility() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        try await Clients.runScript("python3", "s3compat.py", server: server, bucketPrefix: "compat")
+    }
+
+    @Test(
         "Large downloads over HTTP: sent from blob files, exact in every range, no file left open",
         .requires("python3", python: ["boto3"]))
     func downloadsOverHTTP() async throws {

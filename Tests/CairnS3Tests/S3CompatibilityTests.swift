@@ -108,6 +108,16 @@ struct S3CompatibilityTests {
     static let partOne = [UInt8](repeating: 1, count: 5 * 1024 * 1024)
     static let partTwo = [UInt8](repeating: 2, count: 1000)
 
+    /// Uploads ``partOne`` and ``partTwo`` as a multipart object at `path`; returns its ETag as Complete gave it.
+    static func twoPartObject(_ fixture: Fixture, _ path: String) async throws -> String {
+        let upload = try await Self.createUpload(fixture, path)
+        let one = try await Self.uploadPart(fixture, path, upload: upload, number: 1, Self.partOne)
+        let two = try await Self.uploadPart(fixture, path, upload: upload, number: 2, Self.partTwo)
+        let done = try await Self.complete(fixture, path, upload: upload, parts: [(1, one), (2, two)])
+        #expect(done.status == .ok, "\(Self.text(done))")
+        return try #require(try Self.xml(done).child("ETag")?.text)
+    }
+
     @Test("A repeated Complete answers as the first did; a part listed twice is taken as its latest upload")
     func completeRetried() async throws {
         let fixture = try await Self.fixture(bucket: "mpu")
@@ -133,11 +143,7 @@ struct S3CompatibilityTests {
     @Test("GET and HEAD with partNumber answer that part, with Content-Range and the part count; 416 past the last")
     func partNumberReads() async throws {
         let fixture = try await Self.fixture(bucket: "parts")
-        let upload = try await Self.createUpload(fixture, "/parts/obj")
-        let one = try await Self.uploadPart(fixture, "/parts/obj", upload: upload, number: 1, Self.partOne)
-        let two = try await Self.uploadPart(fixture, "/parts/obj", upload: upload, number: 2, Self.partTwo)
-        let done = try await Self.complete(fixture, "/parts/obj", upload: upload, parts: [(1, one), (2, two)])
-        #expect(done.status == .ok)
+        _ = try await Self.twoPartObject(fixture, "/parts/obj")
         let size = Self.partOne.count + Self.partTwo.count
         let second = try await fixture.respond(Self.request(.get, "/parts/obj", query: [("partNumber", "2")]))
         #expect(second.status == .partialContent)
@@ -183,7 +189,7 @@ struct S3CompatibilityTests {
         #expect(versioning.status.code == 501 && Self.text(versioning).contains("NotImplemented"))
         for (method, path, name) in [
             (HTTPRequest.Method.post, "/subres/k", "restore"), (.post, "/subres", "select"),
-            (.delete, "/subres", "versioning"), (.get, "/subres/k", "attributes"),
+            (.delete, "/subres", "versioning"), (.get, "/subres/k", "acl"),
         ] {
             let answer = try await fixture.respond(Self.request(method, path, query: [(name, "")]))
             #expect(answer.status.code == 501, "\(method) ?\(name): \(Self.text(answer))")
@@ -350,5 +356,37 @@ struct S3CompatibilityTests {
         )
         let refused = try await fixture.respond(forged, body: ByteBuffer(string: "x"))
         #expect(refused.status == .forbidden && Self.text(refused).contains("SignatureDoesNotMatch"))
+    }
+
+    @Test("GetObjectAttributes answers the attributes asked for, parts by number and size")
+    func objectAttributes() async throws {
+        let fixture = try await Self.fixture(bucket: "attrs")
+        let etag = try await Self.twoPartObject(fixture, "/attrs/obj")
+        let answer = try await fixture.respond(
+            Self.request(
+                .get, "/attrs/obj", query: [("attributes", "")],
+                headers: [
+                    "x-amz-object-attributes": "ETag,ObjectParts,ObjectSize,StorageClass", "x-amz-max-parts": "1",
+                ]))
+        #expect(answer.status == .ok, "\(Self.text(answer))")
+        let root = try Self.xml(answer)
+        #expect(root.name == "GetObjectAttributesResponse")
+        #expect(root.child("ETag")?.text == S3Format.unquoted(etag))
+        #expect(root.child("ObjectSize")?.text == String(Self.partOne.count + Self.partTwo.count))
+        #expect(root.child("StorageClass")?.text == "STANDARD")
+        let parts = try #require(root.child("ObjectParts"))
+        #expect(parts.child("PartsCount")?.text == "2")
+        #expect(parts.child("IsTruncated")?.text == "true")
+        #expect(parts.children("Part").map { $0.child("Size")?.text } == [String(Self.partOne.count)])
+        #expect(root.child("Checksum") == nil)
+
+        let missing = try await fixture.respond(
+            Self.request(.get, "/attrs/none", query: [("attributes", "")], headers: ["x-amz-object-attributes": "ETag"])
+        )
+        #expect(missing.status == .notFound)
+        let unknown = try await fixture.respond(
+            Self.request(.get, "/attrs/obj", query: [("attributes", "")], headers: ["x-amz-object-attributes": "Owner"])
+        )
+        #expect(unknown.status == .badRequest)
     }
 }

@@ -5,11 +5,7 @@ boto3's generate_presigned_url and `aws s3 presign`, with no signature_version c
 (AWSAccessKeyId, Signature, Expires); the script checks that they still do, downloads and uploads through them with
 curl, and drives header-signed SigV2 (botocore's "s3" signer) through objects, listings and multipart uploads.
 
-Environment (provided by the harness):
-  CAIRN_ENDPOINT        http://127.0.0.1:PORT
-  AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-  CAIRN_WORK            empty scratch directory
-  CAIRN_BUCKET_PREFIX   every bucket created here starts with this
+Environment: see client_defaults.py.
 
 Exits 0 on success; on the first failure prints "FAIL: ..." and exits 1.
 """
@@ -17,7 +13,6 @@ Exits 0 on success; on the first failure prints "FAIL: ..." and exits 1.
 import os
 import secrets
 import subprocess
-import sys
 import time
 import urllib.parse
 
@@ -25,25 +20,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ["CAIRN_ENDPOINT"]
-WORK = os.environ["CAIRN_WORK"]
-BUCKET = f"{os.environ['CAIRN_BUCKET_PREFIX'].rstrip('-')}-v2-{secrets.token_hex(3)}"
+from client_defaults import ENDPOINT, PREFIX, WORK, check, fail
 
-# The defaults: no AWS config file, no signature_version, no region beyond what a fresh machine has.
-os.environ["AWS_CONFIG_FILE"] = os.path.join(WORK, "no-aws-config")
-os.environ.pop("AWS_DEFAULT_REGION", None)
-os.environ.pop("AWS_REGION", None)
-
-
-def fail(message):
-    print(f"FAIL: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def check(condition, message):
-    if not condition:
-        fail(message)
-    print(f"    ok: {message}")
+BUCKET = f"{PREFIX}-v2"
 
 
 def curl(*args):
