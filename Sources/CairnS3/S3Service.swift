@@ -56,8 +56,13 @@ public struct S3Service: Sendable {
         -> Response
     {
         do {
+            if request.method == .options {
+                return try await preflight(request.head, bucket: try address(request.head).bucket)
+            }
             let s3 = try authenticate(request.head, body: request.body, requestID: requestID, fileSender: fileSender)
-            return try await dispatch(s3)
+            var response = try await dispatch(s3)
+            if s3.head.headerFields.contains(.origin) { await addCORSHeaders(to: &response, s3) }
+            return response
         } catch {
             let s3Error = Self.s3Error(for: error)
             // 501 is an answer (a feature Cairn lacks), not a failure of the server.
@@ -88,6 +93,30 @@ public struct S3Service: Sendable {
         }
         let host = head.authority ?? headers["host"] ?? ""
         headers["host"] = host
+        let (bucket, key, bucketInHost) = address(path: path, host: host)
+        // SigV2 signs the path as sent, with the bucket in front even when the host carried it.
+        let resourcePath = bucketInHost ? "/\(bucket ?? "")\(rawPath)" : rawPath
+        let signed = SignedRequest(
+            method: head.method.rawValue, path: path, query: query, headers: headers, resourcePath: resourcePath)
+        let authentication = try verifier.verify(signed)
+        if let key, key.utf8.count > 1024 {
+            throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
+        }
+        // The operation reads `+` in the query as a space, as S3 does (form encoding: rclone's SigV2 listings send
+        // `prefix=dir+with+space`); the signature was checked on the query as sent.
+        var operationQuery = query
+        if let rawQuery, rawQuery.utf8.contains(UInt8(ascii: "+")) {
+            operationQuery = SigV4.parseQuery(rawQuery.replacingOccurrences(of: "+", with: "%20")) ?? query
+        }
+        return S3Request(
+            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: operationQuery,
+            authentication: authentication, fileSender: fileSender
+        )
+    }
+
+    /// The bucket and key a request names: from the host (virtual-host style, when the host is a subdomain of
+    /// the configured domain) or from the path's first segment; and whether the host carried the bucket.
+    func address(path: String, host: String) -> (bucket: String?, key: String?, bucketInHost: Bool) {
         var bucket: String?
         var key: String?
         let hostName = host.split(separator: ":").first.map(String.init)?.lowercased() ?? ""
@@ -107,24 +136,16 @@ public struct S3Service: Sendable {
                 bucket = rest.isEmpty ? nil : String(rest)
             }
         }
-        // SigV2 signs the path as sent, with the bucket in front even when the host carried it.
-        let resourcePath = bucketInHost ? "/\(bucket ?? "")\(rawPath)" : rawPath
-        let signed = SignedRequest(
-            method: head.method.rawValue, path: path, query: query, headers: headers, resourcePath: resourcePath)
-        let authentication = try verifier.verify(signed)
-        if let key, key.utf8.count > 1024 {
-            throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
+        return (bucket, key, bucketInHost)
+    }
+
+    /// ``address(path:host:)`` of a request head (for a CORS preflight, which is not authenticated).
+    func address(_ head: HTTPRequest) throws -> (bucket: String?, key: String?, bucketInHost: Bool) {
+        let (rawPath, _) = Self.pathAndQuery(of: head.path)
+        guard let path = SigV4.percentDecode(rawPath) else {
+            throw S3Error.invalidArgument("The request path is not valid percent-encoded UTF-8")
         }
-        // The operation reads `+` in the query as a space, as S3 does (form encoding: rclone's SigV2 listings send
-        // `prefix=dir+with+space`); the signature was checked on the query as sent.
-        var operationQuery = query
-        if let rawQuery, rawQuery.utf8.contains(UInt8(ascii: "+")) {
-            operationQuery = SigV4.parseQuery(rawQuery.replacingOccurrences(of: "+", with: "%20")) ?? query
-        }
-        return S3Request(
-            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: operationQuery,
-            authentication: authentication, fileSender: fileSender
-        )
+        return address(path: path, host: head.authority ?? "")
     }
 
     /// The raw (still percent-encoded) path and query of a request target. The usual origin form (`/b/k?x=1`) is
@@ -204,12 +225,14 @@ public struct S3Service: Sendable {
         switch s3.method {
         case .put:
             if s3.has("lifecycle") { return try await putBucketLifecycle(s3, bucket: bucket) }
+            if s3.has("cors") { return try await putBucketCors(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket)
         case .head:
             return try await headBucket(s3, bucket: bucket)
         case .delete:
             if s3.has("lifecycle") { return try await deleteBucketLifecycle(s3, bucket: bucket) }
+            if s3.has("cors") { return try await deleteBucketCors(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await deleteBucket(s3, bucket: bucket)
         case .get:
@@ -217,6 +240,7 @@ public struct S3Service: Sendable {
             if s3.has("versioning") { return try await getBucketVersioning(s3, bucket: bucket) }
             if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await getBucketLifecycle(s3, bucket: bucket) }
+            if s3.has("cors") { return try await getBucketCors(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query("list-type") == "2")
         case .post:

@@ -67,7 +67,7 @@ struct RealClientTests {
     }
 
     @Test(
-        "S3 edge cases, tagging and GetObjectAttributes through boto3 and the AWS CLI at their defaults",
+        "S3 edge cases, tagging, GetObjectAttributes and CORS through boto3 and the AWS CLI at their defaults",
         .requires("python3", "aws", python: ["boto3"]))
     func s3Compatibility() async throws {
         let server = try CairnServerProcess()

@@ -159,6 +159,19 @@ extension SQLiteMetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v8: bucket configurations") { db in
+            // Small per-bucket documents that only the S3 front end reads (CORS rules), as JSON by kind.
+            try db.execute(
+                sql: """
+                    CREATE TABLE bucket_configurations (
+                        bucket TEXT NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        document BLOB NOT NULL,
+                        PRIMARY KEY (bucket, kind)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 

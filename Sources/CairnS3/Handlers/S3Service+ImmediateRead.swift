@@ -30,7 +30,8 @@ extension S3Service {
     public func immediateResponse(to head: HTTPRequest, requestID: String, eventLoop: any EventLoop)
         -> ImmediateAnswer?
     {
-        guard head.method == .get || head.method == .head else { return nil }
+        // A browser's request (Origin) may need CORS headers, which take a bucket lookup: the normal path adds them.
+        guard head.method == .get || head.method == .head, !head.headerFields.contains(.origin) else { return nil }
         guard
             let s3 = try? authenticate(
                 head, body: RequestBody(buffer: ByteBuffer()), requestID: requestID, fileSender: nil),

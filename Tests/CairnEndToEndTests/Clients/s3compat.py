@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""End-to-end test: S3 edge cases and object tagging through boto3 and the AWS CLI at their defaults.
+"""End-to-end test: S3 edge cases, tagging and CORS through boto3 and the AWS CLI at their defaults.
 
 Each check is one that Cairn once answered differently from S3: ListObjects v1 pagination over common prefixes,
-a retried CompleteMultipartUpload, part reads, conditional deletes, features it refuses (501), tagging and
-GetObjectAttributes.
+a retried CompleteMultipartUpload, part reads, conditional deletes, features it refuses (501), tagging,
+GetObjectAttributes and CORS.
 
 Environment: see client_defaults.py.
 
@@ -12,10 +12,12 @@ Exits 0 on success; on the first failure prints "FAIL: ..." and exits 1.
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import secrets
 import subprocess
+import urllib.parse
 
 import boto3
 from botocore.exceptions import ClientError
@@ -138,6 +140,41 @@ check(s3.get_object_tagging(Bucket=BUCKET, Key="tagged")["TagSet"] == [], "Delet
 code, status = error_code(s3.put_object, Bucket=BUCKET, Key="bad", Body=b"b",
                           Tagging="&".join(f"k{i}=v" for i in range(11)))
 check(code == "InvalidTag", f"eleven tags are refused ({code})")
+
+print("==> CORS: configuration, browser preflight, headers on a browser's GET")
+s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+    "AllowedOrigins": ["https://ci.example.com"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
+    "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 300}]})
+rules = s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"]
+check(rules[0]["AllowedMethods"] == ["GET", "PUT"] and rules[0]["MaxAgeSeconds"] == 300, "GetBucketCors reads it back")
+url = urllib.parse.urlsplit(ENDPOINT)
+
+
+def plain(method, path, headers):
+    """A request as a browser sends it: no credentials."""
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.request(method, path, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+preflight = plain("OPTIONS", f"/{BUCKET}/enc", {"Origin": "https://ci.example.com",
+                                                 "Access-Control-Request-Method": "PUT",
+                                                 "Access-Control-Request-Headers": "content-type"})
+check(preflight.status == 200 and preflight.getheader("Access-Control-Allow-Origin") == "https://ci.example.com",
+      f"a preflight from an allowed origin is answered ({preflight.status})")
+refused = plain("OPTIONS", f"/{BUCKET}/enc", {"Origin": "https://evil.test", "Access-Control-Request-Method": "GET"})
+check(refused.status == 403, f"a preflight from another origin is 403 ({refused.status})")
+browser = boto3.client("s3", endpoint_url=ENDPOINT)
+browser.meta.events.register("before-sign.s3.GetObject", lambda request, **_: request.headers.add_header(
+    "Origin", "https://ci.example.com"))
+got = browser.get_object(Bucket=BUCKET, Key="enc")["ResponseMetadata"]["HTTPHeaders"]
+check(got.get("access-control-allow-origin") == "https://ci.example.com", "a GET with Origin gets the CORS headers")
+s3.delete_bucket_cors(Bucket=BUCKET)
+code, status = error_code(s3.get_bucket_cors, Bucket=BUCKET)
+check(code == "NoSuchCORSConfiguration", f"DeleteBucketCors removes it ({code})")
 
 print("==> clean up")
 for name in (BUCKET, f"{BASE}-b", f"{BASE}-c"):
