@@ -226,6 +226,7 @@ public struct S3Service: Sendable {
         case .put:
             if s3.has("lifecycle") { return try await putBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await putBucketCors(s3, bucket: bucket) }
+            if s3.has("tagging") { return try await putBucketTagging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket)
         case .head:
@@ -233,6 +234,7 @@ public struct S3Service: Sendable {
         case .delete:
             if s3.has("lifecycle") { return try await deleteBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await deleteBucketCors(s3, bucket: bucket) }
+            if s3.has("tagging") { return try await deleteBucketTagging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await deleteBucket(s3, bucket: bucket)
         case .get:
@@ -241,6 +243,7 @@ public struct S3Service: Sendable {
             if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await getBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await getBucketCors(s3, bucket: bucket) }
+            if s3.has("tagging") { return try await getBucketTagging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query("list-type") == "2")
         case .post:

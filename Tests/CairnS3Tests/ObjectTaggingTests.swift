@@ -7,7 +7,7 @@ import Testing
 @testable import CairnS3
 
 /// Object tagging: Put/Get/DeleteObjectTagging, `x-amz-tagging` on PUT and CreateMultipartUpload, the tagging
-/// directive of a copy, and the tag count on reads.
+/// directive of a copy, and the tag count on reads; and bucket tagging.
 @Suite("Object tagging")
 struct ObjectTaggingTests {
     typealias Compat = S3CompatibilityTests
@@ -88,5 +88,26 @@ struct ObjectTaggingTests {
         let etag = try await Compat.uploadPart(fixture, "/mputags/k", upload: upload, number: 1, Array("x".utf8))
         #expect(try await Compat.complete(fixture, "/mputags/k", upload: upload, parts: [(1, etag)]).status == .ok)
         #expect(try await Self.tags(fixture, "/mputags/k") == ["stage": "rc"])
+    }
+
+    @Test("A bucket's tag set is stored, read back and deleted; none is NoSuchTagSet")
+    func bucketTagging() async throws {
+        let fixture = try await Compat.fixture(bucket: "buckettags")
+        let none = try await fixture.respond(Compat.request(.get, "/buckettags", query: [("tagging", "")]))
+        #expect(none.status == .notFound && Compat.text(none).contains("NoSuchTagSet"))
+        let body = "<Tagging><TagSet><Tag><Key>cost-center</Key><Value>ci</Value></Tag></TagSet></Tagging>"
+        let put = try await fixture.respond(
+            Compat.request(.put, "/buckettags", query: [("tagging", "")]), body: ByteBuffer(string: body))
+        #expect(put.status == .noContent, "\(Compat.text(put))")
+        #expect(try await Self.tags(fixture, "/buckettags") == ["cost-center": "ci"])
+        let deleted = try await fixture.respond(Compat.request(.delete, "/buckettags", query: [("tagging", "")]))
+        #expect(deleted.status == .noContent)
+        #expect(
+            try await fixture.respond(Compat.request(.get, "/buckettags", query: [("tagging", "")])).status == .notFound
+        )
+        // Not mistaken for CreateBucket: a malformed tag set is MalformedXML about tagging.
+        let malformed = try await fixture.respond(
+            Compat.request(.put, "/buckettags", query: [("tagging", "")]), body: ByteBuffer(string: "<Tagging/>"))
+        #expect(malformed.status == .badRequest && Compat.text(malformed).contains("TagSet"))
     }
 }

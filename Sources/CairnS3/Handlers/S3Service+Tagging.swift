@@ -5,10 +5,11 @@ import HTTPTypes
 import Hummingbird
 
 extension S3Service {
-    /// S3's limits on a tag set: ten tags, keys of at most 128 characters and values of at most 256, keys unique.
-    static func validateTags(_ tags: [ObjectTag]) throws {
+    /// S3's limits on a tag set: ten tags on an object (fifty on a bucket), keys of at most 128 characters and
+    /// values of at most 256, keys unique.
+    static func validateTags(_ tags: [ObjectTag], limit: Int = 10) throws {
         func invalid(_ why: String) -> S3Error { S3Error("InvalidTag", why, status: .badRequest) }
-        guard tags.count <= 10 else { throw invalid("Object tags cannot be greater than 10") }
+        guard tags.count <= limit else { throw invalid("Tags cannot be greater than \(limit)") }
         guard Set(tags.map(\.key)).count == tags.count else {
             throw invalid("Cannot provide multiple Tags with the same key")
         }
@@ -59,6 +60,13 @@ extension S3Service {
     /// PutObjectTagging: replaces the object's tag set.
     func putObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         let object = try await taggedObject(bucket: bucket, key: key)
+        let tags = try await receiveTagging(s3, limit: 10)
+        try await retag(object, tags)
+        return emptyResponse()
+    }
+
+    /// The tag set of a `Tagging` document in the request body, checked against S3's limits.
+    func receiveTagging(_ s3: S3Request, limit: Int) async throws -> [ObjectTag] {
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 64 * 1024))
         guard root.name == "Tagging", let set = root.child("TagSet") else {
             throw S3Error.malformedXML("expected Tagging with a TagSet")
@@ -69,18 +77,16 @@ extension S3Service {
             }
             return ObjectTag(key: key, value: value)
         }
-        try Self.validateTags(tags)
-        try await retag(object, tags)
-        return emptyResponse()
+        try Self.validateTags(tags, limit: limit)
+        return tags
     }
 
-    /// GetObjectTagging: the object's tag set, empty when it has none.
-    func getObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
-        let object = try await taggedObject(bucket: bucket, key: key)
+    /// A `Tagging` document of a tag set.
+    func taggingResponse(_ tags: [ObjectTag]) -> Response {
         let xml = XMLWriter()
         xml.element("Tagging", namespace: true) {
             xml.element("TagSet") {
-                for tag in object.headers.tags ?? [] {
+                for tag in tags {
                     xml.element("Tag") {
                         xml.element("Key", tag.key)
                         xml.element("Value", tag.value)
@@ -91,10 +97,41 @@ extension S3Service {
         return xmlResponse(xml)
     }
 
+    /// GetObjectTagging: the object's tag set, empty when it has none.
+    func getObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let object = try await taggedObject(bucket: bucket, key: key)
+        return taggingResponse(object.headers.tags ?? [])
+    }
+
     /// DeleteObjectTagging: removes the object's tag set.
     func deleteObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         let object = try await taggedObject(bucket: bucket, key: key)
         if object.headers.tags != nil { try await retag(object, nil) }
+        return emptyResponse(.noContent)
+    }
+
+    static let bucketTaggingKind = "tagging"
+
+    /// PutBucketTagging: replaces the bucket's tag set (at most fifty tags).
+    func putBucketTagging(_ s3: S3Request, bucket: String) async throws -> Response {
+        let tags = try await receiveTagging(s3, limit: 50)
+        try await metadata.setBucketConfiguration(
+            bucket: bucket, kind: Self.bucketTaggingKind, document: try JSONEncoder().encode(tags))
+        return emptyResponse(.noContent)
+    }
+
+    /// GetBucketTagging: the bucket's tag set, or 404 NoSuchTagSet when it has none.
+    func getBucketTagging(_ s3: S3Request, bucket: String) async throws -> Response {
+        guard let document = try await metadata.bucketConfiguration(bucket: bucket, kind: Self.bucketTaggingKind)
+        else {
+            throw S3Error("NoSuchTagSet", "The TagSet does not exist", status: .notFound, resource: bucket)
+        }
+        return taggingResponse(try JSONDecoder().decode([ObjectTag].self, from: document))
+    }
+
+    /// DeleteBucketTagging.
+    func deleteBucketTagging(_ s3: S3Request, bucket: String) async throws -> Response {
+        try await metadata.setBucketConfiguration(bucket: bucket, kind: Self.bucketTaggingKind, document: nil)
         return emptyResponse(.noContent)
     }
 }

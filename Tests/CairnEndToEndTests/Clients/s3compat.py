@@ -141,6 +141,12 @@ code, status = error_code(s3.put_object, Bucket=BUCKET, Key="bad", Body=b"b",
                           Tagging="&".join(f"k{i}=v" for i in range(11)))
 check(code == "InvalidTag", f"eleven tags are refused ({code})")
 
+s3.put_bucket_tagging(Bucket=BUCKET, Tagging={"TagSet": [{"Key": "cost-center", "Value": "ci"}]})
+check(s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"] == [{"Key": "cost-center", "Value": "ci"}], "bucket tagging")
+s3.delete_bucket_tagging(Bucket=BUCKET)
+code, _ = error_code(s3.get_bucket_tagging, Bucket=BUCKET)
+check(code == "NoSuchTagSet", f"DeleteBucketTagging removes the set ({code})")
+
 print("==> CORS: configuration, browser preflight, headers on a browser's GET")
 s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
     "AllowedOrigins": ["https://ci.example.com"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
