@@ -99,6 +99,14 @@ struct SQLiteRetentionPass {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))
                 }
+                // An object's tags are in its stored headers (JSON): it must carry each of the rule's.
+                for tag in rule.tags ?? [] {
+                    condition += """
+                         AND EXISTS (SELECT 1 FROM json_each(o.headers, '$.tags') t
+                         WHERE json_extract(t.value, '$.key') = ? AND json_extract(t.value, '$.value') = ?)
+                        """
+                    arguments += [tag.key, tag.value]
+                }
                 report.expired["lifecycle:\(bucket):\(rule.id ?? "rule")", default: 0] += try await deleteObjects(
                     bucket: bucket, condition: condition, arguments: arguments
                 )

@@ -4,7 +4,8 @@ import Hummingbird
 
 extension S3Service {
     /// PutBucketLifecycleConfiguration: `Expiration/Days` and `AbortIncompleteMultipartUpload` rules with a
-    /// `Prefix` or `Filter` (`Prefix`, or `And/Prefix`), as `aws s3api put-bucket-lifecycle-configuration` sends.
+    /// `Prefix` or `Filter` (`Prefix`, `Tag`, or `And` of a prefix and tags), as `aws s3api
+    /// put-bucket-lifecycle-configuration` sends.
     func putBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
         guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 1 << 20))
@@ -35,8 +36,14 @@ extension S3Service {
         let prefix =
             node.child("Prefix")?.text ?? filter?.child("Prefix")?.text ?? filter?.child("And")?.child("Prefix")?.text
             ?? ""
-        if filter?.child("Tag") != nil || filter?.child("And")?.child("Tag") != nil {
-            throw S3Error.notImplemented("A lifecycle filter on object tags")
+        let tags = try ((filter?.children("Tag") ?? []) + (filter?.child("And")?.children("Tag") ?? [])).map { tag in
+            guard let key = tag.child("Key")?.text, let value = tag.child("Value")?.text else {
+                throw S3Error.malformedXML("a filter's Tag needs a Key and a Value")
+            }
+            return ObjectTag(key: key, value: value)
+        }
+        if !tags.isEmpty, node.child("AbortIncompleteMultipartUpload") != nil {
+            throw S3Error.invalidRequest("AbortIncompleteMultipartUpload cannot be specified with Tags.")
         }
         if node.child("Transition") != nil || node.child("NoncurrentVersionExpiration") != nil {
             throw S3Error.notImplemented("Lifecycle transitions and noncurrent-version rules")
@@ -45,7 +52,7 @@ extension S3Service {
             throw S3Error.notImplemented("Lifecycle expiration by Date (use Days)")
         }
         let rule = LifecycleRule(
-            id: node.child("ID")?.text, enabled: status == "Enabled", prefix: prefix,
+            id: node.child("ID")?.text, enabled: status == "Enabled", prefix: prefix, tags: tags.isEmpty ? nil : tags,
             expirationDays: try days(node.child("Expiration")?.child("Days")?.text, "Expiration Days"),
             abortIncompleteUploadDays: try days(
                 node.child("AbortIncompleteMultipartUpload")?.child("DaysAfterInitiation")?.text, "DaysAfterInitiation"
@@ -69,7 +76,27 @@ extension S3Service {
             for rule in rules {
                 xml.element("Rule") {
                     if let id = rule.id { xml.element("ID", id) }
-                    xml.element("Filter") { xml.element("Prefix", rule.prefix) }
+                    xml.element("Filter") {
+                        let tags = rule.tags ?? []
+                        func tagElements() {
+                            for tag in tags {
+                                xml.element("Tag") {
+                                    xml.element("Key", tag.key)
+                                    xml.element("Value", tag.value)
+                                }
+                            }
+                        }
+                        if tags.isEmpty {
+                            xml.element("Prefix", rule.prefix)
+                        } else if tags.count == 1 && rule.prefix.isEmpty {
+                            tagElements()
+                        } else {
+                            xml.element("And") {
+                                if !rule.prefix.isEmpty { xml.element("Prefix", rule.prefix) }
+                                tagElements()
+                            }
+                        }
+                    }
                     xml.element("Status", rule.enabled ? "Enabled" : "Disabled")
                     if let days = rule.expirationDays {
                         xml.element("Expiration") { xml.element("Days", String(days)) }

@@ -12,6 +12,9 @@ echo "temporary" > "$CAIRN_WORK/tmp.txt"
 echo "release" > "$CAIRN_WORK/rel.txt"
 s3api put-object --bucket "$bucket" --key tmp/a.txt --body "$CAIRN_WORK/tmp.txt" > /dev/null
 s3api put-object --bucket "$bucket" --key releases/v1.txt --body "$CAIRN_WORK/rel.txt" > /dev/null
+echo "candidate" > "$CAIRN_WORK/rc.txt"
+s3api put-object --bucket "$bucket" --key releases/v2-rc.txt --body "$CAIRN_WORK/rc.txt" --tagging "stage=rc" \
+  > /dev/null
 
 echo "--- no configuration yet: NoSuchLifecycleConfiguration"
 if out=$(s3api get-bucket-lifecycle-configuration --bucket "$bucket" 2>&1); then fail "expected an error, got $out"; fi
@@ -21,6 +24,8 @@ echo "--- put-bucket-lifecycle-configuration"
 cat > "$CAIRN_WORK/lifecycle.json" <<'JSON'
 {"Rules": [
   {"ID": "expire-tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}},
+  {"ID": "expire-rc", "Status": "Enabled",
+   "Filter": {"And": {"Prefix": "releases/", "Tags": [{"Key": "stage", "Value": "rc"}]}}, "Expiration": {"Days": 1}},
   {"ID": "abort-uploads", "Status": "Enabled", "Filter": {"Prefix": ""},
    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}
 ]}
@@ -33,6 +38,7 @@ rules = {r["ID"]: r for r in json.loads(sys.argv[1])["Rules"]}
 assert rules["expire-tmp"]["Expiration"]["Days"] == 1, rules
 assert rules["expire-tmp"]["Filter"]["Prefix"] == "tmp/", rules
 assert rules["abort-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 2, rules
+assert rules["expire-rc"]["Filter"]["And"] == {"Prefix": "releases/", "Tags": [{"Key": "stage", "Value": "rc"}]}, rules
 assert all(r["Status"] == "Enabled" for r in rules.values()), rules
 PY
 
