@@ -48,6 +48,9 @@ struct RetentionEndToEndTests {
         #expect(
             dry.output.contains("\"lifecycle:retention-lifecycle:expire-rc\" : 1"),
             "the tag filter expires only the tagged release: \(dry.output)")
+        #expect(
+            dry.output.contains("\"lifecycle:retention-lifecycle:end-nightlies\" : 1"),
+            "the Date has come for nightly/: \(dry.output)")
         let real = try await gc(base)
         #expect(real.status == 0, "\(real.output)")
         #expect(real.output.contains("\"blobsSwept\" : 2"), "the expired objects' blobs are swept: \(real.output)")

@@ -56,13 +56,16 @@ public struct LifecycleRule: Sendable, Codable, Equatable {
     public var tags: [ObjectTag]?
     /// `Expiration/Days`: objects older than this many days are deleted.
     public var expirationDays: Int?
+    /// `Expiration/Date`: from this moment on, every matching object is deleted, however new.
+    public var expirationDate: Date?
     /// `AbortIncompleteMultipartUpload/DaysAfterInitiation`.
     public var abortIncompleteUploadDays: Int?
 
     public init(
         id: String?, enabled: Bool, prefix: String, tags: [ObjectTag]? = nil, expirationDays: Int?,
-        abortIncompleteUploadDays: Int?
+        expirationDate: Date? = nil, abortIncompleteUploadDays: Int?
     ) {
+        self.expirationDate = expirationDate
         self.id = id
         self.enabled = enabled
         self.prefix = prefix

@@ -91,10 +91,18 @@ struct SQLiteRetentionPass {
                 )
             }
             for rule in try await lifecycleRules(bucket) where rule.enabled {
-                guard let days = rule.expirationDays else { continue }
+                // Older than Days, or, once Date has come, whatever the age.
+                let createdBefore: Double
+                if let days = rule.expirationDays {
+                    createdBefore = nowSeconds - Double(days) * 86400
+                } else if let date = rule.expirationDate, date.timeIntervalSince1970 <= nowSeconds {
+                    createdBefore = .infinity
+                } else {
+                    continue
+                }
                 let prefix = Array(rule.prefix.utf8)
                 var condition = "created_at < ? AND key >= ?"
-                var arguments: [any DatabaseValueConvertible] = [nowSeconds - Double(days) * 86400, Data(prefix)]
+                var arguments: [any DatabaseValueConvertible] = [createdBefore, Data(prefix)]
                 if let upper = ObjectListing.successor(ofPrefix: prefix) {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))

@@ -48,20 +48,37 @@ extension S3Service {
         if node.child("Transition") != nil || node.child("NoncurrentVersionExpiration") != nil {
             throw S3Error.notImplemented("Lifecycle transitions and noncurrent-version rules")
         }
-        if node.child("Expiration")?.child("Date") != nil {
-            throw S3Error.notImplemented("Lifecycle expiration by Date (use Days)")
+        var expirationDate: Date?
+        if let text = node.child("Expiration")?.child("Date")?.text.trimmingCharacters(in: .whitespacesAndNewlines) {
+            guard let date = Self.lifecycleDate(text) else {
+                throw S3Error.invalidArgument("'Date' must be at midnight GMT, in ISO 8601 (2026-01-01T00:00:00Z)")
+            }
+            expirationDate = date
         }
         let rule = LifecycleRule(
             id: node.child("ID")?.text, enabled: status == "Enabled", prefix: prefix, tags: tags.isEmpty ? nil : tags,
             expirationDays: try days(node.child("Expiration")?.child("Days")?.text, "Expiration Days"),
+            expirationDate: expirationDate,
             abortIncompleteUploadDays: try days(
                 node.child("AbortIncompleteMultipartUpload")?.child("DaysAfterInitiation")?.text, "DaysAfterInitiation"
             )
         )
-        guard rule.expirationDays != nil || rule.abortIncompleteUploadDays != nil else {
-            throw S3Error.malformedXML("a Rule needs Expiration Days or AbortIncompleteMultipartUpload")
+        guard rule.expirationDays == nil || rule.expirationDate == nil else {
+            throw S3Error.malformedXML("an Expiration has Days or a Date, not both")
+        }
+        guard rule.expirationDays != nil || rule.expirationDate != nil || rule.abortIncompleteUploadDays != nil else {
+            throw S3Error.malformedXML("a Rule needs Expiration Days or Date, or AbortIncompleteMultipartUpload")
         }
         return rule
+    }
+
+    /// A lifecycle `Date`: ISO 8601 at midnight GMT, with or without fractional seconds, as S3 requires.
+    static func lifecycleDate(_ text: String) -> Date? {
+        let date =
+            (try? Date(text, strategy: .iso8601))
+            ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        guard let date, Int(date.timeIntervalSince1970) % 86400 == 0 else { return nil }
+        return date
     }
 
     func getBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
@@ -100,6 +117,9 @@ extension S3Service {
                     xml.element("Status", rule.enabled ? "Enabled" : "Disabled")
                     if let days = rule.expirationDays {
                         xml.element("Expiration") { xml.element("Days", String(days)) }
+                    }
+                    if let date = rule.expirationDate {
+                        xml.element("Expiration") { xml.element("Date", S3Format.iso8601(date)) }
                     }
                     if let days = rule.abortIncompleteUploadDays {
                         xml.element("AbortIncompleteMultipartUpload") {
