@@ -147,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnCoreTests",
-            dependencies: ["CairnCore"],
+            dependencies: ["CairnCore", "CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -56,11 +56,17 @@ public struct S3Service: Sendable {
         -> Response
     {
         do {
+            if request.method == .options {
+                return try await preflight(request.head, bucket: try address(request.head).bucket)
+            }
             let s3 = try authenticate(request.head, body: request.body, requestID: requestID, fileSender: fileSender)
-            return try await dispatch(s3)
+            var response = try await dispatch(s3)
+            if s3.head.headerFields.contains(.origin) { await addCORSHeaders(to: &response, s3) }
+            return response
         } catch {
             let s3Error = Self.s3Error(for: error)
-            if s3Error.status.code >= 500 {
+            // 501 is an answer (a feature Cairn lacks), not a failure of the server.
+            if s3Error.status.code >= 500 && s3Error.status.code != 501 {
                 logger.error("S3 request failed", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
             } else {
                 logger.debug(
@@ -87,13 +93,36 @@ public struct S3Service: Sendable {
         }
         let host = head.authority ?? headers["host"] ?? ""
         headers["host"] = host
-        let signed = SignedRequest(method: head.method.rawValue, path: path, query: query, headers: headers)
+        let (bucket, key, bucketInHost) = address(path: path, host: host)
+        // SigV2 signs the path as sent, with the bucket in front even when the host carried it.
+        let resourcePath = bucketInHost ? "/\(bucket ?? "")\(rawPath)" : rawPath
+        let signed = SignedRequest(
+            method: head.method.rawValue, path: path, query: query, headers: headers, resourcePath: resourcePath)
         let authentication = try verifier.verify(signed)
+        if let key, key.utf8.count > 1024 {
+            throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
+        }
+        // The operation reads `+` in the query as a space, as S3 does (form encoding: rclone's SigV2 listings send
+        // `prefix=dir+with+space`); the signature was checked on the query as sent.
+        var operationQuery = query
+        if let rawQuery, rawQuery.utf8.contains(UInt8(ascii: "+")) {
+            operationQuery = SigV4.parseQuery(rawQuery.replacingOccurrences(of: "+", with: "%20")) ?? query
+        }
+        return S3Request(
+            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: operationQuery,
+            authentication: authentication, fileSender: fileSender
+        )
+    }
 
+    /// The bucket and key a request names: from the host (virtual-host style, when the host is a subdomain of
+    /// the configured domain) or from the path's first segment; and whether the host carried the bucket.
+    func address(path: String, host: String) -> (bucket: String?, key: String?, bucketInHost: Bool) {
         var bucket: String?
         var key: String?
         let hostName = host.split(separator: ":").first.map(String.init)?.lowercased() ?? ""
+        var bucketInHost = false
         if let domain = configuration.virtualHostDomain?.lowercased(), hostName.hasSuffix("." + domain) {
+            bucketInHost = true
             bucket = String(hostName.dropLast(domain.count + 1))
             let rest = String(path.dropFirst())
             key = rest.isEmpty ? nil : rest
@@ -107,13 +136,16 @@ public struct S3Service: Sendable {
                 bucket = rest.isEmpty ? nil : String(rest)
             }
         }
-        if let key, key.utf8.count > 1024 {
-            throw S3Error("KeyTooLongError", "Your key is too long", status: .badRequest, resource: key)
+        return (bucket, key, bucketInHost)
+    }
+
+    /// ``address(path:host:)`` of a request head (for a CORS preflight, which is not authenticated).
+    func address(_ head: HTTPRequest) throws -> (bucket: String?, key: String?, bucketInHost: Bool) {
+        let (rawPath, _) = Self.pathAndQuery(of: head.path)
+        guard let path = SigV4.percentDecode(rawPath) else {
+            throw S3Error.invalidArgument("The request path is not valid percent-encoded UTF-8")
         }
-        return S3Request(
-            head: head, body: body, requestID: requestID, bucket: bucket, key: key, query: query,
-            authentication: authentication, fileSender: fileSender
-        )
+        return address(path: path, host: head.authority ?? "")
     }
 
     /// The raw (still percent-encoded) path and query of a request target. The usual origin form (`/b/k?x=1`) is
@@ -150,8 +182,11 @@ public struct S3Service: Sendable {
             return try await listBuckets(s3)
         }
         if let key = s3.key {
+            try rejectUnknownVersion(s3)
             switch s3.method {
             case .put:
+                if s3.has("tagging") { return try await putObjectTagging(s3, bucket: bucket, key: key) }
+                try rejectUnsupportedEncryption(s3)
                 if s3.has("uploadId") {
                     return s3.header("x-amz-copy-source") != nil
                         ? try await uploadPartCopy(s3, bucket: bucket, key: key)
@@ -162,17 +197,24 @@ public struct S3Service: Sendable {
                 return try await putObject(s3, bucket: bucket, key: key)
             case .get:
                 if s3.has("uploadId") { return try await listParts(s3, bucket: bucket, key: key) }
+                if s3.has("tagging") { return try await getObjectTagging(s3, bucket: bucket, key: key) }
+                if s3.has("attributes") { return try await getObjectAttributes(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await getObject(s3, bucket: bucket, key: key, head: false)
             case .head:
                 return try await getObject(s3, bucket: bucket, key: key, head: true)
             case .delete:
                 if s3.has("uploadId") { return try await abortMultipartUpload(s3, bucket: bucket, key: key) }
+                if s3.has("tagging") { return try await deleteObjectTagging(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await deleteObject(s3, bucket: bucket, key: key)
             case .post:
-                if s3.has("uploads") { return try await createMultipartUpload(s3, bucket: bucket, key: key) }
+                if s3.has("uploads") {
+                    try rejectUnsupportedEncryption(s3)
+                    return try await createMultipartUpload(s3, bucket: bucket, key: key)
+                }
                 if s3.has("uploadId") { return try await completeMultipartUpload(s3, bucket: bucket, key: key) }
+                try rejectUnsupportedSubresource(s3)
             default:
                 break
             }
@@ -183,12 +225,16 @@ public struct S3Service: Sendable {
         switch s3.method {
         case .put:
             if s3.has("lifecycle") { return try await putBucketLifecycle(s3, bucket: bucket) }
+            if s3.has("cors") { return try await putBucketCors(s3, bucket: bucket) }
+            if s3.has("tagging") { return try await putBucketTagging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket)
         case .head:
             return try await headBucket(s3, bucket: bucket)
         case .delete:
             if s3.has("lifecycle") { return try await deleteBucketLifecycle(s3, bucket: bucket) }
+            if s3.has("cors") { return try await deleteBucketCors(s3, bucket: bucket) }
+            if s3.has("tagging") { return try await deleteBucketTagging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await deleteBucket(s3, bucket: bucket)
         case .get:
@@ -196,10 +242,13 @@ public struct S3Service: Sendable {
             if s3.has("versioning") { return try await getBucketVersioning(s3, bucket: bucket) }
             if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await getBucketLifecycle(s3, bucket: bucket) }
+            if s3.has("cors") { return try await getBucketCors(s3, bucket: bucket) }
+            if s3.has("tagging") { return try await getBucketTagging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query("list-type") == "2")
         case .post:
             if s3.has("delete") { return try await deleteObjects(s3, bucket: bucket) }
+            try rejectUnsupportedSubresource(s3)
         default:
             break
         }
@@ -207,16 +256,44 @@ public struct S3Service: Sendable {
             "MethodNotAllowed", "The specified method is not allowed against this resource.", status: .methodNotAllowed)
     }
 
-    /// Sub-resources Cairn does not implement are refused, never mistaken for a plain object or bucket request.
+    /// Every sub-resource S3 defines. The dispatch above takes those Cairn implements, for the methods it implements
+    /// them with, before it gets here: any left is refused with 501, never mistaken for a plain object or bucket
+    /// request (`PUT /bucket?versioning` is not CreateBucket).
+    static let subresources = [
+        "acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
+        "encryption", "object-lock", "retention", "legal-hold", "versions", "versioning", "accelerate",
+        "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls",
+        "publicAccessBlock", "torrent", "restore", "select", "attributes", "policyStatus", "location", "uploads",
+        "delete", "session", "renameObject", "metadataConfiguration", "metadataTable",
+    ]
+
     private func rejectUnsupportedSubresource(_ s3: S3Request) throws {
-        let unsupported = [
-            "acl", "policy", "cors", "lifecycle", "tagging", "website", "logging", "notification", "replication",
-            "encryption", "object-lock", "retention", "legal-hold", "versions", "accelerate", "requestPayment",
-            "analytics", "metrics", "inventory", "intelligent-tiering", "ownershipControls", "publicAccessBlock",
-            "torrent", "restore", "select", "attributes", "policyStatus",
-        ]
-        if let name = unsupported.first(where: { s3.has($0) }) {
-            throw S3Error.notImplemented("The ?\(name) sub-resource")
+        if let name = Self.subresources.first(where: { s3.has($0) }) {
+            throw S3Error.notImplemented("\(s3.method.rawValue) with the ?\(name) sub-resource")
+        }
+    }
+
+    /// Cairn keeps one version of an object, S3's `null` version: any other version id names nothing.
+    private func rejectUnknownVersion(_ s3: S3Request) throws {
+        if let version = s3.query("versionId"), version != "null" {
+            throw S3Error(
+                "NoSuchVersion", "The specified version does not exist; this bucket keeps no versions.",
+                status: .notFound, resource: version)
+        }
+    }
+
+    /// Cairn stores objects unencrypted: a request for server-side encryption (SSE-S3, SSE-KMS or SSE-C, on a PUT,
+    /// a copy, an upload or its parts) is refused, never stored in the clear while looking accepted.
+    private func rejectUnsupportedEncryption(_ s3: S3Request) throws {
+        let names = s3.head.headerFields.map { $0.name.canonicalName }
+        let requested = names.first {
+            $0.hasPrefix("x-amz-server-side-encryption") || $0.hasPrefix("x-amz-copy-source-server-side-encryption")
+        }
+        if let requested {
+            throw S3Error(
+                "NotImplemented",
+                "Server-side encryption (\(requested)) is not implemented by Cairn: objects are stored unencrypted, so the request is refused rather than stored in the clear",
+                status: .init(code: 501))
         }
     }
 

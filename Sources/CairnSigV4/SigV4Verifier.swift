@@ -1,7 +1,8 @@
 import CairnCore
 import Foundation
 
-/// Verifies AWS Signature Version 4 on S3 requests: the `Authorization` header or a presigned URL.
+/// Verifies AWS Signature Version 4 on S3 requests (the `Authorization` header or a presigned URL), and the legacy
+/// Signature Version 2 that clients still produce at their defaults.
 public struct SigV4Verifier: Sendable {
     /// Looks up the secret for an access key id; nil when the id is unknown.
     public let secretForAccessKey: @Sendable (String) -> String?
@@ -26,15 +27,14 @@ public struct SigV4Verifier: Sendable {
     /// Checks the request's signature and returns who signed it and how its body must be verified.
     ///
     /// Throws a ``SigV4Error`` carrying S3's code, message and status for whatever was wrong.
+    /// Requests signed with the legacy Signature Version 2 are verified as SigV2 (see `SigV4Verifier+SigV2.swift`).
     public func verify(_ request: SignedRequest) throws -> Authentication {
+        if Self.isSignedWithVersion2(request) { return try verifyVersion2(request) }
         if let header = request.headers["authorization"] {
             return try verifyHeader(header, request)
         }
         if request.query.contains(where: { $0.name == "X-Amz-Signature" }) {
             return try verifyPresigned(request)
-        }
-        if request.query.contains(where: { $0.name == "Signature" || $0.name == "AWSAccessKeyId" }) {
-            throw SigV4Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
         }
         throw SigV4Error.accessDenied("Anonymous access is not allowed; sign requests with AWS Signature Version 4")
     }
@@ -85,7 +85,7 @@ public struct SigV4Verifier: Sendable {
             scope: scope)
     }
 
-    private func secret(for accessKeyID: String) throws -> String {
+    func secret(for accessKeyID: String) throws -> String {
         guard let secret = secretForAccessKey(accessKeyID) else {
             throw SigV4Error(
                 "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.",
@@ -109,9 +109,6 @@ public struct SigV4Verifier: Sendable {
 
     private func verifyHeader(_ header: String, _ request: SignedRequest) throws -> Authentication {
         guard header.hasPrefix(SigV4.algorithm + " ") else {
-            if header.hasPrefix("AWS ") {
-                throw SigV4Error.accessDenied("Signature Version 2 is not supported; sign requests with SigV4")
-            }
             throw SigV4Error("AuthorizationHeaderMalformed", "Unsupported authorization type", status: 400)
         }
         var fields: [String: String] = [:]

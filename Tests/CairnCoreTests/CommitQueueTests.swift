@@ -1,5 +1,7 @@
+import CairnTestSupport
 import Foundation
 import GRDB
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -144,6 +146,52 @@ struct CheckpointTests {
             try await Self.putObjects(3, in: store)
             let result = try await store.checkpoint()
             #expect(result.walFrames == 0 && result.copied == 0)
+        }
+    }
+
+    /// Holds SQLite's checkpoint lock on the store's write-ahead log index from another process, as a checkpoint
+    /// running there (`cairn gc`, or the writer's backstop) does.
+    static let checkpointLockHolder = """
+        import fcntl, os, sys
+        fd = os.open(sys.argv[1], os.O_RDWR)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121)  # WAL_CKPT_LOCK: byte 120 + 1 of the -shm file
+        open(sys.argv[2], "w").close()
+        sys.stdin.read()
+        """
+
+    @Test(
+        "A checkpoint while another process is checkpointing copies nothing instead of failing 'database is locked'",
+        .requires("python3"))
+    func checkpointWhileAnotherRuns() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-wal-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let store = try SQLiteMetadataStore(dataDirectory: directory.path, backgroundCheckpoints: true)
+            try await store.createBucket("bucket")
+            try await Self.putObjects(3, in: store)
+            let marker = directory.appendingPathComponent("lock-held").path
+            var pipe: [Int32] = [0, 0]
+            #expect(Glibc.pipe(&pipe) == 0)
+            let holder = try SpawnedProcess(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", "-c", Self.checkpointLockHolder,
+                    directory.appendingPathComponent("metadata.sqlite-shm").path, marker,
+                ],
+                standardInput: .descriptor(pipe[0]))
+            close(pipe[0])
+            let deadline = Date().addingTimeInterval(30)
+            while !FileManager.default.fileExists(atPath: marker), holder.isRunning, Date() < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(FileManager.default.fileExists(atPath: marker), "the lock holder did not take the lock")
+            let locked = try await store.checkpoint()
+            #expect(locked.walFrames == 0 && locked.copied == 0)
+            close(pipe[1])
+            _ = await holder.waitForExit()
+            let after = try await store.checkpoint()
+            #expect(after.walFrames > 0 && after.copied == after.walFrames)
         }
     }
 }

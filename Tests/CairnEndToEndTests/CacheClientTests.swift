@@ -2,8 +2,8 @@ import CairnTestSupport
 import Foundation
 import Testing
 
-/// The build-cache protocols with their real clients (ccache, Bazel) and protocol tests that follow the client
-/// sources (Gradle, Turborepo, sccache's S3 backend), against a real `cairn serve`.
+/// The build-cache protocols with their real clients (ccache, sccache's S3 backend, Bazel) and protocol tests that
+/// follow the client sources (Gradle, Turborepo), against a real `cairn serve`.
 @Suite("Build-cache clients", .serialized)
 struct CacheClientTests {
     /// Creates a token in the server's data directory with `cairn token create`.
@@ -21,8 +21,8 @@ struct CacheClientTests {
     }
 
     @Test(
-        "Gradle, Turborepo, sccache, Bazel rules, tokens and the cache API",
-        .requires("python3", python: ["boto3"]))
+        "Gradle, Turborepo, Bazel rules, tokens and the cache API",
+        .requires("python3"))
     func protocols() async throws {
         let server = try CairnServerProcess()
         server.environment["CAIRN_CACHE_MAX_ENTRY_BYTES"] = String(4 << 20)
@@ -128,5 +128,74 @@ struct CacheClientTests {
         let refused = try await Self.compile(project, environment: environment)
         #expect(refused["remote_storage_write", default: 0] == 0, "nothing was written: \(refused)")
         #expect(refused["remote_storage_error", default: 0] > 0, "the write was refused: \(refused)")
+    }
+
+    /// `sccache --show-stats` as JSON: the counts of one stats group (`cache_hits`, `cache_misses`, …) summed over
+    /// languages.
+    private static func sccacheCount(_ name: String, environment: [String: String]) async throws -> Int {
+        let result = try await ChildProcess.run(
+            ["sccache", "--show-stats", "--stats-format=json"], environment: environment)
+        guard result.status == 0,
+            let start = result.output.firstIndex(of: "{"),
+            let json = try JSONSerialization.jsonObject(with: Data(result.output[start...].utf8)) as? [String: Any],
+            let stats = json["stats"] as? [String: Any]
+        else { throw ServerFailure("sccache --show-stats failed: \(result.output)") }
+        let group = stats[name] as? [String: Any]
+        let counts = group?["counts"] as? [String: Int] ?? [:]
+        return counts.values.reduce(0, +)
+    }
+
+    @Test(
+        "sccache: the same compilation from a fresh sccache server is a hit from Cairn's S3 API",
+        .requires("sccache", "gcc", "python3", python: ["boto3"]))
+    func sccache() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        let work = try TemporaryDirectory(prefix: "cairn-sccache")
+        let bucket = "sccache-\(UUID().uuidString.prefix(8).lowercased())"
+        var environment = server.clientEnvironment
+        let made = try await ChildProcess.run(
+            ["python3", Clients.script("s3op.py"), "mb", bucket], environment: environment)
+        #expect(made.status == 0, "\(made.output)")
+        try "int add(int a, int b) { return a + b; }\n".write(
+            to: work.url.appendingPathComponent("add.c"), atomically: true, encoding: .utf8)
+        environment["SCCACHE_BUCKET"] = bucket
+        environment["SCCACHE_ENDPOINT"] = server.endpoint
+        environment["SCCACHE_REGION"] = "us-east-1"
+        environment["SCCACHE_S3_USE_SSL"] = "false"
+        environment["SCCACHE_S3_KEY_PREFIX"] = "ci"
+        // Its own server on a socket in the scratch directory: no port to collide with, no user configuration.
+        environment["SCCACHE_SERVER_UDS"] = work.url.appendingPathComponent("sccache.sock").path
+        environment["SCCACHE_DIR"] = work.url.appendingPathComponent("local").path
+        environment["SCCACHE_CONF"] = work.url.appendingPathComponent("no-config.toml").path
+        environment["SCCACHE_IDLE_TIMEOUT"] = "0"
+
+        func run(_ arguments: [String]) async throws -> ChildProcess.Result {
+            try await ChildProcess.run(arguments, environment: environment, directory: work.url)
+        }
+        func compile() async throws {
+            let result = try await run(["sccache", "gcc", "-O1", "-c", "add.c", "-o", "add.o"])
+            #expect(result.status == 0, "sccache gcc failed: \(result.output)")
+        }
+        #expect(try await run(["sccache", "--start-server"]).status == 0)
+        try await compile()
+        #expect(try await Self.sccacheCount("cache_misses", environment: environment) == 1)
+        let first = try Data(contentsOf: work.url.appendingPathComponent("add.o"))
+        // Stopping waits for the entry's upload; the next server starts with nothing but what Cairn holds.
+        _ = try await run(["sccache", "--stop-server"])
+        try FileManager.default.removeItem(at: work.url.appendingPathComponent("add.o"))
+        #expect(try await run(["sccache", "--start-server"]).status == 0)
+        try await compile()
+        let hits = try await Self.sccacheCount("cache_hits", environment: environment)
+        let misses = try await Self.sccacheCount("cache_misses", environment: environment)
+        let errors = try await Self.sccacheCount("cache_errors", environment: environment)
+        _ = try await run(["sccache", "--stop-server"])
+        #expect(hits == 1 && misses == 0 && errors == 0, "hits \(hits), misses \(misses), errors \(errors)")
+        #expect(try Data(contentsOf: work.url.appendingPathComponent("add.o")) == first)
+        let keys = try await ChildProcess.run(
+            ["python3", Clients.script("s3op.py"), "keys", bucket], environment: environment)
+        #expect(
+            keys.output.split(separator: "\n").contains { $0.hasPrefix("ci/") },
+            "entries under the prefix: \(keys.output)")
     }
 }

@@ -48,6 +48,33 @@ struct RealClientTests {
         try await Clients.runScript("bash", "rclone.sh", server: server, bucketPrefix: "rclone")
     }
 
+    @Test("rclone signing with Signature Version 2 (v2_auth)", .requires("rclone"))
+    func rcloneSignatureVersion2() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        try await Clients.runScript(
+            "bash", "rclone.sh", server: server, bucketPrefix: "rclone-v2",
+            extraEnvironment: ["CAIRN_RCLONE_V2_AUTH": "true"])
+    }
+
+    @Test(
+        "Signature Version 2 as boto3 and the AWS CLI presign at their defaults, downloaded with curl",
+        .requires("python3", "aws", "curl", python: ["boto3"]))
+    func signatureVersion2Defaults() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        try await Clients.runScript("python3", "sigv2.py", server: server, bucketPrefix: "sigv2")
+    }
+
+    @Test(
+        "S3 edge cases, tagging, GetObjectAttributes and CORS through boto3 and the AWS CLI at their defaults",
+        .requires("python3", "aws", python: ["boto3"]))
+    func s3Compatibility() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        try await Clients.runScript("python3", "s3compat.py", server: server, bucketPrefix: "compat")
+    }
+
     @Test(
         "Large downloads over HTTP: sent from blob files, exact in every range, no file left open",
         .requires("python3", python: ["boto3"]))

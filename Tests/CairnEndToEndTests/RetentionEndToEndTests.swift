@@ -45,14 +45,22 @@ struct RetentionEndToEndTests {
         #expect(
             dry.output.contains("\"lifecycle:retention-lifecycle:expire-tmp\" : 1"),
             "the dry run names the rule: \(dry.output)")
+        #expect(
+            dry.output.contains("\"lifecycle:retention-lifecycle:expire-rc\" : 1"),
+            "the tag filter expires only the tagged release: \(dry.output)")
+        #expect(
+            dry.output.contains("\"lifecycle:retention-lifecycle:end-nightlies\" : 1"),
+            "the Date has come for nightly/: \(dry.output)")
         let real = try await gc(base)
         #expect(real.status == 0, "\(real.output)")
-        #expect(real.output.contains("\"blobsSwept\" : 1"), "the expired object's blob is swept: \(real.output)")
+        #expect(real.output.contains("\"blobsSwept\" : 2"), "the expired objects' blobs are swept: \(real.output)")
 
         let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
         try restarted.start()
         let keys = try await op(restarted, "keys", "retention-lifecycle")
-        #expect(keys.output.split(separator: "\n") == ["releases/v1.txt"], "only tmp/ expired: \(keys.output)")
+        #expect(
+            keys.output.split(separator: "\n") == ["releases/v1.txt"],
+            "tmp/ and the tagged release expired: \(keys.output)")
     }
 
     @Test("cairn gc --data-dir refuses while a server holds the directory")

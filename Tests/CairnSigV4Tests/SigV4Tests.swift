@@ -343,18 +343,10 @@ struct SigV4Tests {
         #expect(Self.sigV4Error { _ = try Self.verifier().verify(request) }?.code == "SignatureDoesNotMatch")
     }
 
-    @Test("Requests without SigV4 are refused with AccessDenied")
+    @Test("Unsigned requests are refused with AccessDenied")
     func unsignedRequests() {
         let anonymous = SignedRequest(method: "GET", path: "/test.txt", query: [], headers: ["host": "h"])
         #expect(Self.sigV4Error { _ = try Self.verifier().verify(anonymous) }?.code == "AccessDenied")
-
-        var version2 = anonymous
-        version2.headers["authorization"] = "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg="
-        #expect(Self.sigV4Error { _ = try Self.verifier().verify(version2) }?.code == "AccessDenied")
-
-        var version2Query = anonymous
-        version2Query.query = [("AWSAccessKeyId", Self.accessKeyID), ("Signature", "x"), ("Expires", "1")]
-        #expect(Self.sigV4Error { _ = try Self.verifier().verify(version2Query) }?.code == "AccessDenied")
     }
 
     @Test(

@@ -85,6 +85,13 @@ public protocol MetadataStore: AnyObject, Sendable {
     /// Removes a bucket's lifecycle rules.
     func deleteLifecycle(bucket: String) async throws
 
+    // MARK: Bucket configurations
+
+    /// A bucket's configuration document of one kind (e.g. `cors`); nil when none is set.
+    func bucketConfiguration(bucket: String, kind: String) async throws -> Data?
+    /// Replaces a bucket's configuration document of one kind; nil removes it.
+    func setBucketConfiguration(bucket: String, kind: String, document: Data?) async throws
+
     // MARK: Tokens
 
     /// Creates a cache token; the secret is returned once and only its hash is stored.

@@ -53,12 +53,16 @@ public struct ObjectHeaders: Sendable, Hashable, Codable {
     public var expires: String?
     /// `x-amz-meta-*` values by lowercase name without the prefix.
     public var userMetadata: [String: String]
+    /// The object's tag set (S3 object tagging); nil or empty when it has none. Optional so that rows written
+    /// before tagging existed decode unchanged.
+    public var tags: [ObjectTag]?
 
     public init(
         contentType: String? = nil, contentEncoding: String? = nil, cacheControl: String? = nil,
         contentDisposition: String? = nil, contentLanguage: String? = nil, expires: String? = nil,
-        userMetadata: [String: String] = [:]
+        userMetadata: [String: String] = [:], tags: [ObjectTag]? = nil
     ) {
+        self.tags = tags
         self.contentType = contentType
         self.contentEncoding = contentEncoding
         self.cacheControl = cacheControl
@@ -172,5 +176,19 @@ public struct ObjectListing: Sendable {
         self.isTruncated = isTruncated
         self.resumeAt = resumeAt
         self.lastName = lastName
+    }
+
+    /// The smallest byte string greater than every string that starts with `prefix`: where a listing resumes after
+    /// a common prefix. Nil when there is none (the prefix is all 0xFF bytes).
+    public static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
+        var bytes = prefix
+        while let last = bytes.last {
+            if last < 0xff {
+                bytes[bytes.count - 1] = last + 1
+                return bytes
+            }
+            bytes.removeLast()
+        }
+        return nil
     }
 }

@@ -149,19 +149,6 @@ extension SQLiteMetadataStore {
         }
     }
 
-    /// The smallest byte string greater than every string that starts with `prefix`; nil when there is none.
-    static func successorOfPrefix(_ prefix: [UInt8]) -> [UInt8]? {
-        var bytes = prefix
-        while let last = bytes.last {
-            if last < 0xff {
-                bytes[bytes.count - 1] = last + 1
-                return bytes
-            }
-            bytes.removeLast()
-        }
-        return nil
-    }
-
     static func rangeArguments(_ bucket: String, _ lower: [UInt8], _ upper: [UInt8]?) -> StatementArguments {
         var arguments: StatementArguments = [bucket, Data(lower)]
         if let upper { arguments += [Data(upper)] }

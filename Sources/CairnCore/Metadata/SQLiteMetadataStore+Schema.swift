@@ -143,6 +143,35 @@ extension SQLiteMetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v7: completed uploads") { db in
+            // What a CompleteMultipartUpload made, kept a while so that a client retrying a Complete whose answer it
+            // never saw gets the same answer rather than NoSuchUpload.
+            try db.execute(
+                sql: """
+                    CREATE TABLE completed_uploads (
+                        upload_id TEXT PRIMARY KEY NOT NULL,
+                        bucket TEXT NOT NULL,
+                        key BLOB NOT NULL,
+                        etag TEXT NOT NULL,
+                        completed_at REAL NOT NULL
+                    );
+                    CREATE INDEX completed_uploads_by_time ON completed_uploads (completed_at);
+                    """
+            )
+        }
+        migrator.registerMigration("v8: bucket configurations") { db in
+            // Small per-bucket documents that only the S3 front end reads (CORS rules), as JSON by kind.
+            try db.execute(
+                sql: """
+                    CREATE TABLE bucket_configurations (
+                        bucket TEXT NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        document BLOB NOT NULL,
+                        PRIMARY KEY (bucket, kind)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 

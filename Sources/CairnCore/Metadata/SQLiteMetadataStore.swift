@@ -75,12 +75,21 @@ public final class SQLiteMetadataStore: MetadataStore {
     ///
     /// By default the writer does this at commit once the log passes 1,000 pages, and the commit that crosses
     /// the line waits for the copy and the database file's fsync. A server with `backgroundCheckpoints` calls this
-    /// every fraction of a second instead, so commits carry only their own fsync.
+    /// every fraction of a second instead, so commits carry only their own fsync. While another connection is
+    /// checkpointing, this copies nothing and returns `(0, 0)` rather than failing.
     @discardableResult
     public func checkpoint() async throws -> (walFrames: Int, copied: Int) {
         guard let checkpointer else { return (0, 0) }
-        let result = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
-        return (result.walFrameCount, result.checkpointedFrameCount)
+        do {
+            let result = try await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            return (result.walFrameCount, result.checkpointedFrameCount)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED
+        {
+            // A passive checkpoint never waits: it answers "database is locked" when another connection holds the
+            // checkpoint lock — the writer's backstop checkpoint at commit, or `cairn gc` in another process. That
+            // one copies the log itself, so there is nothing to do until the next call.
+            return (0, 0)
+        }
     }
 
     // MARK: Buckets
@@ -233,7 +242,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         try await pool.read { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
             let prefixBytes = Array(prefix.utf8)
-            let upper = Self.successorOfPrefix(prefixBytes)
+            let upper = ObjectListing.successor(ofPrefix: prefixBytes)
             var lower = prefixBytes
             if let lowerBound, prefixBytes.lexicographicallyPrecedes(lowerBound) { lower = lowerBound }
             var entries: [ObjectListing.Entry] = []
@@ -259,7 +268,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                         let name = String(decoding: common, as: UTF8.self)
                         entries.append(.commonPrefix(name))
                         lastName = name
-                        guard let next = Self.successorOfPrefix(common) else { lower = []; break scan }
+                        guard let next = ObjectListing.successor(ofPrefix: common) else { lower = []; break scan }
                         lower = next
                         continue scan
                     }
@@ -347,7 +356,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         try await pool.read { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
             let prefixBytes = Array(prefix.utf8)
-            let upper = Self.successorOfPrefix(prefixBytes)
+            let upper = ObjectListing.successor(ofPrefix: prefixBytes)
             var sql = "SELECT upload_id FROM uploads WHERE bucket = ? AND key >= ?"
             var arguments: [any DatabaseValueConvertible] = [bucket, Data(prefixBytes)]
             if let upper {
@@ -382,6 +391,22 @@ public final class SQLiteMetadataStore: MetadataStore {
     ///
     /// `requested` pairs part numbers with the ETags the client saw (without quotes). Checks S3's rules:
     /// ascending order, every part present with that ETag, every part but the last at least `minimumPartSize`.
+    /// How long a completed upload is remembered for a retried Complete.
+    static let completedUploadMemory: TimeInterval = 24 * 60 * 60
+
+    /// The object a completed upload made, while it is still the object at its key; nil otherwise.
+    private static func completedObject(_ db: Database, uploadID: String) throws -> ObjectInfo? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT bucket, key, etag FROM completed_uploads WHERE upload_id = ?", arguments: [uploadID])
+        else { return nil }
+        let key = String(decoding: row["key"] as Data, as: UTF8.self)
+        guard let object = try fetchObject(db, bucket: row["bucket"], key: key), object.etag == row["etag"] else {
+            return nil
+        }
+        return object
+    }
+
     public func completeUpload(
         _ uploadID: String,
         requested: [(partNumber: Int, etag: String)],
@@ -391,18 +416,32 @@ public final class SQLiteMetadataStore: MetadataStore {
         makeObject: @Sendable (UploadInfo, [PartInfo]) -> ObjectInfo
     ) async throws -> ObjectInfo {
         let object = try await pool.write { db in
-            guard let upload = try Self.fetchUpload(db, uploadID) else { throw MetadataError.noSuchUpload(uploadID) }
+            guard let upload = try Self.fetchUpload(db, uploadID) else {
+                if let object = try Self.completedObject(db, uploadID: uploadID) { return object }
+                throw MetadataError.noSuchUpload(uploadID)
+            }
             let stored = Dictionary(
                 uniqueKeysWithValues: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000).map {
                     ($0.partNumber, $0)
                 }
             )
             var chosen: [PartInfo] = []
+            // A part listed more than once in a row (the client re-uploaded it while completing) counts once, as its
+            // latest upload, when one of the listed ETags is that upload's.
+            var index = requested.startIndex
             var previous = 0
-            for (number, etag) in requested {
+            while index < requested.endIndex {
+                let number = requested[index].partNumber
                 guard number > previous else { throw MetadataError.invalidPartOrder }
                 previous = number
-                guard let part = stored[number], part.etag == etag else { throw MetadataError.invalidPart(number) }
+                var etags: Set<String> = []
+                while index < requested.endIndex, requested[index].partNumber == number {
+                    etags.insert(requested[index].etag)
+                    index += 1
+                }
+                guard let part = stored[number], etags.contains(part.etag) else {
+                    throw MetadataError.invalidPart(number)
+                }
                 chosen.append(part)
             }
             for part in chosen.dropLast() where part.segment.size < minimumPartSize {
@@ -413,6 +452,13 @@ public final class SQLiteMetadataStore: MetadataStore {
             let object = makeObject(upload, chosen)
             try Self.insert(object, db: db, blobs: self.blobs)
             try db.execute(sql: "DELETE FROM uploads WHERE upload_id = ?", arguments: [uploadID])
+            try db.execute(
+                sql: "DELETE FROM completed_uploads WHERE completed_at < ?",
+                arguments: [date.addingTimeInterval(-Self.completedUploadMemory).timeIntervalSince1970])
+            try db.execute(
+                sql:
+                    "INSERT INTO completed_uploads (upload_id, bucket, key, etag, completed_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [uploadID, object.bucket, Self.keyData(object.key), object.etag, date.timeIntervalSince1970])
             return object
         }
         cachedObjects.invalidate(ObjectCacheKey(bucket: object.bucket, key: object.key))

@@ -51,15 +51,25 @@ public struct LifecycleRule: Sendable, Codable, Equatable {
     public var enabled: Bool
     /// Only keys with this prefix (`Prefix` or `Filter/Prefix`); empty for the whole bucket.
     public var prefix: String
+    /// Only objects that carry every one of these tags (`Filter/Tag`, `Filter/And/Tag`); nil or empty for any.
+    /// Optional so that rules stored before tag filters decode unchanged.
+    public var tags: [ObjectTag]?
     /// `Expiration/Days`: objects older than this many days are deleted.
     public var expirationDays: Int?
+    /// `Expiration/Date`: from this moment on, every matching object is deleted, however new.
+    public var expirationDate: Date?
     /// `AbortIncompleteMultipartUpload/DaysAfterInitiation`.
     public var abortIncompleteUploadDays: Int?
 
-    public init(id: String?, enabled: Bool, prefix: String, expirationDays: Int?, abortIncompleteUploadDays: Int?) {
+    public init(
+        id: String?, enabled: Bool, prefix: String, tags: [ObjectTag]? = nil, expirationDays: Int?,
+        expirationDate: Date? = nil, abortIncompleteUploadDays: Int?
+    ) {
+        self.expirationDate = expirationDate
         self.id = id
         self.enabled = enabled
         self.prefix = prefix
+        self.tags = tags
         self.expirationDays = expirationDays
         self.abortIncompleteUploadDays = abortIncompleteUploadDays
     }

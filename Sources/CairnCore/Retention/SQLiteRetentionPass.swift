@@ -91,13 +91,29 @@ struct SQLiteRetentionPass {
                 )
             }
             for rule in try await lifecycleRules(bucket) where rule.enabled {
-                guard let days = rule.expirationDays else { continue }
+                // Older than Days, or, once Date has come, whatever the age.
+                let createdBefore: Double
+                if let days = rule.expirationDays {
+                    createdBefore = nowSeconds - Double(days) * 86400
+                } else if let date = rule.expirationDate, date.timeIntervalSince1970 <= nowSeconds {
+                    createdBefore = .infinity
+                } else {
+                    continue
+                }
                 let prefix = Array(rule.prefix.utf8)
                 var condition = "created_at < ? AND key >= ?"
-                var arguments: [any DatabaseValueConvertible] = [nowSeconds - Double(days) * 86400, Data(prefix)]
-                if let upper = SQLiteMetadataStore.successorOfPrefix(prefix) {
+                var arguments: [any DatabaseValueConvertible] = [createdBefore, Data(prefix)]
+                if let upper = ObjectListing.successor(ofPrefix: prefix) {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))
+                }
+                // An object's tags are in its stored headers (JSON): it must carry each of the rule's.
+                for tag in rule.tags ?? [] {
+                    condition += """
+                         AND EXISTS (SELECT 1 FROM json_each(o.headers, '$.tags') t
+                         WHERE json_extract(t.value, '$.key') = ? AND json_extract(t.value, '$.value') = ?)
+                        """
+                    arguments += [tag.key, tag.value]
                 }
                 report.expired["lifecycle:\(bucket):\(rule.id ?? "rule")", default: 0] += try await deleteObjects(
                     bucket: bucket, condition: condition, arguments: arguments
@@ -200,7 +216,7 @@ struct SQLiteRetentionPass {
                 var arguments: [any DatabaseValueConvertible] = [
                     bucket, nowSeconds - Double(days) * 86400, Data(prefix),
                 ]
-                if let upper = SQLiteMetadataStore.successorOfPrefix(prefix) {
+                if let upper = ObjectListing.successor(ofPrefix: prefix) {
                     condition += " AND key < ?"
                     arguments.append(Data(upper))
                 }

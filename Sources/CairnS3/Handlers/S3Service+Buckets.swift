@@ -29,8 +29,23 @@ extension S3Service {
         }
     }
 
+    /// ListBuckets, by name, a page of `max-buckets` at a time after `continuation-token` (the last name of the
+    /// previous page), under `prefix`.
     func listBuckets(_ s3: S3Request) async throws -> Response {
-        let buckets = try await metadata.buckets()
+        let maxBuckets = try s3.intQuery("max-buckets", default: 10_000, range: 1...10_000)
+        let prefix = s3.query("prefix") ?? ""
+        var after: String?
+        if let token = s3.query("continuation-token") {
+            guard let bytes = Data(base64Encoded: token), let name = String(bytes: bytes, encoding: .utf8) else {
+                throw S3Error.invalidArgument("The continuation token provided is incorrect")
+            }
+            after = name
+        }
+        // Bucket names are lowercase ASCII: String order is their byte order, the store's.
+        let matching = try await metadata.buckets().filter { bucket in
+            bucket.name.hasPrefix(prefix) && after.map { bucket.name > $0 } ?? true
+        }
+        let buckets = matching.prefix(maxBuckets)
         let xml = XMLWriter()
         xml.element("ListAllMyBucketsResult", namespace: true) {
             ownerElement(xml, "Owner")
@@ -43,6 +58,10 @@ extension S3Service {
                     }
                 }
             }
+            if matching.count > maxBuckets, let last = buckets.last {
+                xml.element("ContinuationToken", Data(last.name.utf8).base64EncodedString())
+            }
+            if s3.query("prefix") != nil { xml.element("Prefix", prefix) }
         }
         return xmlResponse(xml)
     }

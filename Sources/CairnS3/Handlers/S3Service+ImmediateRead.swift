@@ -30,7 +30,8 @@ extension S3Service {
     public func immediateResponse(to head: HTTPRequest, requestID: String, eventLoop: any EventLoop)
         -> ImmediateAnswer?
     {
-        guard head.method == .get || head.method == .head else { return nil }
+        // A browser's request (Origin) may need CORS headers, which take a bucket lookup: the normal path adds them.
+        guard head.method == .get || head.method == .head, !head.headerFields.contains(.origin) else { return nil }
         guard
             let s3 = try? authenticate(
                 head, body: RequestBody(buffer: ByteBuffer()), requestID: requestID, fileSender: nil),
@@ -58,9 +59,10 @@ extension S3Service {
         return .afterRead(blobs.read(digest, range: range, on: eventLoop).map { answer(body: $0) })
     }
 
-    /// Query parameters that leave a GET or HEAD a plain read of the object: presigned-URL authentication,
-    /// response header overrides, and the operation name some SDKs add.
+    /// Query parameters that leave a GET or HEAD a plain read of the object: presigned-URL authentication (SigV4's
+    /// and SigV2's), response header overrides, and the operation name some SDKs add.
     static func isPlainReadParameter(_ name: String) -> Bool {
-        name.hasPrefix("X-Amz-") || name.hasPrefix("response-") || name == "x-id"
+        name.hasPrefix("X-Amz-") || name.hasPrefix("response-") || name == "x-id" || name == "AWSAccessKeyId"
+            || name == "Signature" || name == "Expires"
     }
 }

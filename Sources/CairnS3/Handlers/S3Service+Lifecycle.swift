@@ -4,7 +4,8 @@ import Hummingbird
 
 extension S3Service {
     /// PutBucketLifecycleConfiguration: `Expiration/Days` and `AbortIncompleteMultipartUpload` rules with a
-    /// `Prefix` or `Filter` (`Prefix`, or `And/Prefix`), as `aws s3api put-bucket-lifecycle-configuration` sends.
+    /// `Prefix` or `Filter` (`Prefix`, `Tag`, or `And` of a prefix and tags), as `aws s3api
+    /// put-bucket-lifecycle-configuration` sends.
     func putBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
         guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 1 << 20))
@@ -35,26 +36,49 @@ extension S3Service {
         let prefix =
             node.child("Prefix")?.text ?? filter?.child("Prefix")?.text ?? filter?.child("And")?.child("Prefix")?.text
             ?? ""
-        if filter?.child("Tag") != nil || filter?.child("And")?.child("Tag") != nil {
-            throw S3Error.notImplemented("A lifecycle filter on object tags")
+        let tags = try ((filter?.children("Tag") ?? []) + (filter?.child("And")?.children("Tag") ?? [])).map { tag in
+            guard let key = tag.child("Key")?.text, let value = tag.child("Value")?.text else {
+                throw S3Error.malformedXML("a filter's Tag needs a Key and a Value")
+            }
+            return ObjectTag(key: key, value: value)
+        }
+        if !tags.isEmpty, node.child("AbortIncompleteMultipartUpload") != nil {
+            throw S3Error.invalidRequest("AbortIncompleteMultipartUpload cannot be specified with Tags.")
         }
         if node.child("Transition") != nil || node.child("NoncurrentVersionExpiration") != nil {
             throw S3Error.notImplemented("Lifecycle transitions and noncurrent-version rules")
         }
-        if node.child("Expiration")?.child("Date") != nil {
-            throw S3Error.notImplemented("Lifecycle expiration by Date (use Days)")
+        var expirationDate: Date?
+        if let text = node.child("Expiration")?.child("Date")?.text.trimmingCharacters(in: .whitespacesAndNewlines) {
+            guard let date = Self.lifecycleDate(text) else {
+                throw S3Error.invalidArgument("'Date' must be at midnight GMT, in ISO 8601 (2026-01-01T00:00:00Z)")
+            }
+            expirationDate = date
         }
         let rule = LifecycleRule(
-            id: node.child("ID")?.text, enabled: status == "Enabled", prefix: prefix,
+            id: node.child("ID")?.text, enabled: status == "Enabled", prefix: prefix, tags: tags.isEmpty ? nil : tags,
             expirationDays: try days(node.child("Expiration")?.child("Days")?.text, "Expiration Days"),
+            expirationDate: expirationDate,
             abortIncompleteUploadDays: try days(
                 node.child("AbortIncompleteMultipartUpload")?.child("DaysAfterInitiation")?.text, "DaysAfterInitiation"
             )
         )
-        guard rule.expirationDays != nil || rule.abortIncompleteUploadDays != nil else {
-            throw S3Error.malformedXML("a Rule needs Expiration Days or AbortIncompleteMultipartUpload")
+        guard rule.expirationDays == nil || rule.expirationDate == nil else {
+            throw S3Error.malformedXML("an Expiration has Days or a Date, not both")
+        }
+        guard rule.expirationDays != nil || rule.expirationDate != nil || rule.abortIncompleteUploadDays != nil else {
+            throw S3Error.malformedXML("a Rule needs Expiration Days or Date, or AbortIncompleteMultipartUpload")
         }
         return rule
+    }
+
+    /// A lifecycle `Date`: ISO 8601 at midnight GMT, with or without fractional seconds, as S3 requires.
+    static func lifecycleDate(_ text: String) -> Date? {
+        let date =
+            (try? Date(text, strategy: .iso8601))
+            ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        guard let date, Int(date.timeIntervalSince1970) % 86400 == 0 else { return nil }
+        return date
     }
 
     func getBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
@@ -69,10 +93,33 @@ extension S3Service {
             for rule in rules {
                 xml.element("Rule") {
                     if let id = rule.id { xml.element("ID", id) }
-                    xml.element("Filter") { xml.element("Prefix", rule.prefix) }
+                    xml.element("Filter") {
+                        let tags = rule.tags ?? []
+                        func tagElements() {
+                            for tag in tags {
+                                xml.element("Tag") {
+                                    xml.element("Key", tag.key)
+                                    xml.element("Value", tag.value)
+                                }
+                            }
+                        }
+                        if tags.isEmpty {
+                            xml.element("Prefix", rule.prefix)
+                        } else if tags.count == 1 && rule.prefix.isEmpty {
+                            tagElements()
+                        } else {
+                            xml.element("And") {
+                                if !rule.prefix.isEmpty { xml.element("Prefix", rule.prefix) }
+                                tagElements()
+                            }
+                        }
+                    }
                     xml.element("Status", rule.enabled ? "Enabled" : "Disabled")
                     if let days = rule.expirationDays {
                         xml.element("Expiration") { xml.element("Days", String(days)) }
+                    }
+                    if let date = rule.expirationDate {
+                        xml.element("Expiration") { xml.element("Date", S3Format.iso8601(date)) }
                     }
                     if let days = rule.abortIncompleteUploadDays {
                         xml.element("AbortIncompleteMultipartUpload") {

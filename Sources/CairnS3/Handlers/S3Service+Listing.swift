@@ -26,7 +26,7 @@ extension S3Service {
                 lowerBound = Array(startAfter.utf8) + [0]
             }
         } else if let marker = s3.query("marker") {
-            lowerBound = Array(marker.utf8) + [0]
+            lowerBound = Self.listingStart(afterMarker: marker, prefix: prefix, delimiter: delimiter)
         }
         let listing: ObjectListing
         if maxKeys == 0 {
@@ -42,7 +42,8 @@ extension S3Service {
         let xml = XMLWriter()
         xml.element("ListBucketResult", namespace: true) {
             xml.element("Name", bucket)
-            xml.element("Prefix", encode(prefix))
+            // botocore decodes v2's Prefix but not v1's, and S3 sends v1's as it was asked.
+            xml.element("Prefix", version2 ? encode(prefix) : prefix)
             if version2 {
                 if let token = s3.query("continuation-token") { xml.element("ContinuationToken", token) }
                 if let startAfter = s3.query("start-after") { xml.element("StartAfter", encode(startAfter)) }
@@ -88,5 +89,16 @@ extension S3Service {
             }
         }
         return xmlResponse(xml)
+    }
+
+    /// Where a v1 listing resumes after `marker`: just past it, or — when the marker lies in a common prefix, as the
+    /// NextMarker of a page that ended on one does — past every key of that prefix, which was already returned whole.
+    static func listingStart(afterMarker marker: String, prefix: String, delimiter: String?) -> [UInt8] {
+        let next = Array(marker.utf8) + [0]
+        guard let delimiter, marker.hasPrefix(prefix) else { return next }
+        let rest = marker.utf8.dropFirst(prefix.utf8.count)
+        guard let range = String(Substring(rest)).range(of: delimiter) else { return next }
+        let common = prefix + String(String(Substring(rest))[..<range.upperBound])
+        return ObjectListing.successor(ofPrefix: Array(common.utf8)) ?? next
     }
 }

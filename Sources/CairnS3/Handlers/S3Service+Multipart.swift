@@ -13,8 +13,10 @@ extension S3Service {
             }
             algorithm = parsed
         }
+        var stored = objectHeaders(from: s3)
+        stored.tags = try requestTags(s3)
         let upload = UploadInfo(
-            uploadID: SecureRandom.bytes(24).hexString, bucket: bucket, key: key, headers: objectHeaders(from: s3),
+            uploadID: SecureRandom.bytes(24).hexString, bucket: bucket, key: key, headers: stored,
             checksumAlgorithm: algorithm, createdAt: Date()
         )
         try await metadata.createUpload(upload)
@@ -66,17 +68,25 @@ extension S3Service {
         let source = try await copySource(s3)
         var range: Range<Int64> = 0..<source.size
         if let text = s3.header("x-amz-copy-source-range") {
-            guard let parsed = try? ByteRange.parse(text, size: source.size), text.contains("-"),
-                !text.hasPrefix("bytes=-"), !text.hasSuffix("-")
+            let spec = text.trimmingCharacters(in: .whitespaces)
+            let bounds =
+                spec.hasPrefix("bytes=")
+                ? spec.dropFirst("bytes=".count).split(separator: "-", omittingEmptySubsequences: false) : []
+            guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first >= 0,
+                last >= first
             else {
                 throw S3Error.invalidArgument(
                     "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
                 )
             }
-            guard parsed.upperBound <= source.size else {
-                throw S3Error("InvalidRange", "The requested range is not satisfiable", status: .rangeNotSatisfiable)
+            // S3 refuses a range that reaches past the source rather than shortening it.
+            guard last < source.size else {
+                throw S3Error(
+                    "InvalidRange",
+                    "The requested range \(spec) is not satisfiable: the source object has \(source.size) bytes",
+                    status: .badRequest)
             }
-            range = parsed
+            range = first..<(last + 1)
         }
         let segment: BlobSegment
         let etag: String
@@ -108,7 +118,11 @@ extension S3Service {
     }
 
     func completeMultipartUpload(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
-        let upload = try await upload(s3, bucket: bucket, key: key)
+        // An upload that is gone may have been completed already: the store answers a retried Complete with the
+        // object it made, while that is still the object at its key.
+        let uploadID = s3.query("uploadId") ?? ""
+        let upload = try await metadata.upload(uploadID)
+        if let upload, upload.bucket != bucket || upload.key != key { throw S3Error.noSuchUpload(uploadID) }
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3))
         guard root.name == "CompleteMultipartUpload" else {
             throw S3Error.malformedXML("expected CompleteMultipartUpload, found \(root.name)")
@@ -124,8 +138,11 @@ extension S3Service {
         guard !requested.isEmpty else {
             throw S3Error.malformedXML("You must specify at least one part")
         }
+        if let upload, let (algorithm, claimed) = Self.wholeObjectChecksum(s3) {
+            try await checkWholeObjectChecksum(claimed, algorithm: algorithm, upload: upload, requested: requested)
+        }
         let object = try await metadata.completeUpload(
-            upload.uploadID, requested: requested, minimumPartSize: configuration.minimumPartSize,
+            uploadID, requested: requested, minimumPartSize: configuration.minimumPartSize,
             condition: try writeCondition(s3)
         ) { upload, parts in
             let md5s = parts.flatMap { [UInt8](hex: $0.etag) ?? [] }
@@ -142,15 +159,60 @@ extension S3Service {
                 segments: parts.map(\.segment)
             )
         }
+        guard object.bucket == bucket, object.key == key else { throw S3Error.noSuchUpload(uploadID) }
         let xml = XMLWriter()
         xml.element("CompleteMultipartUploadResult", namespace: true) {
             xml.element("Location", "/\(bucket)/\(SigV4.uriEncode(key, keepSlash: true))")
             xml.element("Bucket", bucket)
             xml.element("Key", key)
             xml.element("ETag", S3Format.quoted(object.etag))
-            if let checksum = object.checksum { xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value) }
+            if let checksum = object.checksum {
+                xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value)
+                xml.element("ChecksumType", "COMPOSITE")
+            }
         }
-        return xmlResponse(xml)
+        var headers = HTTPFields()
+        if object.checksum != nil { headers[HTTPField.Name("x-amz-checksum-type")!] = "COMPOSITE" }
+        return xmlResponse(xml, headers: headers)
+    }
+
+    /// The whole-object checksum a Complete request claims (`x-amz-checksum-<algorithm>`), if any.
+    /// Only a COMPOSITE claim is checked: SHA-1 and SHA-256 are always composite, a CRC is when it carries the part
+    /// count; a FULL_OBJECT CRC is not recomputed here.
+    static func wholeObjectChecksum(_ s3: S3Request) -> (ChecksumAlgorithm, String)? {
+        guard s3.header("x-amz-checksum-type")?.uppercased() != "FULL_OBJECT" else { return nil }
+        for algorithm in ChecksumAlgorithm.allCases {
+            guard let value = s3.header(algorithm.headerName) else { continue }
+            let composite = algorithm == .sha1 || algorithm == .sha256 || value.contains("-")
+            return composite ? (algorithm, value) : nil
+        }
+        return nil
+    }
+
+    /// Refuses a Complete whose claimed whole-object checksum is not the composite of the listed parts' checksums
+    /// (S3's COMPOSITE type: the checksum of the parts' checksums, with or without the `-N` part count).
+    private func checkWholeObjectChecksum(
+        _ claimed: String, algorithm: ChecksumAlgorithm, upload: UploadInfo,
+        requested: [(partNumber: Int, etag: String)]
+    ) async throws {
+        let stored = try await metadata.parts(uploadID: upload.uploadID, after: 0, limit: 10_000)
+        let numbers = Set(requested.map(\.partNumber))
+        let parts = stored.filter { numbers.contains($0.partNumber) }
+        let raw = parts.compactMap { part in
+            part.checksum.flatMap { $0.algorithm == algorithm ? Data(base64Encoded: $0.value) : nil }
+        }
+        guard upload.checksumAlgorithm == algorithm, raw.count == parts.count else {
+            throw S3Error.invalidRequest(
+                "The upload was not created with x-amz-checksum-algorithm \(algorithm.rawValue), so its parts carry no checksum to check x-amz-checksum-\(algorithm.rawValue.lowercased()) against"
+            )
+        }
+        let combined = algorithm.checksum(of: raw.flatMap { Array($0) })
+        let value = claimed.split(separator: "-").first.map(String.init) ?? claimed
+        guard value == combined else {
+            throw S3Error.badDigest(
+                "The x-amz-checksum-\(algorithm.rawValue.lowercased()) you specified (\(claimed)) is not the checksum of the parts' checksums (\(combined)-\(parts.count))"
+            )
+        }
     }
 
     func abortMultipartUpload(_ s3: S3Request, bucket: String, key: String) async throws -> Response {

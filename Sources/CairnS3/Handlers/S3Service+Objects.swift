@@ -17,11 +17,15 @@ extension S3Service {
                 userMetadata[short] = userMetadata[short].map { "\($0),\(field.value)" } ?? field.value
             }
         }
-        // aws-chunked is a transfer detail of the request, not an encoding of the stored content.
-        let encoding = s3.header("content-encoding")?.split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.lowercased() != "aws-chunked" && !$0.isEmpty }
-            .joined(separator: ",")
+        // aws-chunked is a transfer detail of the request, not an encoding of the stored content; the rest is kept
+        // as sent (`deflate, gzip` stays `deflate, gzip`).
+        var encoding = s3.header("content-encoding")
+        if let sent = encoding, sent.lowercased().contains("aws-chunked") {
+            encoding = sent.split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { $0.lowercased() != "aws-chunked" && !$0.isEmpty }
+                .joined(separator: ", ")
+        }
         return ObjectHeaders(
             contentType: s3.header("content-type"),
             contentEncoding: encoding?.isEmpty == false ? encoding : nil,
@@ -48,6 +52,8 @@ extension S3Service {
     func putObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
         let condition = try writeCondition(s3)
+        var stored = objectHeaders(from: s3)
+        stored.tags = try requestTags(s3)
         // Refuse early when the precondition already fails; the write transaction checks again.
         if case .keyAbsent = condition, try await metadata.object(bucket: bucket, key: key) != nil {
             throw S3Error.preconditionFailed
@@ -56,7 +62,7 @@ extension S3Service {
         let digest = try await received.writer.commit()
         let object = ObjectInfo(
             bucket: bucket, key: key, size: received.summary.size, etag: received.summary.md5.hexString,
-            headers: objectHeaders(from: s3), checksum: received.checksum, partCount: nil, createdAt: Date(),
+            headers: stored, checksum: received.checksum, partCount: nil, createdAt: Date(),
             segments: [BlobSegment(digest: digest, size: received.summary.size)]
         )
         try await metadata.putObject(object, condition: condition)
@@ -116,7 +122,16 @@ extension S3Service {
         }
         var range: Range<Int64> = 0..<object.size
         var status = HTTPResponse.Status.ok
-        if let rangeHeader = s3.header(.range), let requested = try ByteRange.parse(rangeHeader, size: object.size) {
+        var requested: Range<Int64>?
+        if let partNumber = s3.query("partNumber") {
+            guard s3.header(.range) == nil else {
+                throw S3Error.invalidRequest("Cannot specify both Range header and partNumber query parameter")
+            }
+            requested = try Self.partRange(partNumber, of: object)
+        } else if let rangeHeader = s3.header(.range) {
+            requested = try ByteRange.parse(rangeHeader, size: object.size)
+        }
+        if let requested, !requested.isEmpty {
             range = requested
             status = .partialContent
             headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(object.size)"
@@ -128,10 +143,27 @@ extension S3Service {
         return (status, headers, range)
     }
 
+    /// The bytes of part `text` of an object (`?partNumber=`): a multipart object's part as uploaded; any other
+    /// object is its one part. A part the object does not have is 416 InvalidPartNumber.
+    static func partRange(_ text: String, of object: ObjectInfo) throws -> Range<Int64> {
+        guard let number = Int(text), (1...10_000).contains(number) else {
+            throw S3Error.invalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+        }
+        // A completed upload keeps one segment per part, in order.
+        let sizes = object.partCount == object.segments.count ? object.segments.map(\.size) : [object.size]
+        guard number <= sizes.count else {
+            throw S3Error(
+                "InvalidPartNumber", "The requested partnumber is not satisfiable", status: .rangeNotSatisfiable)
+        }
+        let start = sizes[..<(number - 1)].reduce(0, +)
+        return start..<(start + sizes[number - 1])
+    }
+
     /// Up to this many bytes of a single-blob object are read in one piece rather than streamed.
     static let singleReadLimit: Int64 = 1 << 20
 
     static let checksumMode = HTTPField.Name("x-amz-checksum-mode")!
+    static let taggingCount = HTTPField.Name("x-amz-tagging-count")!
 
     func responseHeaders(for object: ObjectInfo, s3: S3Request) -> HTTPFields {
         // Appended, not assigned: every name below is distinct, and assigning searches the fields each time.
@@ -164,6 +196,9 @@ extension S3Service {
         }
         if let partCount = object.partCount {
             headers.append(HTTPField(name: HTTPField.Name("x-amz-mp-parts-count")!, value: String(partCount)))
+        }
+        if let tags = object.headers.tags, !tags.isEmpty {
+            headers.append(HTTPField(name: Self.taggingCount, value: String(tags.count)))
         }
         if s3.header(Self.checksumMode)?.uppercased() == "ENABLED", let checksum = object.checksum {
             headers.append(HTTPField(name: HTTPField.Name(checksum.algorithm.headerName)!, value: checksum.value))
@@ -199,8 +234,24 @@ extension S3Service {
     }
 
     func deleteObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        if let ifMatch = s3.header(.ifMatch) {
+            try await checkDeleteCondition(bucket: bucket, key: key, etag: ifMatch)
+        }
         try await metadata.deleteObject(bucket: bucket, key: key)
         return emptyResponse(.noContent)
+    }
+
+    /// A conditional delete (`If-Match` on DeleteObject, `<ETag>` in DeleteObjects): the object must exist and have
+    /// that ETag (or any, for `*`); otherwise 412, or 404 when there is no object.
+    ///
+    /// Checked just before the delete, not in the same transaction: a write landing between the two is deleted.
+    func checkDeleteCondition(bucket: String, key: String, etag: String) async throws {
+        guard let object = try await metadata.object(bucket: bucket, key: key) else {
+            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
+            throw S3Error.noSuchKey(key)
+        }
+        let tags = etag.split(separator: ",").map { S3Format.unquoted(String($0)) }
+        guard tags.contains("*") || tags.contains(object.etag) else { throw S3Error.preconditionFailed }
     }
 
     func deleteObjects(_ s3: S3Request, bucket: String) async throws -> Response {
@@ -208,17 +259,18 @@ extension S3Service {
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3))
         guard root.name == "Delete" else { throw S3Error.malformedXML("expected Delete, found \(root.name)") }
         let quiet = root.child("Quiet")?.text.lowercased() == "true"
-        let keys = root.children("Object").map { $0.child("Key")?.text }
-        guard keys.count <= 1000 else { throw S3Error.malformedXML("at most 1000 keys may be deleted at once") }
-        guard !keys.isEmpty else { throw S3Error.malformedXML("no Object to delete") }
+        let objects = root.children("Object").map { (key: $0.child("Key")?.text, etag: $0.child("ETag")?.text) }
+        guard objects.count <= 1000 else { throw S3Error.malformedXML("at most 1000 keys may be deleted at once") }
+        guard !objects.isEmpty else { throw S3Error.malformedXML("no Object to delete") }
         var deleted: [String] = []
         var failed: [(String, S3Error)] = []
-        for key in keys {
+        for (key, etag) in objects {
             guard let key, !key.isEmpty else {
                 failed.append(("", S3Error.invalidArgument("An Object has no Key")))
                 continue
             }
             do {
+                if let etag { try await checkDeleteCondition(bucket: bucket, key: key, etag: etag) }
                 try await metadata.deleteObject(bucket: bucket, key: key)
                 deleted.append(key)
             } catch {
@@ -306,6 +358,12 @@ extension S3Service {
         object.key = key
         object.createdAt = Date()
         if replace { object.headers = objectHeaders(from: s3) }
+        // Tags follow the source unless the request replaces them (S3's x-amz-tagging-directive).
+        switch s3.header("x-amz-tagging-directive")?.uppercased() {
+        case nil, "COPY": object.headers.tags = source.headers.tags
+        case "REPLACE": object.headers.tags = try requestTags(s3)
+        case let other?: throw S3Error.invalidArgument("Unknown tagging directive: \(other)")
+        }
         try await metadata.putObject(object, condition: try writeCondition(s3))
         let xml = XMLWriter()
         xml.element("CopyObjectResult", namespace: true) {

@@ -59,9 +59,7 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
 
     /// The headers every response carries.
     static func stamp(_ headers: inout HTTPFields, requestID: String) {
-        headers[RequestID.name] = requestID
-        headers[RequestID.extendedName] = requestID
-        headers[.server] = "Cairn"
+        RequestID.stamp(&headers, requestID: requestID)
     }
 }
 
@@ -77,6 +75,13 @@ enum RequestID {
             }
             return 16
         }
+    }
+
+    /// Adds the headers every response carries: the request id (twice, as S3 sends it) and the server's name.
+    static func stamp(_ headers: inout HTTPFields, requestID: String) {
+        headers[name] = requestID
+        headers[extendedName] = requestID
+        headers[.server] = "Cairn"
     }
 
     static let name = HTTPField.Name("x-amz-request-id")!

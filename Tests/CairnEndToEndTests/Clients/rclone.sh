@@ -7,6 +7,7 @@
 #   AWS_CA_BUNDLE         (only for https) CA bundle for the self-signed cert
 #   CAIRN_WORK            empty scratch directory
 #   CAIRN_BUCKET_PREFIX   every bucket created here starts with this
+#   CAIRN_RCLONE_V2_AUTH  "true" to sign with Signature Version 2 (rclone's v2_auth) instead of SigV4
 #
 # Exits 0 on success; on the first failure prints "FAIL: ..." and exits non-zero.
 set -Eeuo pipefail
@@ -55,6 +56,7 @@ secret_access_key = $AWS_SECRET_ACCESS_KEY
 endpoint = $CAIRN_ENDPOINT
 region = $REGION
 force_path_style = true
+v2_auth = ${CAIRN_RCLONE_V2_AUTH:-false}
 EOF
 chmod 600 "$CONF"
 

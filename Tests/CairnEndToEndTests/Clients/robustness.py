@@ -227,6 +227,23 @@ sock.close()
 if b" 200 " not in final.split(b"\r\n")[0] + b" ":
     fail(f"PUT after 100-continue: {final[:1500]!r}")
 
+step("Expect: 100-continue without credentials is refused before the body, and the connection closes")
+sock = socket.create_connection((URL.hostname, URL.port), timeout=10)
+sock.sendall((f"PUT /{BUCKET}/anonymous HTTP/1.1\r\nHost: {URL.netloc}\r\nContent-Length: {len(body)}\r\n"
+              "Expect: 100-continue\r\n\r\n").encode())
+answer = b""
+while chunk := sock.recv(4096):  # the server closes the connection after its answer
+    answer += chunk
+sock.close()
+if not answer.startswith(b"HTTP/1.1 403") or b"<Code>AccessDenied</Code>" not in answer:
+    fail(f"expected 403 AccessDenied instead of 100 Continue, got {answer[:300]!r}")
+try:
+    S3.head_object(Bucket=BUCKET, Key="anonymous")
+    fail("the refused upload was stored")
+except S3.exceptions.ClientError as error:
+    if error.response["ResponseMetadata"]["HTTPStatusCode"] != 404:
+        raise
+
 step("a presigned PUT works with a plain HTTP client")
 url = S3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "presigned-put"}, ExpiresIn=300)
 parsed = urllib.parse.urlparse(url)

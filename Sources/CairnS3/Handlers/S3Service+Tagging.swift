@@ -1,0 +1,137 @@
+import CairnCore
+import CairnSigV4
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension S3Service {
+    /// S3's limits on a tag set: ten tags on an object (fifty on a bucket), keys of at most 128 characters and
+    /// values of at most 256, keys unique.
+    static func validateTags(_ tags: [ObjectTag], limit: Int = 10) throws {
+        func invalid(_ why: String) -> S3Error { S3Error("InvalidTag", why, status: .badRequest) }
+        guard tags.count <= limit else { throw invalid("Tags cannot be greater than \(limit)") }
+        guard Set(tags.map(\.key)).count == tags.count else {
+            throw invalid("Cannot provide multiple Tags with the same key")
+        }
+        for tag in tags {
+            guard !tag.key.isEmpty, tag.key.count <= 128 else {
+                throw invalid("The TagKey you have provided is invalid: a key has 1 to 128 characters")
+            }
+            guard tag.value.count <= 256 else {
+                throw invalid("The TagValue you have provided is invalid: a value has at most 256 characters")
+            }
+        }
+    }
+
+    /// The tag set of an `x-amz-tagging` header (`k1=v1&k2=v2`, URL-encoded); nil when the request has none.
+    func requestTags(_ s3: S3Request) throws -> [ObjectTag]? {
+        guard let header = s3.header("x-amz-tagging") else { return nil }
+        guard let items = SigV4.parseQuery(header.replacingOccurrences(of: "+", with: "%20")) else {
+            throw S3Error.invalidArgument("The x-amz-tagging header is not valid URL-encoded UTF-8")
+        }
+        let tags = items.map { ObjectTag(key: $0.name, value: $0.value) }
+        try Self.validateTags(tags)
+        return tags
+    }
+
+    /// The object of a tagging request, which must exist.
+    private func taggedObject(bucket: String, key: String) async throws -> ObjectInfo {
+        guard let object = try await metadata.object(bucket: bucket, key: key) else {
+            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
+            throw S3Error.noSuchKey(key)
+        }
+        return object
+    }
+
+    /// Rewrites the object's row with a new tag set, only if it is still the same object (its ETag and time).
+    private func retag(_ object: ObjectInfo, _ tags: [ObjectTag]?) async throws {
+        var tagged = object
+        tagged.headers.tags = tags?.isEmpty == false ? tags : nil
+        do {
+            try await metadata.putObject(tagged, condition: .etagMatches(object.etag))
+        } catch MetadataError.preconditionFailed {
+            throw S3Error(
+                "OperationAborted",
+                "A conflicting conditional operation is currently in progress against this resource. Please try again.",
+                status: .conflict)
+        }
+    }
+
+    /// PutObjectTagging: replaces the object's tag set.
+    func putObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let object = try await taggedObject(bucket: bucket, key: key)
+        let tags = try await receiveTagging(s3, limit: 10)
+        try await retag(object, tags)
+        return emptyResponse()
+    }
+
+    /// The tag set of a `Tagging` document in the request body, checked against S3's limits.
+    func receiveTagging(_ s3: S3Request, limit: Int) async throws -> [ObjectTag] {
+        let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 64 * 1024))
+        guard root.name == "Tagging", let set = root.child("TagSet") else {
+            throw S3Error.malformedXML("expected Tagging with a TagSet")
+        }
+        let tags = try set.children("Tag").map { tag in
+            guard let key = tag.child("Key")?.text, let value = tag.child("Value")?.text else {
+                throw S3Error.malformedXML("every Tag needs a Key and a Value")
+            }
+            return ObjectTag(key: key, value: value)
+        }
+        try Self.validateTags(tags, limit: limit)
+        return tags
+    }
+
+    /// A `Tagging` document of a tag set.
+    func taggingResponse(_ tags: [ObjectTag]) -> Response {
+        let xml = XMLWriter()
+        xml.element("Tagging", namespace: true) {
+            xml.element("TagSet") {
+                for tag in tags {
+                    xml.element("Tag") {
+                        xml.element("Key", tag.key)
+                        xml.element("Value", tag.value)
+                    }
+                }
+            }
+        }
+        return xmlResponse(xml)
+    }
+
+    /// GetObjectTagging: the object's tag set, empty when it has none.
+    func getObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let object = try await taggedObject(bucket: bucket, key: key)
+        return taggingResponse(object.headers.tags ?? [])
+    }
+
+    /// DeleteObjectTagging: removes the object's tag set.
+    func deleteObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let object = try await taggedObject(bucket: bucket, key: key)
+        if object.headers.tags != nil { try await retag(object, nil) }
+        return emptyResponse(.noContent)
+    }
+
+    static let bucketTaggingKind = "tagging"
+
+    /// PutBucketTagging: replaces the bucket's tag set (at most fifty tags).
+    func putBucketTagging(_ s3: S3Request, bucket: String) async throws -> Response {
+        let tags = try await receiveTagging(s3, limit: 50)
+        try await metadata.setBucketConfiguration(
+            bucket: bucket, kind: Self.bucketTaggingKind, document: try JSONEncoder().encode(tags))
+        return emptyResponse(.noContent)
+    }
+
+    /// GetBucketTagging: the bucket's tag set, or 404 NoSuchTagSet when it has none.
+    func getBucketTagging(_ s3: S3Request, bucket: String) async throws -> Response {
+        guard let document = try await metadata.bucketConfiguration(bucket: bucket, kind: Self.bucketTaggingKind)
+        else {
+            throw S3Error("NoSuchTagSet", "The TagSet does not exist", status: .notFound, resource: bucket)
+        }
+        return taggingResponse(try JSONDecoder().decode([ObjectTag].self, from: document))
+    }
+
+    /// DeleteBucketTagging.
+    func deleteBucketTagging(_ s3: S3Request, bucket: String) async throws -> Response {
+        try await metadata.setBucketConfiguration(bucket: bucket, kind: Self.bucketTaggingKind, document: nil)
+        return emptyResponse(.noContent)
+    }
+}
