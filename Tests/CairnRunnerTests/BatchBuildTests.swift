@@ -168,9 +168,8 @@ struct BatchBuildTests {
                   - if [ "$NAP" = fail ]; then sleep 1; exit 1; fi
                   - sleep $NAP
             """)
-        let start = Date()
+        // STOPPED, not SUCCEEDED, shows the slow build was cut short: no timing, which a loaded machine stretches.
         let (result, output) = try await project.batch(store: store.store, jobs: 2)
-        #expect(Date().timeIntervalSince(start) < 30, "\(output)")
         #expect(result.statuses == ["slow": "STOPPED", "failing": "FAILED", "queued": "NOT_RUN"], "\(output)")
         #expect(result.status == "FAILED")
         #expect(result.interruptingSignal == nil)
