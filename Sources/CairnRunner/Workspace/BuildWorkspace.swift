@@ -48,6 +48,7 @@ struct BuildWorkspace: Sendable {
         -> BuildWorkspace
     {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        sweepTrash(under: root)
         var host = root + "/" + UUID().uuidString.lowercased().prefix(13)
         var lock: WorkspaceLock?
         if buildDirectory == nil {
@@ -82,8 +83,37 @@ struct BuildWorkspace: Sendable {
     }
 
     /// Deletes the workspace.
+    /// Deletes the workspace without making the build wait for it: it is renamed aside at once (nothing sees it
+    /// at its path any more) and a detached `rm -rf` deletes it, which for thousands of files takes a while. What a
+    /// killed `rm` leaves is deleted by the next build (``sweepTrash(under:)``).
     func remove() {
-        try? FileManager.default.removeItem(atPath: hostDirectory)
+        let root = (hostDirectory as NSString).deletingLastPathComponent
+        let trash = root + "/" + Self.trashPrefix + UUID().uuidString.prefix(13).lowercased()
+        guard rename(hostDirectory, trash) == 0 else {
+            try? FileManager.default.removeItem(atPath: hostDirectory)
+            return
+        }
+        Self.deleteDetached([trash])
+    }
+
+    /// Names of workspaces being deleted.
+    static let trashPrefix = ".deleting-"
+
+    /// Starts deleting what earlier builds under `root` left to delete.
+    static func sweepTrash(under root: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let trash = names.filter { $0.hasPrefix(trashPrefix) }.map { root + "/" + $0 }
+        if !trash.isEmpty { deleteDetached(trash) }
+    }
+
+    /// `rm -rf` in a process of its own that nobody waits for: it finishes after `cairn` has exited if need be.
+    private static func deleteDetached(_ paths: [String]) {
+        let process = try? SpawnedProcess(
+            executable: "/bin/rm", arguments: ["-rf", "--"] + paths, standardInput: .null, standardOutput: .null,
+            standardError: .null, newProcessGroup: true
+        )
+        // Reaped in the background, so it does not linger as a zombie while this process lives.
+        if let process { Task.detached { _ = await process.waitForExit() } }
     }
 }
 

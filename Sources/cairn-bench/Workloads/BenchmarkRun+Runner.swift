@@ -180,7 +180,7 @@ extension BenchmarkRun {
     static func outputsRoot(_ directory: URL) -> URL {
         let workspaces = cacheHome(of: directory).appendingPathComponent("cairn-workspaces")
         let kept = (try? FileManager.default.contentsOfDirectory(atPath: workspaces.path))?.filter {
-            !$0.hasSuffix(".lock")
+            !$0.hasSuffix(".lock") && !$0.hasPrefix(".")
         }
         return kept?.first.map { workspaces.appendingPathComponent($0) } ?? directory
     }
