@@ -43,4 +43,11 @@ protocol BuildEnvironment: Sendable {
 
 extension BuildEnvironment {
     var baseEnvironment: [String: String]? { nil }
+
+    /// Restores through ``hostPath(_:)``: recorded paths as the build sees them, written where they are here.
+    func apply(
+        _ changes: WorkspaceChanges, current: WorkspaceSnapshot, from store: any PhaseStore, paths: PortablePaths
+    ) async throws {
+        try await WorkspaceRestorer(store: store).apply(changes, current: current) { hostPath(paths.absolute($0)) }
+    }
 }

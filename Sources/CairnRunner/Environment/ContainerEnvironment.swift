@@ -110,18 +110,8 @@ struct ContainerEnvironment: BuildEnvironment {
         return snapshot
     }
 
-    func apply(
-        _ changes: WorkspaceChanges, current: WorkspaceSnapshot, from store: any PhaseStore, paths: PortablePaths
-    ) async throws {
-        try await WorkspaceRestorer(store: store).apply(changes, current: current) { hostPath(paths.absolute($0)) }
-    }
-
     func hostPath(_ path: String) -> String {
-        if path == sourceDirectory { return workspace.hostDirectory }
-        if path.hasPrefix(sourceDirectory + "/") {
-            return workspace.hostDirectory + path.dropFirst(sourceDirectory.count)
-        }
-        return root + path
+        workspace.hostPath(of: path) ?? root + path
     }
 
     func close() async {

@@ -83,6 +83,13 @@ struct BuildWorkspace: Sendable {
     }
 
     /// Deletes the workspace.
+    /// Where a path as the build sees it is on this machine, when it is in the workspace.
+    func hostPath(of path: String) -> String? {
+        if path == buildDirectory { return hostDirectory }
+        guard path.hasPrefix(buildDirectory + "/") else { return nil }
+        return hostDirectory + path.dropFirst(buildDirectory.count)
+    }
+
     /// Deletes the workspace without making the build wait for it: it is renamed aside at once (nothing sees it
     /// at its path any more) and a detached `rm -rf` deletes it, which for thousands of files takes a while. What a
     /// killed `rm` leaves is deleted by the next build (``sweepTrash(under:)``).
