@@ -78,6 +78,7 @@ extension BuildRun {
                 result.cache = .hit
                 result.endTime = Date().timeIntervalSince1970
                 result.durationSeconds = result.endTime - result.startTime
+                result.savedSeconds = max(0, manifest.durationSeconds - result.durationSeconds)
                 return PhaseOutcome(result: result, snapshot: restored, inputs: inputs)
             }
             if options.explain {
