@@ -77,6 +77,18 @@ public enum CairnServer {
         ) { dryRun in
             try await retention.run(dryRun: dryRun)
         }
+        let hitRates = HitRateHistory()
+        let metrics = observation.metrics
+        ConsoleRoutes(
+            metadata: metadata, blobs: blobs, observation: observation, rootAccessKeyID: credentials.accessKeyID,
+            rootSecretAccessKey: credentials.secretAccessKey, retentionPolicy: settings.retention,
+            runRetention: { dryRun in try await retention.run(dryRun: dryRun) },
+            lastRetention: { await retention.lastRun }, namespaceUsage: { try await metadata.namespaceUsage() },
+            history: hitRates, templates: try ConsoleTemplates()
+        ).register(on: router)
+        let hitRateSampler = FlushService(name: "cache hit-rate samples", interval: .seconds(60), logger: logger) {
+            await hitRates.record(metrics.lookupCountsByProtocol())
+        }
         let tlsFiles = settings.tlsCertificate.flatMap { certificate in settings.tlsKey.map { (certificate, $0) } }
         let responder = CairnResponder(
             s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil, metrics: observation.metrics,
@@ -120,13 +132,13 @@ public enum CairnServer {
             configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
             services: settings.retentionInterval > 0
                 ? [
-                    flusher, journalFlusher, checkpointer, LockHolder(lock: lock),
+                    flusher, journalFlusher, checkpointer, hitRateSampler, LockHolder(lock: lock),
                     RetentionService(
                         runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
                         logger: logger
                     ),
                 ]
-                : [flusher, journalFlusher, checkpointer, LockHolder(lock: lock)],
+                : [flusher, journalFlusher, checkpointer, hitRateSampler, LockHolder(lock: lock)],
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host

@@ -115,6 +115,15 @@ public final class ServerMetrics: Sendable {
             lookup: lookup, tally: tally, isHit: status != 404)
     }
 
+    /// Cache hits and misses since the server started, by protocol.
+    func lookupCountsByProtocol() -> [String: LookupCounts] {
+        var byProtocol: [String: LookupCounts] = [:]
+        for (key, counts) in lookupCounts() {
+            byProtocol[key.api, default: LookupCounts()] = byProtocol[key.api, default: LookupCounts()] + counts
+        }
+        return byProtocol
+    }
+
     /// Cache hits and misses since the server started, by protocol and namespace.
     func lookupCounts() -> [LookupKey: LookupCounts] {
         series.withLock { table in table.tallies.mapValues(\.counts) }
