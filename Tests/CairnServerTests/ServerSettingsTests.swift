@@ -79,6 +79,7 @@ struct ServerSettingsTests {
         "retention.keep_last_builds": "3", "retention.abort_incomplete_uploads_after_days": "1.5",
         "retention.batch_size": "10", "retention.buckets": "{logs: {expire_after_days: 30}}",
         "retention.namespaces": "{ccache: {idle_after_days: 14, expire_after_days: 60}, turbo: {}}",
+        "metrics.public": "true",
     ]
 
     @Test(
@@ -110,6 +111,7 @@ struct ServerSettingsTests {
             "CAIRN_VIRTUAL_HOST_DOMAIN", "CAIRN_ROOT_ACCESS_KEY_ID", "CAIRN_ROOT_SECRET_ACCESS_KEY", "CAIRN_LOG_LEVEL",
             "CAIRN_RETENTION_BATCH_SIZE", "CAIRN_CACHE_MAX_ENTRY_BYTES", "CAIRN_CACHE_MEMORY_BYTES",
             "CAIRN_JOURNAL_BYTES", "CAIRN_JOURNAL_FLUSH_SECONDS", "CAIRN_MAX_CLOCK_SKEW_SECONDS",
+            "CAIRN_METRICS_PUBLIC",
         ] {
             #expect(names.contains(name), "\(name)")
         }
@@ -120,6 +122,7 @@ struct ServerSettingsTests {
         arguments: [
             ("CAIRN_JOURNAL_BYTES", "-1", "CAIRN_JOURNAL_BYTES must be a number of bytes (0 turns the journal off)"),
             ("CAIRN_RETENTION_BATCH_SIZE", "0", "CAIRN_RETENTION_BATCH_SIZE must be a positive integer"),
+            ("CAIRN_METRICS_PUBLIC", "maybe", "CAIRN_METRICS_PUBLIC must be true or false"),
             (
                 "CAIRN_MAX_CLOCK_SKEW_SECONDS", "soon",
                 "CAIRN_MAX_CLOCK_SKEW_SECONDS must be a positive number of seconds"

@@ -8,6 +8,8 @@ public enum RunnerAPIPath: Sendable {
     public static let blobs = "/_cairn/cas"
     /// `PUT|GET|DELETE <entries>/<namespace>/<key>`, each segment percent-encoded: an ``ActionEntryBody``.
     public static let entries = "/_cairn/ac"
+    /// `POST` a ``BuildOutcomeReport`` when a build ends.
+    public static let builds = "/_cairn/runner/builds"
 
     /// The path of one blob.
     public static func blob(_ digest: BlobDigest) -> String { "\(blobs)/\(digest.hex)" }

@@ -51,6 +51,8 @@ extension BuildRun {
             if let manifest = stored {
                 console.line("")
                 console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")
+                console.status("\(phase.name.phaseType) restoring")
+                defer { console.status(nil) }
                 if options.explain { console.line("[cairn] hit: every part of the key matches an earlier build") }
                 let restored: WorkspaceSnapshot
                 let log: [UInt8]
@@ -78,6 +80,7 @@ extension BuildRun {
                 result.cache = .hit
                 result.endTime = Date().timeIntervalSince1970
                 result.durationSeconds = result.endTime - result.startTime
+                result.savedSeconds = max(0, manifest.durationSeconds - result.durationSeconds)
                 return PhaseOutcome(result: result, snapshot: restored, inputs: inputs)
             }
             if options.explain {
@@ -96,6 +99,8 @@ extension BuildRun {
             "== \(phase.name.phaseType) (key \(key.hex.prefix(12)), \(caching ? "miss" : "cache disabled")) =="
         )
         for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
+        console.status("\(phase.name.phaseType) running")
+        defer { console.status(nil) }
         let ran: (result: PhaseResult, snapshot: WorkspaceSnapshot)
         do {
             ran = try await run(

@@ -234,6 +234,13 @@ struct BuildRun: Sendable {
             workspaceDirectory: options.keepWorkspace ? environment.hostPath(sourceDirectory) : nil
         )
         console.summary(of: result)
+        if options.storeReachable, options.interruption?.interruptingSignal == nil {
+            do {
+                try await store.reportBuild(result.outcomeReport(project: projectName))
+            } catch {
+                console.line("[cairn] warning: could not report this build to the store's metrics: \(error)")
+            }
+        }
         if let path = options.reportPath {
             try BuildReport(result: result, projectName: projectName, sourceDirectory: sourceDirectory).write(to: path)
             console.line("[cairn] report written to \(path)")

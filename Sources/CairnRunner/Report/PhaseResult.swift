@@ -26,4 +26,6 @@ public struct PhaseResult: Sendable, Hashable {
     public var attempts = 1
     /// Whether the phase's result was stored.
     public var stored = false
+    /// For a restored phase, how much longer running it took when it was stored than restoring it took now.
+    public var savedSeconds: Double = 0
 }

@@ -33,11 +33,18 @@ public protocol PhaseStore: Sendable {
     /// Stores a small S3 object only when its key is absent (S3's `If-None-Match: *`), creating the bucket when
     /// missing; false when the key exists already, whoever wrote it. Two writers racing for one key: one gets true.
     func createObject(bucket: String, key: String, bytes: [UInt8]) async throws -> Bool
+
+    /// Tells the store how a build went (its phases restored and run, the time saved), for its metrics; a store
+    /// on this machine keeps no such count.
+    func reportBuild(_ report: BuildOutcomeReport) async throws
 }
 
 extension PhaseStore {
     /// A store on this machine is always there.
     public func checkAccess() async throws {}
+
+    /// Nothing to tell a store on this machine.
+    public func reportBuild(_ report: BuildOutcomeReport) async throws {}
 
     /// One download at a time per file, a few files at once.
     public func download(_ files: [(digest: BlobDigest, path: String)]) async throws {

@@ -82,6 +82,16 @@ public struct RemotePhaseStore: PhaseStore {
         _ = try await response.body.collect(upTo: 1 << 20)
     }
 
+    /// Posts the report to the server's runner API.
+    public func reportBuild(_ report: BuildOutcomeReport) async throws {
+        var request = self.request(.POST, RunnerAPIPath.builds)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(report)))
+        let response = try await execute(request)
+        guard (200..<300).contains(response.status.code) else { throw await failure("reporting the build", response) }
+        _ = try await response.body.collect(upTo: 1 << 20)
+    }
+
     /// Asks in batches of 10,000 digests, so a request body stays well under a server's body limit (~670 KB).
     public func missing(_ digests: [BlobDigest]) async throws -> Set<BlobDigest> {
         var missing = Set<BlobDigest>()

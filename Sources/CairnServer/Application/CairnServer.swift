@@ -64,17 +64,35 @@ public enum CairnServer {
             rootAccessKeyID: credentials.accessKeyID, rootSecretAccessKey: credentials.secretAccessKey,
             metadata: metadata, verifier: verifier
         )
+        let observation = ServerObservation(
+            metricsArePublic: settings.metricsArePublic, storageUsage: { try await metadata.usage() },
+            dataDirectory: settings.dataDirectory)
         let retention = RetentionRunner(
             job: RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize),
-            accessLog: accessLog, logger: logger
+            accessLog: accessLog, metrics: observation.metrics, logger: logger
         )
         let router = buildRouter(
-            metadata: metadata, cacheStorage: cacheStorage, cacheAuthenticator: cacheAuthenticator
+            metadata: metadata, cacheStorage: cacheStorage, cacheAuthenticator: cacheAuthenticator,
+            observation: observation
         ) { dryRun in
             try await retention.run(dryRun: dryRun)
         }
+        let hitRates = HitRateHistory()
+        let metrics = observation.metrics
+        ConsoleRoutes(
+            metadata: metadata, blobs: blobs, observation: observation, rootAccessKeyID: credentials.accessKeyID,
+            rootSecretAccessKey: credentials.secretAccessKey, retentionPolicy: settings.retention,
+            runRetention: { dryRun in try await retention.run(dryRun: dryRun) },
+            lastRetention: { await retention.lastRun }, namespaceUsage: { try await metadata.namespaceUsage() },
+            history: hitRates, templates: try ConsoleTemplates()
+        ).register(on: router)
+        let hitRateSampler = FlushService(name: "cache hit-rate samples", interval: .seconds(60), logger: logger) {
+            await hitRates.record(metrics.lookupCountsByProtocol())
+        }
         let tlsFiles = settings.tlsCertificate.flatMap { certificate in settings.tlsKey.map { (certificate, $0) } }
-        let responder = CairnResponder(s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil)
+        let responder = CairnResponder(
+            s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil, metrics: observation.metrics,
+            virtualHostDomain: settings.virtualHostDomain)
 
         let (host, port) = try settings.hostAndPort()
         let answerImmediately: ImmediateReadHandler.Answering = { head, eventLoop in
@@ -114,13 +132,13 @@ public enum CairnServer {
             configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
             services: settings.retentionInterval > 0
                 ? [
-                    flusher, journalFlusher, checkpointer, LockHolder(lock: lock),
+                    flusher, journalFlusher, checkpointer, hitRateSampler, LockHolder(lock: lock),
                     RetentionService(
                         runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
                         logger: logger
                     ),
                 ]
-                : [flusher, journalFlusher, checkpointer, LockHolder(lock: lock)],
+                : [flusher, journalFlusher, checkpointer, hitRateSampler, LockHolder(lock: lock)],
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host
@@ -130,14 +148,17 @@ public enum CairnServer {
         )
     }
 
-    /// Cairn's own routes under `/_cairn/`: health, the build-cache protocols and retention on demand.
+    /// Cairn's own routes under `/_cairn/`: health, metrics, the build-cache protocols and retention on demand.
     ///
     /// ``buildApplication(settings:logger:onListening:)`` serves them beside S3 on the stores it opened; tests build
     /// them on stores in a temporary directory and send requests in-process, without a server process.
     ///
-    /// - Parameter runRetention: runs retention once (`true`: a dry run) for `POST /_cairn/admin/gc`.
+    /// - Parameters:
+    ///   - observation: the metrics `GET /_cairn/metrics` shows and the builds the runner reports.
+    ///   - runRetention: runs retention once (`true`: a dry run) for `POST /_cairn/admin/gc`.
     public static func buildRouter(
         metadata: any MetadataStore, cacheStorage: CacheStorage, cacheAuthenticator: CacheAuthenticator,
+        observation: ServerObservation = ServerObservation(),
         runRetention: @escaping @Sendable (_ dryRun: Bool) async throws -> RetentionReport
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
@@ -149,6 +170,7 @@ public enum CairnServer {
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}\n")))
         }
         CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
+        ObservationRoutes(observation: observation, authenticator: cacheAuthenticator).register(on: router)
         router.post("/_cairn/admin/gc") { request, _ -> Response in
             let principal = try await cacheAuthenticator.principal(for: request)
             guard principal.tokenID == nil, principal.namespace == nil else {

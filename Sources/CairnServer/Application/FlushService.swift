@@ -2,7 +2,8 @@ import Logging
 import ServiceLifecycle
 
 /// Writes out what the server batches in memory on an interval, and once more when the server shuts down: the
-/// access log's read times, and the small blobs the journal holds (see `BlobJournal`). A failed flush loses
+/// access log's read times, the small blobs the journal holds (see `BlobJournal`), the console's samples of the
+/// cache hit rate. A failed flush loses
 /// nothing (the access times and blobs stay pending); the next one tries again.
 struct FlushService: Service {
     /// What is flushed, for the log: "access times", "journaled blobs".

@@ -7,11 +7,15 @@ import ServiceLifecycle
 actor RetentionRunner {
     let job: RetentionJob
     let accessLog: AccessLog
+    let metrics: ServerMetrics?
     let logger: Logger
+    /// The last run that deleted (not a dry run), and when it ended.
+    private(set) var lastRun: (report: RetentionReport, endedAt: Date)?
 
-    init(job: RetentionJob, accessLog: AccessLog, logger: Logger) {
+    init(job: RetentionJob, accessLog: AccessLog, metrics: ServerMetrics? = nil, logger: Logger) {
         self.job = job
         self.accessLog = accessLog
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -20,6 +24,10 @@ actor RetentionRunner {
         try? await accessLog.flush()
         let report = try await job.run(now: now, dryRun: dryRun)
         logger.info("retention run finished", metadata: ["retention.summary": "\(report.summary)"])
+        if !dryRun {
+            metrics?.recordRetention(report)
+            lastRun = (report, Date())
+        }
         return report
     }
 }

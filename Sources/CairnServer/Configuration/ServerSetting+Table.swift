@@ -7,6 +7,7 @@ extension ServerSetting {
         rootAccessKeyID, rootSecretAccessKey,
         retentionInterval, gracePeriod, expireAfter, idleAfter, highWatermark, lowWatermark, keepLastBuilds,
         abortIncompleteUploadsAfter, retentionBatchSize, bucketRules, namespaceRules,
+        metricsArePublic,
     ]
 
     // MARK: server
@@ -109,4 +110,10 @@ extension ServerSetting {
     static let namespaceRules = ServerSetting(
         "retention.namespaces", \.retention.namespaces, .expiryRules,
         summary: "Expiry rules per cache namespace prefix, replacing the global ones: {ccache: {idle_after_days: 14}}")
+
+    // MARK: metrics
+
+    static let metricsArePublic = ServerSetting(
+        "metrics.public", \.metricsArePublic, .bool,
+        summary: "Whether GET /_cairn/metrics answers without credentials; false: only the root credentials")
 }

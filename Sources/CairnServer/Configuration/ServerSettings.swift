@@ -42,6 +42,9 @@ public struct ServerSettings: Sendable, Equatable {
     public var journalBytes = 64 << 20
     /// How often held blobs that have their rows are let go from memory, in seconds.
     public var journalFlushInterval: TimeInterval = 0.2
+    /// Whether `GET /_cairn/metrics` answers without credentials (a scraper inside a trusted network); otherwise it
+    /// takes the root credentials.
+    public var metricsArePublic = false
 
     public init() {}
 

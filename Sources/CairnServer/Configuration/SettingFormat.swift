@@ -43,6 +43,23 @@ extension SettingFormat where Value: ScalarConstructible & LosslessStringConvert
     }
 }
 
+extension SettingFormat where Value == Bool {
+    /// `true` or `false` (YAML's spellings in the file; `true`/`false`/`1`/`0` in the environment and flags).
+    static var bool: SettingFormat {
+        SettingFormat(
+            expectation: "true or false",
+            parseText: { text, _ in
+                switch text.lowercased() {
+                case "true", "1", "yes": true
+                case "false", "0", "no": false
+                default: nil
+                }
+            },
+            parseNode: { node, _ in node.scalar.flatMap(Bool.construct(from:)) },
+            render: { $0 ? "true" : "false" })
+    }
+}
+
 extension SettingFormat where Value == TimeInterval {
     /// A number of days in the file, the environment and flags; seconds in ``ServerSettings``.
     static func days(_ expectation: String = "a number of days (fractions allowed)") -> SettingFormat {

@@ -8,7 +8,8 @@ import Synchronization
 
 /// The server's single responder: `/_cairn/…` goes to Cairn's own routes, everything else is S3.
 ///
-/// Every response carries a request id (`x-amz-request-id`, `x-amz-id-2`), as S3's do.
+/// Every response carries a request id (`x-amz-request-id`, `x-amz-id-2`), as S3's do, and every request is counted
+/// in ``ServerMetrics`` here, at the one boundary all of them cross.
 struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context == BasicRequestContext {
     typealias Context = CairnRequestContext
 
@@ -16,10 +17,18 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
     let routes: Routes
     /// Whether connections carry a ``FileRegionHandler`` (plain HTTP, not TLS), so S3 GETs may send blob files.
     let sendsFiles: Bool
+    let metrics: ServerMetrics
+    /// As the S3 front end is configured, so that metrics name the bucket of a virtual-host-style request.
+    let virtualHostDomain: String?
 
     static var reservedPrefix: String { "/_cairn/" }
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        let start = NIODeadline.now().uptimeNanoseconds
+        let received = Int64(request.headers[.contentLength] ?? "") ?? 0
+        let uploading = received > 0 || request.headers[.transferEncoding] != nil
+        if uploading { metrics.uploadsInFlight.increment() }
+        defer { if uploading { metrics.uploadsInFlight.decrement() } }
         let requestID = Self.newRequestID()
         var response: Response
         let fileSender: (any FileBodySender)? = sendsFiles ? ChannelFileSender(channel: context.channel) : nil
@@ -36,16 +45,39 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
             response = await s3.respond(to: request, requestID: requestID, fileSender: fileSender)
         }
         Self.stamp(&response.headers, requestID: requestID)
+        let series = metrics.requestSeries(
+            RequestLabels(request.head, virtualHostDomain: virtualHostDomain), status: response.status.code)
+        let sent =
+            request.method == .head
+            ? 0 : Int64(response.body.contentLength ?? response.headers[.contentLength].flatMap { Int($0) } ?? 0)
+        series.record(received: received, sent: sent, firstByteNanoseconds: Self.nanoseconds(since: start))
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            defer { series.duration.recordNanoseconds(Self.nanoseconds(since: start)) }
+            try await body.write(writer)
+        }
         return response
+    }
+
+    private static func nanoseconds(since start: UInt64) -> Int64 {
+        Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds &- start)
     }
 
     /// An S3 GET or HEAD answered on the event loop (see ``ImmediateReadHandler``), or nil.
     func immediateResponse(to head: HTTPRequest, eventLoop: any EventLoop) -> ImmediateReadHandler.Answer? {
         guard let path = head.path, !path.hasPrefix("/_cairn") else { return nil }
+        let start = NIODeadline.now().uptimeNanoseconds
         let requestID = Self.newRequestID()
+        let metrics = metrics
+        let virtualHostDomain = virtualHostDomain
+        let requestHead = head
         @Sendable func stamped(_ response: S3Service.ImmediateResponse) -> ImmediateReadHandler.Response {
             var head = response.head
             Self.stamp(&head.headerFields, requestID: requestID)
+            metrics.recordWhole(
+                RequestLabels(requestHead, virtualHostDomain: virtualHostDomain), status: response.head.status.code,
+                received: 0, sent: Int64(response.body?.readableBytes ?? 0), nanoseconds: Self.nanoseconds(since: start)
+            )
             return ImmediateReadHandler.Response(head: head, body: response.body)
         }
         switch s3.immediateResponse(to: head, requestID: requestID, eventLoop: eventLoop) {
