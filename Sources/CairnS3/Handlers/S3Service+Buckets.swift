@@ -101,13 +101,6 @@ extension S3Service {
         xml.element("LocationConstraint", namespace: true) { xml.text(constraint) }
         return xmlResponse(xml)
     }
-
-    func getBucketVersioning(_ s3: S3Request, bucket: String) async throws -> Response {
-        guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
-        let xml = XMLWriter()
-        xml.element("VersioningConfiguration", namespace: true) {}
-        return xmlResponse(xml)
-    }
 }
 
 /// S3's bucket naming rules.

@@ -141,6 +141,7 @@ extension S3Service {
         if let upload, let (algorithm, claimed) = Self.wholeObjectChecksum(s3) {
             try await checkWholeObjectChecksum(claimed, algorithm: algorithm, upload: upload, requested: requested)
         }
+        let versionID = Self.newVersionID(in: try await existingBucket(bucket))
         let object = try await metadata.completeUpload(
             uploadID, requested: requested, minimumPartSize: configuration.minimumPartSize,
             condition: try writeCondition(s3)
@@ -156,7 +157,7 @@ extension S3Service {
             return ObjectInfo(
                 bucket: upload.bucket, key: upload.key, size: parts.reduce(0) { $0 + $1.segment.size }, etag: etag,
                 headers: upload.headers, checksum: checksum, partCount: parts.count, createdAt: Date(),
-                segments: parts.map(\.segment)
+                segments: parts.map(\.segment), versionID: versionID
             )
         }
         guard object.bucket == bucket, object.key == key else { throw S3Error.noSuchUpload(uploadID) }
@@ -173,6 +174,7 @@ extension S3Service {
         }
         var headers = HTTPFields()
         if object.checksum != nil { headers[HTTPField.Name("x-amz-checksum-type")!] = "COMPOSITE" }
+        if object.versionID != ObjectInfo.nullVersionID { headers[Self.versionIDHeader] = object.versionID }
         return xmlResponse(xml, headers: headers)
     }
 
