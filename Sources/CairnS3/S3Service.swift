@@ -185,6 +185,8 @@ public struct S3Service: Sendable {
             switch s3.method {
             case .put:
                 if s3.has("tagging") { return try await putObjectTagging(s3, bucket: bucket, key: key) }
+                if s3.has("retention") { return try await putObjectRetention(s3, bucket: bucket, key: key) }
+                if s3.has("legal-hold") { return try await putObjectLegalHold(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedEncryption(s3)
                 if s3.has("uploadId") {
                     return s3.header("x-amz-copy-source") != nil
@@ -198,6 +200,8 @@ public struct S3Service: Sendable {
                 if s3.has("uploadId") { return try await listParts(s3, bucket: bucket, key: key) }
                 if s3.has("tagging") { return try await getObjectTagging(s3, bucket: bucket, key: key) }
                 if s3.has("attributes") { return try await getObjectAttributes(s3, bucket: bucket, key: key) }
+                if s3.has("retention") { return try await getObjectRetention(s3, bucket: bucket, key: key) }
+                if s3.has("legal-hold") { return try await getObjectLegalHold(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await getObject(s3, bucket: bucket, key: key, head: false)
             case .head:
@@ -224,6 +228,7 @@ public struct S3Service: Sendable {
         switch s3.method {
         case .put:
             if s3.has("versioning") { return try await putBucketVersioning(s3, bucket: bucket) }
+            if s3.has("object-lock") { return try await putObjectLockConfiguration(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await putBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await putBucketCors(s3, bucket: bucket) }
             if s3.has("tagging") { return try await putBucketTagging(s3, bucket: bucket) }
@@ -241,6 +246,7 @@ public struct S3Service: Sendable {
             if s3.has("location") { return try await getBucketLocation(s3, bucket: bucket) }
             if s3.has("versioning") { return try await getBucketVersioning(s3, bucket: bucket) }
             if s3.has("versions") { return try await listObjectVersions(s3, bucket: bucket) }
+            if s3.has("object-lock") { return try await getObjectLockConfiguration(s3, bucket: bucket) }
             if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await getBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await getBucketCors(s3, bucket: bucket) }

@@ -76,6 +76,9 @@ extension S3Service {
             }
         }
         try await metadata.createBucket(bucket)
+        if s3.header("x-amz-bucket-object-lock-enabled")?.lowercased() == "true" {
+            try await enableObjectLock(onNewBucket: bucket)
+        }
         var headers = HTTPFields()
         headers[.location] = "/\(bucket)"
         return emptyResponse(headers: headers)

@@ -15,6 +15,9 @@ extension S3Service {
         }
         var stored = objectHeaders(from: s3)
         stored.tags = try requestTags(s3)
+        // The lock is decided when the upload starts (S3 takes the headers here), its date counted from now.
+        (stored.retention, stored.legalHold) = try await requestLock(
+            s3, bucket: try await existingBucket(bucket), at: Date())
         let upload = UploadInfo(
             uploadID: SecureRandom.bytes(24).hexString, bucket: bucket, key: key, headers: stored,
             checksumAlgorithm: algorithm, createdAt: Date()

@@ -54,6 +54,7 @@ extension S3Service {
         let condition = try writeCondition(s3)
         var stored = objectHeaders(from: s3)
         stored.tags = try requestTags(s3)
+        (stored.retention, stored.legalHold) = try await requestLock(s3, bucket: info, at: Date())
         // Refuse early when the precondition already fails; the write transaction checks again.
         if case .keyAbsent = condition, try await metadata.object(bucket: bucket, key: key) != nil {
             throw S3Error.preconditionFailed
@@ -202,6 +203,7 @@ extension S3Service {
         if let tags = object.headers.tags, !tags.isEmpty {
             headers.append(HTTPField(name: Self.taggingCount, value: String(tags.count)))
         }
+        Self.lockHeaders(of: object.headers, into: &headers)
         if s3.header(Self.checksumMode)?.uppercased() == "ENABLED", let checksum = object.checksum {
             headers.append(HTTPField(name: HTTPField.Name(checksum.algorithm.headerName)!, value: checksum.value))
             headers.append(
@@ -398,6 +400,10 @@ extension S3Service {
         case "REPLACE": object.headers.tags = try requestTags(s3)
         case let other?: throw S3Error.invalidArgument("Unknown tagging directive: \(other)")
         }
+        // A copy is a new version: it takes the lock its request asks for (or the bucket's default), not the
+        // source's.
+        (object.headers.retention, object.headers.legalHold) = try await requestLock(
+            s3, bucket: info, at: object.createdAt)
         try await metadata.putObject(object, condition: try writeCondition(s3))
         let xml = XMLWriter()
         xml.element("CopyObjectResult", namespace: true) {

@@ -41,9 +41,7 @@ extension S3Service {
         ) { headers in
             headers.tags = tags?.isEmpty == false ? tags : nil
         }
-        var headers = HTTPFields()
-        if object.versionID != ObjectInfo.nullVersionID { headers[Self.versionIDHeader] = object.versionID }
-        return emptyResponse(tags == nil ? .noContent : .ok, headers: headers)
+        return emptyResponse(tags == nil ? .noContent : .ok, headers: Self.versionHeaders(object))
     }
 
     /// PutObjectTagging: replaces the object's tag set.

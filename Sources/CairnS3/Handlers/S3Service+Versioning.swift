@@ -14,6 +14,13 @@ extension S3Service {
         bucket.versioning == .enabled ? ObjectVersion.newVersionID() : ObjectInfo.nullVersionID
     }
 
+    /// `x-amz-version-id` of a version, for an answer about it; none for the `null` version.
+    static func versionHeaders(_ object: ObjectInfo) -> HTTPFields {
+        var headers = HTTPFields()
+        if object.versionID != ObjectInfo.nullVersionID { headers[versionIDHeader] = object.versionID }
+        return headers
+    }
+
     /// The bucket, which must exist.
     func existingBucket(_ name: String) async throws -> BucketInfo {
         guard let bucket = try await metadata.bucket(name) else { throw S3Error.noSuchBucket(name) }
@@ -51,7 +58,7 @@ extension S3Service {
 
     // MARK: Bucket versioning
 
-    /// PutBucketVersioning: `Enabled` or `Suspended`.
+    /// PutBucketVersioning: `Enabled` or `Suspended` (a bucket with object lock cannot be suspended).
     func putBucketVersioning(_ s3: S3Request, bucket: String) async throws -> Response {
         _ = try await existingBucket(bucket)
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 64 * 1024))
@@ -63,6 +70,12 @@ extension S3Service {
         }
         guard let text = root.child("Status")?.text, let status = VersioningStatus(rawValue: text) else {
             throw S3Error.malformedXML("Status must be Enabled or Suspended")
+        }
+        if status == .suspended, try await objectLockConfiguration(bucket) != nil {
+            throw S3Error(
+                "InvalidBucketState",
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+                status: .conflict, resource: bucket)
         }
         try await metadata.setBucketVersioning(bucket: bucket, status: status)
         return emptyResponse()
