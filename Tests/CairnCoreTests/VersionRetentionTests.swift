@@ -107,6 +107,20 @@ struct VersionRetentionTests {
         }
     }
 
+    @Test("A write never replaces a locked version in place, nor does DeleteObject remove it")
+    func lockedVersionNotReplaced() async throws {
+        try await RetentionTests.withStore { store in
+            try await Self.put(store, "k", "null", daysAgo: 1, headers: ObjectHeaders(legalHold: true))
+            let locked = MetadataError.objectLocked(bucket: "b", key: "k", versionID: "null")
+            await #expect(throws: locked) { try await Self.put(store, "k", "null", daysAgo: 0) }
+            await #expect(throws: locked) { try await store.metadata.deleteObject(bucket: "b", key: "k") }
+            #expect(try await store.metadata.object(bucket: "b", key: "k")?.headers.legalHold == true)
+            // A new version id keeps the locked one as a noncurrent version instead.
+            try await Self.put(store, "k", "v2", daysAgo: 0)
+            #expect(try await Self.versionIDs(store) == ["v2", "null"])
+        }
+    }
+
     @Test("A locked version is deleted by nobody: not by DELETE of its version, retention, size limit or gc")
     func lockedVersionsSurvive() async throws {
         try await RetentionTests.withStore { store in

@@ -81,6 +81,16 @@ struct VersioningTests {
         #expect(missing.status == .notFound && Compat.text(missing).contains("NoSuchVersion"))
     }
 
+    @Test("A cached read on the event loop answers a versioned object as the normal path does, version id and all")
+    func immediateReadOfAVersion() async throws {
+        let fixture = try await Self.fixture(bucket: "fast")
+        let version = try #require(try await Compat.put(fixture, "/fast/k", "v").headers[Self.versionID])
+        let normal = try await fixture.respond(Compat.request(.get, "/fast/k"))
+        #expect(normal.headers[Self.versionID] == version)
+        let fast = try #require(fixture.immediate(Compat.request(.get, "/fast/k")))
+        #expect(fast == normal)
+    }
+
     @Test("DELETE adds a delete marker: GET is 404 with x-amz-delete-marker; deleting the marker brings it back")
     func deleteMarkers() async throws {
         let fixture = try await Self.fixture(bucket: "markers")

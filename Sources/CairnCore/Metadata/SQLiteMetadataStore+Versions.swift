@@ -274,9 +274,20 @@ extension SQLiteMetadataStore {
     /// tags); a noncurrent `null` version is replaced by a new `null` one; a delete marker that was the latest
     /// becomes noncurrent.
     static func makeRoom(for versionID: String, db: Database, bucket: String, keyData: Data, at date: Date) throws {
-        let current = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT version_id FROM objects WHERE bucket = ? AND key = ?"),
-            arguments: [bucket, keyData])
+        let lock = ObjectHeaders.lockArgument(at: date)
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT version_id, \(ObjectHeaders.lockedCondition(column: "headers")) AS locked
+                    FROM objects WHERE bucket = ? AND key = ?
+                    """),
+            arguments: [lock, bucket, keyData])
+        let current = row.map { $0["version_id"] as String }
+        // Replacing a version deletes it: never one that object lock protects, whoever writes.
+        if let row, current == versionID, row["locked"] as Bool {
+            throw MetadataError.objectLocked(
+                bucket: bucket, key: String(decoding: keyData, as: UTF8.self), versionID: versionID)
+        }
         let time = date.timeIntervalSince1970
         if let current, current != versionID {
             try db.cachedStatement(
@@ -303,6 +314,18 @@ extension SQLiteMetadataStore {
             ])
         }
         if versionID == ObjectInfo.nullVersionID {
+            let lockedNull =
+                try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM object_versions WHERE bucket = ? AND key = ?
+                                           AND version_id = 'null' AND \(ObjectHeaders.lockedCondition(column: "headers")))
+                            """),
+                    arguments: [bucket, keyData, lock]) ?? false
+            if lockedNull {
+                throw MetadataError.objectLocked(
+                    bucket: bucket, key: String(decoding: keyData, as: UTF8.self), versionID: versionID)
+            }
             try db.cachedStatement(
                 sql: "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND version_id = 'null'"
             ).execute(arguments: [bucket, keyData])

@@ -77,10 +77,7 @@ extension S3Service {
 
     func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) async throws -> Response {
         let object = try await readableObject(s3, bucket: bucket, key: key)
-        var (status, headers, range) = try planRead(s3, object: object)
-        if object.versionID != ObjectInfo.nullVersionID || s3.has("versionId") {
-            headers[Self.versionIDHeader] = object.versionID
-        }
+        let (status, headers, range) = try planRead(s3, object: object)
         if status == .notModified { return Response(status: status, headers: headers) }
         accessLog?.record(bucket: bucket, key: key)
         if head { return Response(status: status, headers: headers) }
@@ -204,6 +201,10 @@ extension S3Service {
             headers.append(HTTPField(name: Self.taggingCount, value: String(tags.count)))
         }
         Self.lockHeaders(of: object.headers, into: &headers)
+        // Here, not in the handler, so that a read answered from the cache on the event loop carries it too.
+        if object.versionID != ObjectInfo.nullVersionID || s3.has("versionId") {
+            headers.append(HTTPField(name: Self.versionIDHeader, value: object.versionID))
+        }
         if s3.header(Self.checksumMode)?.uppercased() == "ENABLED", let checksum = object.checksum {
             headers.append(HTTPField(name: HTTPField.Name(checksum.algorithm.headerName)!, value: checksum.value))
             headers.append(
