@@ -182,10 +182,11 @@ public struct S3Service: Sendable {
             return try await listBuckets(s3)
         }
         if let key = s3.key {
-            try rejectUnknownVersion(s3)
             switch s3.method {
             case .put:
                 if s3.has("tagging") { return try await putObjectTagging(s3, bucket: bucket, key: key) }
+                if s3.has("retention") { return try await putObjectRetention(s3, bucket: bucket, key: key) }
+                if s3.has("legal-hold") { return try await putObjectLegalHold(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedEncryption(s3)
                 if s3.has("uploadId") {
                     return s3.header("x-amz-copy-source") != nil
@@ -199,6 +200,8 @@ public struct S3Service: Sendable {
                 if s3.has("uploadId") { return try await listParts(s3, bucket: bucket, key: key) }
                 if s3.has("tagging") { return try await getObjectTagging(s3, bucket: bucket, key: key) }
                 if s3.has("attributes") { return try await getObjectAttributes(s3, bucket: bucket, key: key) }
+                if s3.has("retention") { return try await getObjectRetention(s3, bucket: bucket, key: key) }
+                if s3.has("legal-hold") { return try await getObjectLegalHold(s3, bucket: bucket, key: key) }
                 try rejectUnsupportedSubresource(s3)
                 return try await getObject(s3, bucket: bucket, key: key, head: false)
             case .head:
@@ -224,6 +227,8 @@ public struct S3Service: Sendable {
         }
         switch s3.method {
         case .put:
+            if s3.has("versioning") { return try await putBucketVersioning(s3, bucket: bucket) }
+            if s3.has("object-lock") { return try await putObjectLockConfiguration(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await putBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await putBucketCors(s3, bucket: bucket) }
             if s3.has("tagging") { return try await putBucketTagging(s3, bucket: bucket) }
@@ -240,6 +245,8 @@ public struct S3Service: Sendable {
         case .get:
             if s3.has("location") { return try await getBucketLocation(s3, bucket: bucket) }
             if s3.has("versioning") { return try await getBucketVersioning(s3, bucket: bucket) }
+            if s3.has("versions") { return try await listObjectVersions(s3, bucket: bucket) }
+            if s3.has("object-lock") { return try await getObjectLockConfiguration(s3, bucket: bucket) }
             if s3.has("uploads") { return try await listMultipartUploads(s3, bucket: bucket) }
             if s3.has("lifecycle") { return try await getBucketLifecycle(s3, bucket: bucket) }
             if s3.has("cors") { return try await getBucketCors(s3, bucket: bucket) }
@@ -270,15 +277,6 @@ public struct S3Service: Sendable {
     private func rejectUnsupportedSubresource(_ s3: S3Request) throws {
         if let name = Self.subresources.first(where: { s3.has($0) }) {
             throw S3Error.notImplemented("\(s3.method.rawValue) with the ?\(name) sub-resource")
-        }
-    }
-
-    /// Cairn keeps one version of an object, S3's `null` version: any other version id names nothing.
-    private func rejectUnknownVersion(_ s3: S3Request) throws {
-        if let version = s3.query("versionId"), version != "null" {
-            throw S3Error(
-                "NoSuchVersion", "The specified version does not exist; this bucket keeps no versions.",
-                status: .notFound, resource: version)
         }
     }
 
@@ -317,6 +315,14 @@ public struct S3Service: Sendable {
                 return S3Error(
                     "BucketNotEmpty", "The bucket you tried to delete is not empty", status: .conflict, resource: name)
             case .noSuchKey(_, let key): return .noSuchKey(key)
+            case .noSuchVersion(_, _, let versionID):
+                return S3Error(
+                    "NoSuchVersion", "The specified version does not exist.", status: .notFound, resource: versionID)
+            case .objectLocked(_, let key, let versionID):
+                return S3Error(
+                    "AccessDenied",
+                    "Access Denied because object protected by object lock (\(key), version \(versionID)).",
+                    status: .forbidden, resource: key)
             case .noSuchUpload(let id): return .noSuchUpload(id)
             case .preconditionFailed: return .preconditionFailed
             case .invalidPart(let number):

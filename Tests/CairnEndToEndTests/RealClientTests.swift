@@ -76,6 +76,14 @@ struct RealClientTests {
     }
 
     @Test(
+        "Versioning through boto3 and the AWS CLI at their defaults", .requires("python3", "aws", python: ["boto3"]))
+    func versioning() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        try await Clients.runScript("python3", "versioning.py", server: server, bucketPrefix: "versions")
+    }
+
+    @Test(
         "Large downloads over HTTP: sent from blob files, exact in every range, no file left open",
         .requires("python3", python: ["boto3"]))
     func downloadsOverHTTP() async throws {

@@ -63,6 +63,41 @@ struct RetentionEndToEndTests {
             "tmp/ and the tagged release expired: \(keys.output)")
     }
 
+    @Test(
+        "object lock through boto3 and the AWS CLI; cairn gc three days on deletes no version still locked",
+        .requires("aws", "python3", python: ["boto3"])
+    )
+    func objectLockSurvivesGC() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        let bucket = "lock-e2e"
+        try await Clients.runScript(
+            "python3", "objectlock.py", server: server, bucketPrefix: "lock",
+            extraEnvironment: ["LOCK_BUCKET": bucket, "LOCK_PHASE": "setup"])
+        #expect(server.stop() == 0)
+
+        let config = server.dataDirectory.appendingPathComponent("gc.yaml")
+        try "retention:\n  grace_period_seconds: 3600\n".write(to: config, atomically: true, encoding: .utf8)
+        let later = Date().addingTimeInterval(3 * 86400).formatted(.iso8601)
+        let real = try await gc([
+            "--data-dir", server.dataDirectory.path, "--config", config.path, "--now", later, "--json",
+        ])
+        #expect(real.status == 0, "\(real.output)")
+        #expect(
+            real.output.contains("\"lifecycle:\(bucket):noncurrent:noncurrent\" : 1"),
+            "only the version whose COMPLIANCE date passed expires: \(real.output)")
+        // Its blob, and that of the GOVERNANCE version deleted with the bypass: 13 bytes and 1.
+        #expect(
+            real.output.contains("\"blobsSwept\" : 2") && real.output.contains("\"bytesFreed\" : 14"),
+            "and only the blobs no version names are swept: \(real.output)")
+
+        let restarted = try CairnServerProcess(dataDirectory: server.dataDirectory)
+        try restarted.start()
+        try await Clients.runScript(
+            "python3", "objectlock.py", server: restarted, bucketPrefix: "lock",
+            extraEnvironment: ["LOCK_BUCKET": bucket, "LOCK_PHASE": "verify"])
+    }
+
     @Test("cairn gc --data-dir refuses while a server holds the directory")
     func offlineRefusesWhileServing() async throws {
         let server = try CairnServerProcess()

@@ -183,10 +183,13 @@ struct S3CompatibilityTests {
     func unimplementedSubresources() async throws {
         let fixture = try await Self.fixture(bucket: "subres")
         _ = try await Self.put(fixture, "/subres/k", "v")
-        let versioning = try await fixture.respond(
-            Self.request(.put, "/subres", query: [("versioning", "")]),
-            body: ByteBuffer(string: "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"))
-        #expect(versioning.status.code == 501 && Self.text(versioning).contains("NotImplemented"))
+        let website = try await fixture.respond(
+            Self.request(.put, "/subres", query: [("website", "")]),
+            body: ByteBuffer(
+                string:
+                    "<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>"
+            ))
+        #expect(website.status.code == 501 && Self.text(website).contains("NotImplemented"))
         for (method, path, name) in [
             (HTTPRequest.Method.post, "/subres/k", "restore"), (.post, "/subres", "select"),
             (.delete, "/subres", "versioning"), (.get, "/subres/k", "acl"),

@@ -15,4 +15,9 @@ public enum MetadataError: Error, Sendable, Equatable {
     case entityTooSmall(partNumber: Int)
     /// A blob to be referenced was swept by retention between its upload and this write; the client should retry.
     case blobMissing(BlobDigest)
+    /// The version named does not exist (or is not of that key).
+    case noSuchVersion(bucket: String, key: String, versionID: String)
+    /// The version is protected by object lock (a retention date not yet passed, or a legal hold) and may not be
+    /// deleted.
+    case objectLocked(bucket: String, key: String, versionID: String)
 }

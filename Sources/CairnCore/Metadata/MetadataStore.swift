@@ -39,6 +39,36 @@ public protocol MetadataStore: AnyObject, Sendable {
         bucket: String, prefix: String, delimiter: String?, from lowerBound: [UInt8]?, maxKeys: Int
     ) async throws -> ObjectListing
 
+    // MARK: Versions
+
+    // A key's current version is what ``object(bucket:key:)`` reads and ``listObjects`` lists; ``putObject`` keeps
+    // the current version as a noncurrent one when the new object's ``ObjectInfo/versionID`` differs from it, and
+    // replaces it when the ids are equal. A `null` version replaces the key's `null` version wherever it is.
+
+    /// Sets a bucket's versioning state; ``BucketInfo/versioning`` reads it.
+    func setBucketVersioning(bucket: String, status: VersioningStatus) async throws
+    /// A version of a key, object or delete marker; the latest when `versionID` is nil; nil when there is none.
+    func objectVersion(bucket: String, key: String, versionID: String?) async throws -> ObjectVersion?
+    /// Hides a key behind a new delete marker `versionID`, which becomes its latest version (a `null` marker
+    /// replaces the `null` version).
+    func putDeleteMarker(bucket: String, key: String, versionID: String, at date: Date) async throws -> ObjectVersion
+    /// Deletes one version for good (the next newest becomes the latest); nil when there is no such version. A
+    /// version object lock protects at `date` throws ``MetadataError/objectLocked(bucket:key:versionID:)``, unless
+    /// its retention is GOVERNANCE and `bypassGovernance` is set; a legal hold is never bypassed.
+    func deleteObjectVersion(
+        bucket: String, key: String, versionID: String, bypassGovernance: Bool, at date: Date
+    ) async throws -> ObjectVersion?
+    /// Rewrites one object version's headers in place (tags, lock retention, legal hold) with `update`, in one
+    /// transaction; the latest when `versionID` is nil. Returns the version as rewritten.
+    func updateObjectHeaders(
+        bucket: String, key: String, versionID: String?, _ update: @Sendable (inout ObjectHeaders) throws -> Void
+    ) async throws -> ObjectInfo
+    /// One page of a bucket's versions and delete markers (by key, each key's newest first) under `prefix`,
+    /// grouped by `delimiter`, after `keyMarker` and `versionIDMarker` as S3's ListObjectVersions pages.
+    func listObjectVersions(
+        bucket: String, prefix: String, delimiter: String?, keyMarker: String?, versionIDMarker: String?, maxKeys: Int
+    ) async throws -> VersionListing
+
     // MARK: Multipart uploads
 
     /// Records a new multipart upload.

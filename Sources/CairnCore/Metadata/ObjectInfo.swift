@@ -56,13 +56,20 @@ public struct ObjectHeaders: Sendable, Hashable, Codable {
     /// The object's tag set (S3 object tagging); nil or empty when it has none. Optional so that rows written
     /// before tagging existed decode unchanged.
     public var tags: [ObjectTag]?
+    /// The version's object lock retention (S3 object lock); nil when it has none.
+    public var retention: ObjectRetention?
+    /// Whether the version is under an object lock legal hold; nil or false when it is not.
+    public var legalHold: Bool?
 
     public init(
         contentType: String? = nil, contentEncoding: String? = nil, cacheControl: String? = nil,
         contentDisposition: String? = nil, contentLanguage: String? = nil, expires: String? = nil,
-        userMetadata: [String: String] = [:], tags: [ObjectTag]? = nil
+        userMetadata: [String: String] = [:], tags: [ObjectTag]? = nil, retention: ObjectRetention? = nil,
+        legalHold: Bool? = nil
     ) {
         self.tags = tags
+        self.retention = retention
+        self.legalHold = legalHold
         self.contentType = contentType
         self.contentEncoding = contentEncoding
         self.cacheControl = cacheControl
@@ -87,11 +94,16 @@ public struct ObjectInfo: Sendable, Hashable {
     public var createdAt: Date
     /// The blobs, in order; their sizes add up to `size`.
     public var segments: [BlobSegment]
+    /// The version id: `null` in a bucket that never had versioning, and for what is written while it is
+    /// suspended. Writing an object whose version id differs from the current one's keeps the current one as a
+    /// noncurrent version; writing the same id replaces it.
+    public var versionID: String
 
     public init(
         bucket: String, key: String, size: Int64, etag: String, headers: ObjectHeaders, checksum: StoredChecksum?,
-        partCount: Int?, createdAt: Date, segments: [BlobSegment]
+        partCount: Int?, createdAt: Date, segments: [BlobSegment], versionID: String = ObjectInfo.nullVersionID
     ) {
+        self.versionID = versionID
         self.bucket = bucket
         self.key = key
         self.size = size
@@ -104,13 +116,21 @@ public struct ObjectInfo: Sendable, Hashable {
     }
 }
 
+extension ObjectInfo {
+    /// The version id of the one version a bucket without versioning keeps (S3's `null` version).
+    public static let nullVersionID = "null"
+}
+
 /// A bucket.
 public struct BucketInfo: Sendable, Hashable {
     public var name: String
     public var createdAt: Date
     public var region: String
+    /// Its versioning state; nil when versioning was never enabled.
+    public var versioning: VersioningStatus?
 
-    public init(name: String, createdAt: Date, region: String) {
+    public init(name: String, createdAt: Date, region: String, versioning: VersioningStatus? = nil) {
+        self.versioning = versioning
         self.name = name
         self.createdAt = createdAt
         self.region = region

@@ -39,30 +39,35 @@ extension SQLiteMetadataStore {
                 sql: "SELECT digest, size FROM object_segments WHERE bucket = ? AND key = ? ORDER BY seq"),
             arguments: [bucket, keyData]
         ).map { BlobSegment(digest: BlobDigest(hex: $0["digest"] as String)!, size: $0["size"]) }
-        return ObjectInfo(
+        return try objectInfo(row, bucket: bucket, key: key, segments: segments)
+    }
+
+    /// An object from a row of `objects` or `object_versions` (the columns they share) and its segments.
+    static func objectInfo(_ row: Row, bucket: String, key: String, segments: [BlobSegment]) throws -> ObjectInfo {
+        ObjectInfo(
             bucket: bucket, key: key, size: row["size"], etag: row["etag"], headers: try headers(row["headers"]),
             checksum: checksum(row), partCount: row["part_count"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]), segments: segments
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), segments: segments,
+            versionID: row["version_id"]
         )
     }
 
     static func insert(_ object: ObjectInfo, db: Database, blobs: FileBlobStore) throws {
         try requireBlobs(object.segments.map(\.digest), in: blobs, db: db)
         let keyData = keyData(object.key)
-        try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?").execute(arguments: [
-            object.bucket, keyData,
-        ])
+        try makeRoom(for: object.versionID, db: db, bucket: object.bucket, keyData: keyData, at: object.createdAt)
         let time = object.createdAt.timeIntervalSince1970
         try db.cachedStatement(
             sql: """
                 INSERT INTO objects (bucket, key, size, etag, headers, checksum_algorithm, checksum_value, part_count,
-                                     created_at, accessed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     created_at, accessed_at, version_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
                 object.bucket, keyData, object.size, object.etag, try json(object.headers),
                 object.checksum?.algorithm.rawValue, object.checksum?.value, object.partCount, time, time,
+                object.versionID,
             ]
         )
         let statement = try db.cachedStatement(

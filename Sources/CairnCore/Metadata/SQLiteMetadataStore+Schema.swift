@@ -172,6 +172,48 @@ extension SQLiteMetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v9: object versions") { db in
+            // The `objects` table keeps each key's current version, so reads and listings of current objects are
+            // unchanged; `object_versions` keeps the rest: noncurrent versions and delete markers, `ordinal` ordering
+            // a key's versions (larger is newer). `noncurrent_at` is when a version stopped being the latest; NULL
+            // only for a delete marker that is its key's latest version.
+            try db.execute(
+                sql: """
+                    ALTER TABLE buckets ADD COLUMN versioning TEXT;
+                    ALTER TABLE objects ADD COLUMN version_id TEXT NOT NULL DEFAULT 'null';
+                    CREATE TABLE object_versions (
+                        bucket TEXT NOT NULL REFERENCES buckets(name),
+                        key BLOB NOT NULL,
+                        version_id TEXT NOT NULL,
+                        ordinal INTEGER NOT NULL,
+                        delete_marker INTEGER NOT NULL,
+                        size INTEGER NOT NULL,
+                        etag TEXT NOT NULL,
+                        headers TEXT NOT NULL,
+                        checksum_algorithm TEXT,
+                        checksum_value TEXT,
+                        part_count INTEGER,
+                        created_at REAL NOT NULL,
+                        noncurrent_at REAL,
+                        PRIMARY KEY (bucket, key, version_id)
+                    );
+                    CREATE UNIQUE INDEX object_versions_order ON object_versions(bucket, key, ordinal);
+                    CREATE INDEX object_versions_noncurrent ON object_versions(noncurrent_at);
+                    CREATE TABLE version_segments (
+                        bucket TEXT NOT NULL,
+                        key BLOB NOT NULL,
+                        version_id TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        digest TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        PRIMARY KEY (bucket, key, version_id, seq),
+                        FOREIGN KEY (bucket, key, version_id) REFERENCES object_versions(bucket, key, version_id)
+                            ON DELETE CASCADE
+                    );
+                    CREATE INDEX version_segments_digest ON version_segments(digest);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -112,12 +112,10 @@ public final class SQLiteMetadataStore: MetadataStore {
         let generation = cachedBuckets.generation
         let bucket = try await pool.read { db in
             try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT name, created_at FROM buckets WHERE name = ?"), arguments: [name]
+                db.cachedStatement(sql: "SELECT name, created_at, versioning FROM buckets WHERE name = ?"),
+                arguments: [name]
             )
-            .map {
-                BucketInfo(
-                    name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
-            }
+            .map { self.bucketInfo($0) }
         }
         if let bucket { cachedBuckets.insert(bucket, for: ExactText(name), readAt: generation) }
         return bucket
@@ -126,9 +124,8 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// All buckets, by name.
     public func buckets() async throws -> [BucketInfo] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, created_at FROM buckets ORDER BY name").map {
-                BucketInfo(
-                    name: $0["name"], createdAt: Date(timeIntervalSince1970: $0["created_at"]), region: self.region)
+            try Row.fetchAll(db, sql: "SELECT name, created_at, versioning FROM buckets ORDER BY name").map {
+                self.bucketInfo($0)
             }
         }
     }
@@ -143,6 +140,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                     db,
                     sql: """
                         SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ?1)
+                            OR EXISTS (SELECT 1 FROM object_versions WHERE bucket = ?1)
                             OR EXISTS (SELECT 1 FROM uploads WHERE bucket = ?1)
                         """,
                     arguments: [name]
@@ -207,15 +205,22 @@ public final class SQLiteMetadataStore: MetadataStore {
         cachedObjects.value(for: ObjectCacheKey(bucket: bucket, key: key))
     }
 
-    /// Deletes a key; returns whether it existed. Its blobs stay until retention sweeps them.
+    /// Deletes a key's current object; returns whether it existed. Its blobs stay until retention sweeps them. An
+    /// object that object lock protects is refused with ``MetadataError/objectLocked(bucket:key:versionID:)``.
     @discardableResult
     public func deleteObject(bucket: String, key: String) async throws -> Bool {
         defer { cachedObjects.invalidate(ObjectCacheKey(bucket: bucket, key: key)) }
         return try await pool.write { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
+            if let current = try Self.fetchObject(db, bucket: bucket, key: key), current.headers.isLocked(at: Date()) {
+                throw MetadataError.objectLocked(bucket: bucket, key: key, versionID: current.versionID)
+            }
             try db.execute(
                 sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [bucket, Self.keyData(key)])
-            return db.changesCount > 0
+            let deleted = db.changesCount > 0
+            // In a bucket that had versioning, the next newest version becomes current.
+            if deleted { try Self.settleLatest(db, bucket: bucket, keyData: Self.keyData(key)) }
+            return deleted
         }
     }
 

@@ -60,11 +60,21 @@ public struct LifecycleRule: Sendable, Codable, Equatable {
     public var expirationDate: Date?
     /// `AbortIncompleteMultipartUpload/DaysAfterInitiation`.
     public var abortIncompleteUploadDays: Int?
+    /// `NoncurrentVersionExpiration/NoncurrentDays`: versions noncurrent for longer than this are deleted…
+    public var noncurrentDays: Int?
+    /// …except the newest this many noncurrent versions of each key (`NewerNoncurrentVersions`).
+    public var newerNoncurrentVersions: Int?
+    /// `Expiration/ExpiredObjectDeleteMarker`: a delete marker that is the only version left of its key is removed.
+    public var expiredObjectDeleteMarker: Bool?
 
     public init(
         id: String?, enabled: Bool, prefix: String, tags: [ObjectTag]? = nil, expirationDays: Int?,
-        expirationDate: Date? = nil, abortIncompleteUploadDays: Int?
+        expirationDate: Date? = nil, abortIncompleteUploadDays: Int?, noncurrentDays: Int? = nil,
+        newerNoncurrentVersions: Int? = nil, expiredObjectDeleteMarker: Bool? = nil
     ) {
+        self.noncurrentDays = noncurrentDays
+        self.newerNoncurrentVersions = newerNoncurrentVersions
+        self.expiredObjectDeleteMarker = expiredObjectDeleteMarker
         self.expirationDate = expirationDate
         self.id = id
         self.enabled = enabled

@@ -91,36 +91,112 @@ struct SQLiteRetentionPass {
                 )
             }
             for rule in try await lifecycleRules(bucket) where rule.enabled {
+                let name = "lifecycle:\(bucket):\(rule.id ?? "rule")"
+                let (keys, keyArguments) = Self.ruleScope(rule, alias: "o")
                 // Older than Days, or, once Date has come, whatever the age.
-                let createdBefore: Double
+                var createdBefore: Double?
                 if let days = rule.expirationDays {
                     createdBefore = nowSeconds - Double(days) * 86400
                 } else if let date = rule.expirationDate, date.timeIntervalSince1970 <= nowSeconds {
                     createdBefore = .infinity
-                } else {
-                    continue
                 }
-                let prefix = Array(rule.prefix.utf8)
-                var condition = "created_at < ? AND key >= ?"
-                var arguments: [any DatabaseValueConvertible] = [createdBefore, Data(prefix)]
-                if let upper = ObjectListing.successor(ofPrefix: prefix) {
-                    condition += " AND key < ?"
-                    arguments.append(Data(upper))
+                if let createdBefore {
+                    report.expired[name, default: 0] += try await deleteObjects(
+                        bucket: bucket, condition: "created_at < ? AND \(keys)",
+                        arguments: [createdBefore] + keyArguments)
                 }
-                // An object's tags are in its stored headers (JSON): it must carry each of the rule's.
-                for tag in rule.tags ?? [] {
-                    condition += """
-                         AND EXISTS (SELECT 1 FROM json_each(o.headers, '$.tags') t
-                         WHERE json_extract(t.value, '$.key') = ? AND json_extract(t.value, '$.value') = ?)
-                        """
-                    arguments += [tag.key, tag.value]
-                }
-                report.expired["lifecycle:\(bucket):\(rule.id ?? "rule")", default: 0] += try await deleteObjects(
-                    bucket: bucket, condition: condition, arguments: arguments
-                )
+                try await expireVersions(bucket: bucket, rule: rule, name: name, &report)
+            }
+            if let age = expiry.maximumAge {
+                // In a bucket with versioning, the age limit holds for noncurrent versions too.
+                report.expired["\(scope):age", default: 0] += try await deleteVersions(
+                    bucket: bucket, condition: "noncurrent_at IS NOT NULL AND created_at < ?",
+                    arguments: [nowSeconds - age])
             }
         }
     }
+
+    /// A lifecycle rule's key prefix and tags as a condition on the row aliased `alias` (objects or versions).
+    static func ruleScope(_ rule: LifecycleRule, alias: String) -> (String, [any DatabaseValueConvertible]) {
+        let prefix = Array(rule.prefix.utf8)
+        var condition = "\(alias).key >= ?"
+        var arguments: [any DatabaseValueConvertible] = [Data(prefix)]
+        if let upper = ObjectListing.successor(ofPrefix: prefix) {
+            condition += " AND \(alias).key < ?"
+            arguments.append(Data(upper))
+        }
+        // An object's tags are in its stored headers (JSON): it must carry each of the rule's.
+        for tag in rule.tags ?? [] {
+            condition += """
+                 AND EXISTS (SELECT 1 FROM json_each(\(alias).headers, '$.tags') t
+                 WHERE json_extract(t.value, '$.key') = ? AND json_extract(t.value, '$.value') = ?)
+                """
+            arguments += [tag.key, tag.value]
+        }
+        return (condition, arguments)
+    }
+
+    /// A rule's `NoncurrentVersionExpiration` (keeping the newest `NewerNoncurrentVersions` of each key) and
+    /// `ExpiredObjectDeleteMarker`.
+    private func expireVersions(
+        bucket: String, rule: LifecycleRule, name: String, _ report: inout RetentionReport
+    ) async throws {
+        let (scope, scopeArguments) = Self.ruleScope(rule, alias: "v")
+        if let days = rule.noncurrentDays {
+            var condition = "noncurrent_at IS NOT NULL AND noncurrent_at < ? AND \(scope)"
+            var arguments: [any DatabaseValueConvertible] = [nowSeconds - Double(days) * 86400] + scopeArguments
+            if let newer = rule.newerNoncurrentVersions, newer > 0 {
+                condition += """
+                     AND (SELECT COUNT(*) FROM object_versions n WHERE n.bucket = v.bucket AND n.key = v.key
+                          AND n.noncurrent_at IS NOT NULL AND n.ordinal > v.ordinal) >= ?
+                    """
+                arguments.append(newer)
+            }
+            report.expired["\(name):noncurrent", default: 0] += try await deleteVersions(
+                bucket: bucket, condition: condition, arguments: arguments)
+        }
+        if rule.expiredObjectDeleteMarker == true {
+            report.expired["\(name):delete-marker", default: 0] += try await deleteVersions(
+                bucket: bucket,
+                condition: """
+                    delete_marker = 1 AND noncurrent_at IS NULL AND \(scope)
+                    AND NOT EXISTS (SELECT 1 FROM object_versions n WHERE n.bucket = v.bucket AND n.key = v.key
+                                    AND n.version_id <> v.version_id)
+                    """,
+                arguments: scopeArguments)
+        }
+    }
+
+    /// Deletes a bucket's noncurrent versions (or lone delete markers) matching `condition` for good, none that
+    /// object lock protects, a batch per transaction. The latest version of a key is never among them, so no
+    /// key's current object changes.
+    private func deleteVersions(bucket: String, condition: String, arguments: [any DatabaseValueConvertible])
+        async throws -> Int
+    {
+        let arguments = arguments.map(\.databaseValue)
+        var total = 0
+        while true {
+            let deleted = try await writer.write { db -> Int in
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT key, version_id FROM object_versions v WHERE bucket = ? AND \(condition)
+                        AND NOT \(ObjectHeaders.lockedCondition(column: "v.headers")) LIMIT ?
+                        """,
+                    arguments: StatementArguments([bucket] + arguments + [lockArgument, batchSize]))
+                let delete = try db.cachedStatement(
+                    sql: "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND version_id = ?")
+                for row in rows {
+                    try delete.execute(arguments: [bucket, row["key"] as Data, row["version_id"] as String])
+                }
+                return rows.count
+            }
+            total += deleted
+            if deleted < batchSize { return total }
+        }
+    }
+
+    private var lockArgument: DatabaseValue { ObjectHeaders.lockArgument(at: now).databaseValue }
 
     private func lifecycleRules(_ bucket: String) async throws -> [LifecycleRule] {
         try await writer.read { db in
@@ -145,12 +221,28 @@ struct SQLiteRetentionPass {
                     sql: """
                         SELECT key FROM objects o WHERE bucket = ? AND \(condition)
                         AND NOT EXISTS (SELECT 1 FROM retention_protected p WHERE p.bucket = o.bucket AND p.key = o.key)
+                        AND NOT \(ObjectHeaders.lockedCondition(column: "o.headers"))
                         LIMIT ?
                         """,
-                    arguments: StatementArguments([bucket] + arguments + [batchSize])
+                    arguments: StatementArguments([bucket] + arguments + [lockArgument, batchSize])
                 )
+                // In a bucket with versioning, expiring the current version hides it behind a delete marker and
+                // keeps it as a noncurrent version, as S3's lifecycle does.
+                let versioning = try String.fetchOne(
+                    db, sql: "SELECT versioning FROM buckets WHERE name = ?", arguments: [bucket]
+                ).flatMap(VersioningStatus.init(rawValue:))
                 let delete = try db.cachedStatement(sql: "DELETE FROM objects WHERE bucket = ? AND key = ?")
-                for key in keys { try delete.execute(arguments: [bucket, key]) }
+                for key in keys {
+                    switch versioning {
+                    case nil: try delete.execute(arguments: [bucket, key])
+                    case .enabled:
+                        try SQLiteMetadataStore.insertDeleteMarker(
+                            db, bucket: bucket, keyData: key, versionID: ObjectVersion.newVersionID(), at: now)
+                    case .suspended:
+                        try SQLiteMetadataStore.insertDeleteMarker(
+                            db, bucket: bucket, keyData: key, versionID: ObjectInfo.nullVersionID, at: now)
+                    }
+                }
                 return keys.count
             }
             if deleted > 0 { objectsDeleted() }
@@ -246,6 +338,7 @@ struct SQLiteRetentionPass {
 
     static let referencedCondition = """
         (EXISTS (SELECT 1 FROM object_segments s WHERE s.digest = b.digest)
+         OR EXISTS (SELECT 1 FROM version_segments v WHERE v.digest = b.digest)
          OR EXISTS (SELECT 1 FROM upload_parts p WHERE p.digest = b.digest)
          OR EXISTS (SELECT 1 FROM action_entry_blobs e WHERE e.digest = b.digest))
         """
@@ -269,13 +362,19 @@ struct SQLiteRetentionPass {
                     db,
                     sql: """
                         SELECT * FROM (
-                            SELECT 'object' AS kind, bucket AS scope, key AS name, accessed_at FROM objects o
+                            SELECT 'object' AS kind, bucket AS scope, key AS name, accessed_at, NULL AS version
+                            FROM objects o
                             WHERE NOT EXISTS (SELECT 1 FROM retention_protected p WHERE p.bucket = o.bucket AND p.key = o.key)
+                            AND NOT \(ObjectHeaders.lockedCondition(column: "o.headers"))
                             UNION ALL
-                            SELECT 'entry', namespace, CAST(key AS BLOB), accessed_at FROM action_entries
+                            SELECT 'version', bucket, key, noncurrent_at, version_id FROM object_versions v
+                            WHERE delete_marker = 0 AND noncurrent_at IS NOT NULL
+                            AND NOT \(ObjectHeaders.lockedCondition(column: "v.headers"))
+                            UNION ALL
+                            SELECT 'entry', namespace, CAST(key AS BLOB), accessed_at, NULL FROM action_entries
                         ) ORDER BY accessed_at LIMIT ?
                         """,
-                    arguments: [min(batchSize, 100)]
+                    arguments: [lockArgument, lockArgument, min(batchSize, 100)]
                 )
                 var freed: Int64 = 0
                 var count = 0
@@ -291,6 +390,17 @@ struct SQLiteRetentionPass {
                         )
                         try db.execute(
                             sql: "DELETE FROM objects WHERE bucket = ? AND key = ?", arguments: [scope, name])
+                        try SQLiteMetadataStore.settleLatest(db, bucket: scope, keyData: name)
+                    } else if kind == "version" {
+                        let version: String = row["version"]
+                        digests = try String.fetchAll(
+                            db,
+                            sql:
+                                "SELECT DISTINCT digest FROM version_segments WHERE bucket = ? AND key = ? AND version_id = ?",
+                            arguments: [scope, name, version])
+                        try db.execute(
+                            sql: "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND version_id = ?",
+                            arguments: [scope, name, version])
                     } else {
                         let key = String(decoding: name, as: UTF8.self)
                         digests = try String.fetchAll(

@@ -19,10 +19,7 @@ extension S3Service {
         if let unknown = asked.first(where: { !known.contains($0) }) {
             throw S3Error.invalidArgument("Invalid attribute name specified: \(unknown)")
         }
-        guard let object = try await metadata.object(bucket: bucket, key: key) else {
-            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
-            throw S3Error.noSuchKey(key)
-        }
+        let object = try await readableObject(s3, bucket: bucket, key: key)
         let maxParts = Int(s3.header("x-amz-max-parts") ?? "") ?? 1000
         let marker = Int(s3.header("x-amz-part-number-marker") ?? "") ?? 0
         let xml = XMLWriter()

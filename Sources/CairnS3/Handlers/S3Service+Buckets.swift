@@ -76,6 +76,9 @@ extension S3Service {
             }
         }
         try await metadata.createBucket(bucket)
+        if s3.header("x-amz-bucket-object-lock-enabled")?.lowercased() == "true" {
+            try await enableObjectLock(onNewBucket: bucket)
+        }
         var headers = HTTPFields()
         headers[.location] = "/\(bucket)"
         return emptyResponse(headers: headers)
@@ -99,13 +102,6 @@ extension S3Service {
         // S3 reports us-east-1 as an empty constraint.
         let constraint = configuration.region == "us-east-1" ? "" : configuration.region
         xml.element("LocationConstraint", namespace: true) { xml.text(constraint) }
-        return xmlResponse(xml)
-    }
-
-    func getBucketVersioning(_ s3: S3Request, bucket: String) async throws -> Response {
-        guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
-        let xml = XMLWriter()
-        xml.element("VersioningConfiguration", namespace: true) {}
         return xmlResponse(xml)
     }
 }

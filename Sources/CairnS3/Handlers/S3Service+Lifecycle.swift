@@ -3,9 +3,10 @@ import Foundation
 import Hummingbird
 
 extension S3Service {
-    /// PutBucketLifecycleConfiguration: `Expiration/Days` and `AbortIncompleteMultipartUpload` rules with a
-    /// `Prefix` or `Filter` (`Prefix`, `Tag`, or `And` of a prefix and tags), as `aws s3api
-    /// put-bucket-lifecycle-configuration` sends.
+    /// PutBucketLifecycleConfiguration: `Expiration` (`Days`, `Date`, `ExpiredObjectDeleteMarker`),
+    /// `NoncurrentVersionExpiration` (`NoncurrentDays`, `NewerNoncurrentVersions`) and
+    /// `AbortIncompleteMultipartUpload` rules with a `Prefix` or `Filter` (`Prefix`, `Tag`, or `And` of a prefix
+    /// and tags), as `aws s3api put-bucket-lifecycle-configuration` sends.
     func putBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
         guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3, limit: 1 << 20))
@@ -28,6 +29,9 @@ extension S3Service {
             }
             return value
         }
+        let noncurrent = node.child("NoncurrentVersionExpiration")
+        let expiredMarker = node.child("Expiration")?.child("ExpiredObjectDeleteMarker")?.text
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let status = node.child("Status")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == "Enabled" || status == "Disabled" else {
             throw S3Error.malformedXML("a Rule needs Status Enabled or Disabled")
@@ -45,8 +49,11 @@ extension S3Service {
         if !tags.isEmpty, node.child("AbortIncompleteMultipartUpload") != nil {
             throw S3Error.invalidRequest("AbortIncompleteMultipartUpload cannot be specified with Tags.")
         }
-        if node.child("Transition") != nil || node.child("NoncurrentVersionExpiration") != nil {
-            throw S3Error.notImplemented("Lifecycle transitions and noncurrent-version rules")
+        if node.child("Transition") != nil || node.child("NoncurrentVersionTransition") != nil {
+            throw S3Error.notImplemented("Lifecycle transitions")
+        }
+        if expiredMarker != nil, !tags.isEmpty {
+            throw S3Error.invalidRequest("ExpiredObjectDeleteMarker cannot be specified with object tags.")
         }
         var expirationDate: Date?
         if let text = node.child("Expiration")?.child("Date")?.text.trimmingCharacters(in: .whitespacesAndNewlines) {
@@ -61,13 +68,25 @@ extension S3Service {
             expirationDate: expirationDate,
             abortIncompleteUploadDays: try days(
                 node.child("AbortIncompleteMultipartUpload")?.child("DaysAfterInitiation")?.text, "DaysAfterInitiation"
-            )
+            ),
+            noncurrentDays: try days(noncurrent?.child("NoncurrentDays")?.text, "NoncurrentDays"),
+            newerNoncurrentVersions: try days(
+                noncurrent?.child("NewerNoncurrentVersions")?.text, "NewerNoncurrentVersions"),
+            expiredObjectDeleteMarker: expiredMarker.map { $0 == "true" }
         )
-        guard rule.expirationDays == nil || rule.expirationDate == nil else {
-            throw S3Error.malformedXML("an Expiration has Days or a Date, not both")
+        if noncurrent != nil, rule.noncurrentDays == nil {
+            throw S3Error.malformedXML("a NoncurrentVersionExpiration needs NoncurrentDays")
         }
-        guard rule.expirationDays != nil || rule.expirationDate != nil || rule.abortIncompleteUploadDays != nil else {
-            throw S3Error.malformedXML("a Rule needs Expiration Days or Date, or AbortIncompleteMultipartUpload")
+        guard [rule.expirationDays != nil, rule.expirationDate != nil, expiredMarker != nil].filter({ $0 }).count <= 1
+        else {
+            throw S3Error.malformedXML("an Expiration has one of Days, Date or ExpiredObjectDeleteMarker")
+        }
+        guard
+            rule.expirationDays != nil || rule.expirationDate != nil || rule.abortIncompleteUploadDays != nil
+                || rule.noncurrentDays != nil || rule.expiredObjectDeleteMarker != nil
+        else {
+            throw S3Error.malformedXML(
+                "a Rule needs an Expiration, a NoncurrentVersionExpiration or an AbortIncompleteMultipartUpload")
         }
         return rule
     }
@@ -120,6 +139,19 @@ extension S3Service {
                     }
                     if let date = rule.expirationDate {
                         xml.element("Expiration") { xml.element("Date", S3Format.iso8601(date)) }
+                    }
+                    if let marker = rule.expiredObjectDeleteMarker {
+                        xml.element("Expiration") {
+                            xml.element("ExpiredObjectDeleteMarker", marker ? "true" : "false")
+                        }
+                    }
+                    if let days = rule.noncurrentDays {
+                        xml.element("NoncurrentVersionExpiration") {
+                            xml.element("NoncurrentDays", String(days))
+                            if let newer = rule.newerNoncurrentVersions {
+                                xml.element("NewerNoncurrentVersions", String(newer))
+                            }
+                        }
                     }
                     if let days = rule.abortIncompleteUploadDays {
                         xml.element("AbortIncompleteMultipartUpload") {

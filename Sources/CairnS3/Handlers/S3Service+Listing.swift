@@ -6,15 +6,7 @@ import Hummingbird
 extension S3Service {
     /// ListObjectsV2 (`list-type=2`) and ListObjects (v1), keys in UTF-8 binary order.
     func listObjects(_ s3: S3Request, bucket: String, version2: Bool) async throws -> Response {
-        let prefix = s3.query("prefix") ?? ""
-        let delimiter = s3.query("delimiter").flatMap { $0.isEmpty ? nil : $0 }
-        let maxKeys = try s3.intQuery("max-keys", default: 1000, range: 0...1000)
-        let urlEncoding: Bool
-        switch s3.query("encoding-type") {
-        case nil: urlEncoding = false
-        case "url": urlEncoding = true
-        case let other?: throw S3Error.invalidArgument("Invalid Encoding Method specified in Request: \(other)")
-        }
+        let (prefix, delimiter, maxKeys, urlEncoding) = try Self.listingParameters(s3)
         var lowerBound: [UInt8]?
         if version2 {
             if let token = s3.query("continuation-token") {
@@ -89,6 +81,21 @@ extension S3Service {
             }
         }
         return xmlResponse(xml)
+    }
+
+    /// What every listing reads of its query: `prefix`, `delimiter` (nil when empty), `max-keys` (at most 1000)
+    /// and whether `encoding-type=url` asks for URL-encoded names.
+    static func listingParameters(_ s3: S3Request) throws -> (
+        prefix: String, delimiter: String?, maxKeys: Int, urlEncoding: Bool
+    ) {
+        let prefix = s3.query("prefix") ?? ""
+        let delimiter = s3.query("delimiter").flatMap { $0.isEmpty ? nil : $0 }
+        let maxKeys = try s3.intQuery("max-keys", default: 1000, range: 0...1000)
+        switch s3.query("encoding-type") {
+        case nil: return (prefix, delimiter, maxKeys, false)
+        case "url": return (prefix, delimiter, maxKeys, true)
+        case let other?: throw S3Error.invalidArgument("Invalid Encoding Method specified in Request: \(other)")
+        }
     }
 
     /// Where a v1 listing resumes after `marker`: just past it, or — when the marker lies in a common prefix, as the

@@ -15,6 +15,9 @@ extension S3Service {
         }
         var stored = objectHeaders(from: s3)
         stored.tags = try requestTags(s3)
+        // The lock is decided when the upload starts (S3 takes the headers here), its date counted from now.
+        (stored.retention, stored.legalHold) = try await requestLock(
+            s3, bucket: try await existingBucket(bucket), at: Date())
         let upload = UploadInfo(
             uploadID: SecureRandom.bytes(24).hexString, bucket: bucket, key: key, headers: stored,
             checksumAlgorithm: algorithm, createdAt: Date()
@@ -141,6 +144,7 @@ extension S3Service {
         if let upload, let (algorithm, claimed) = Self.wholeObjectChecksum(s3) {
             try await checkWholeObjectChecksum(claimed, algorithm: algorithm, upload: upload, requested: requested)
         }
+        let versionID = Self.newVersionID(in: try await existingBucket(bucket))
         let object = try await metadata.completeUpload(
             uploadID, requested: requested, minimumPartSize: configuration.minimumPartSize,
             condition: try writeCondition(s3)
@@ -156,7 +160,7 @@ extension S3Service {
             return ObjectInfo(
                 bucket: upload.bucket, key: upload.key, size: parts.reduce(0) { $0 + $1.segment.size }, etag: etag,
                 headers: upload.headers, checksum: checksum, partCount: parts.count, createdAt: Date(),
-                segments: parts.map(\.segment)
+                segments: parts.map(\.segment), versionID: versionID
             )
         }
         guard object.bucket == bucket, object.key == key else { throw S3Error.noSuchUpload(uploadID) }
@@ -173,6 +177,7 @@ extension S3Service {
         }
         var headers = HTTPFields()
         if object.checksum != nil { headers[HTTPField.Name("x-amz-checksum-type")!] = "COMPOSITE" }
+        if object.versionID != ObjectInfo.nullVersionID { headers[Self.versionIDHeader] = object.versionID }
         return xmlResponse(xml, headers: headers)
     }
 

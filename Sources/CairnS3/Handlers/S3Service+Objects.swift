@@ -50,10 +50,11 @@ extension S3Service {
     }
 
     func putObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
-        guard try await metadata.bucket(bucket) != nil else { throw S3Error.noSuchBucket(bucket) }
+        let info = try await existingBucket(bucket)
         let condition = try writeCondition(s3)
         var stored = objectHeaders(from: s3)
         stored.tags = try requestTags(s3)
+        (stored.retention, stored.legalHold) = try await requestLock(s3, bucket: info, at: Date())
         // Refuse early when the precondition already fails; the write transaction checks again.
         if case .keyAbsent = condition, try await metadata.object(bucket: bucket, key: key) != nil {
             throw S3Error.preconditionFailed
@@ -63,20 +64,19 @@ extension S3Service {
         let object = ObjectInfo(
             bucket: bucket, key: key, size: received.summary.size, etag: received.summary.md5.hexString,
             headers: stored, checksum: received.checksum, partCount: nil, createdAt: Date(),
-            segments: [BlobSegment(digest: digest, size: received.summary.size)]
+            segments: [BlobSegment(digest: digest, size: received.summary.size)],
+            versionID: Self.newVersionID(in: info)
         )
         try await metadata.putObject(object, condition: condition)
         var headers = HTTPFields()
         headers[.eTag] = S3Format.quoted(object.etag)
+        if info.versioning != nil { headers[Self.versionIDHeader] = object.versionID }
         if let checksum = object.checksum { headers[HTTPField.Name(checksum.algorithm.headerName)!] = checksum.value }
         return emptyResponse(headers: headers)
     }
 
     func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) async throws -> Response {
-        guard let object = try await metadata.object(bucket: bucket, key: key) else {
-            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
-            throw S3Error.noSuchKey(key)
-        }
+        let object = try await readableObject(s3, bucket: bucket, key: key)
         let (status, headers, range) = try planRead(s3, object: object)
         if status == .notModified { return Response(status: status, headers: headers) }
         accessLog?.record(bucket: bucket, key: key)
@@ -200,6 +200,11 @@ extension S3Service {
         if let tags = object.headers.tags, !tags.isEmpty {
             headers.append(HTTPField(name: Self.taggingCount, value: String(tags.count)))
         }
+        Self.lockHeaders(of: object.headers, into: &headers)
+        // Here, not in the handler, so that a read answered from the cache on the event loop carries it too.
+        if object.versionID != ObjectInfo.nullVersionID || s3.has("versionId") {
+            headers.append(HTTPField(name: Self.versionIDHeader, value: object.versionID))
+        }
         if s3.header(Self.checksumMode)?.uppercased() == "ENABLED", let checksum = object.checksum {
             headers.append(HTTPField(name: HTTPField.Name(checksum.algorithm.headerName)!, value: checksum.value))
             headers.append(
@@ -237,8 +242,8 @@ extension S3Service {
         if let ifMatch = s3.header(.ifMatch) {
             try await checkDeleteCondition(bucket: bucket, key: key, etag: ifMatch)
         }
-        try await metadata.deleteObject(bucket: bucket, key: key)
-        return emptyResponse(.noContent)
+        let outcome = try await delete(s3, bucket: bucket, key: key, versionID: s3.query("versionId"))
+        return emptyResponse(.noContent, headers: outcome.headers)
     }
 
     /// A conditional delete (`If-Match` on DeleteObject, `<ETag>` in DeleteObjects): the object must exist and have
@@ -259,20 +264,21 @@ extension S3Service {
         let root = try XMLNode.parse(try await receiver.receiveSmall(s3))
         guard root.name == "Delete" else { throw S3Error.malformedXML("expected Delete, found \(root.name)") }
         let quiet = root.child("Quiet")?.text.lowercased() == "true"
-        let objects = root.children("Object").map { (key: $0.child("Key")?.text, etag: $0.child("ETag")?.text) }
+        let objects = root.children("Object").map {
+            (key: $0.child("Key")?.text, etag: $0.child("ETag")?.text, version: $0.child("VersionId")?.text)
+        }
         guard objects.count <= 1000 else { throw S3Error.malformedXML("at most 1000 keys may be deleted at once") }
         guard !objects.isEmpty else { throw S3Error.malformedXML("no Object to delete") }
-        var deleted: [String] = []
+        var deleted: [(String, DeleteOutcome)] = []
         var failed: [(String, S3Error)] = []
-        for (key, etag) in objects {
+        for (key, etag, version) in objects {
             guard let key, !key.isEmpty else {
                 failed.append(("", S3Error.invalidArgument("An Object has no Key")))
                 continue
             }
             do {
                 if let etag { try await checkDeleteCondition(bucket: bucket, key: key, etag: etag) }
-                try await metadata.deleteObject(bucket: bucket, key: key)
-                deleted.append(key)
+                deleted.append((key, try await delete(s3, bucket: bucket, key: key, versionID: version)))
             } catch {
                 failed.append((key, Self.s3Error(for: error)))
             }
@@ -280,7 +286,14 @@ extension S3Service {
         let xml = XMLWriter()
         xml.element("DeleteResult", namespace: true) {
             if !quiet {
-                for key in deleted { xml.element("Deleted") { xml.element("Key", key) } }
+                for (key, outcome) in deleted {
+                    xml.element("Deleted") {
+                        xml.element("Key", key)
+                        if let id = outcome.versionID { xml.element("VersionId", id) }
+                        if outcome.deleteMarker { xml.element("DeleteMarker", "true") }
+                        if let id = outcome.deleteMarkerVersionID { xml.element("DeleteMarkerVersionId", id) }
+                    }
+                }
             }
             for (key, error) in failed {
                 xml.element("Error") {
@@ -293,16 +306,22 @@ extension S3Service {
         return xmlResponse(xml)
     }
 
-    /// The source named by `x-amz-copy-source` (`bucket/key` or `/bucket/key`, URL-encoded).
+    /// The source named by `x-amz-copy-source` (`bucket/key` or `/bucket/key`, URL-encoded, with an optional
+    /// `?versionId=`).
     func copySource(_ s3: S3Request) async throws -> ObjectInfo {
         guard var text = s3.header("x-amz-copy-source") else {
             throw S3Error.invalidArgument("x-amz-copy-source is missing")
         }
+        var versionID: String?
         if let question = text.firstIndex(of: "?") {
-            let versionQuery = text[text.index(after: question)...]
-            guard versionQuery.hasPrefix("versionId=null") || versionQuery.isEmpty else {
-                throw S3Error.invalidArgument(
-                    "Cairn keeps no object versions; x-amz-copy-source may not name a versionId")
+            let versionQuery = String(text[text.index(after: question)...])
+            if !versionQuery.isEmpty {
+                guard versionQuery.hasPrefix("versionId="),
+                    let id = SigV4.percentDecode(String(versionQuery.dropFirst("versionId=".count))), !id.isEmpty
+                else {
+                    throw S3Error.invalidArgument("x-amz-copy-source may name only a versionId after its ?")
+                }
+                versionID = id
             }
             text = String(text[..<question])
         }
@@ -316,9 +335,23 @@ extension S3Service {
         }
         let bucket = String(path[..<slash])
         let key = String(path[path.index(after: slash)...])
-        guard let object = try await metadata.object(bucket: bucket, key: key) else {
-            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
-            throw S3Error.noSuchKey(key)
+        let object: ObjectInfo
+        if let versionID {
+            guard let version = try await metadata.objectVersion(bucket: bucket, key: key, versionID: versionID) else {
+                throw S3Error(
+                    "NoSuchVersion", "The specified version does not exist.", status: .notFound, resource: versionID)
+            }
+            guard !version.isDeleteMarker else {
+                throw S3Error.invalidRequest(
+                    "The source of a copy request may not specifically refer to a delete marker by version id.")
+            }
+            object = version.object
+        } else {
+            guard let current = try await metadata.object(bucket: bucket, key: key) else {
+                if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
+                throw S3Error.noSuchKey(key)
+            }
+            object = current
         }
         try checkCopySourceConditions(s3, object: object)
         return object
@@ -347,8 +380,11 @@ extension S3Service {
     /// CopyObject: the new key names the same blobs; no bytes are copied.
     func copyObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         let source = try await copySource(s3)
+        let info = try await existingBucket(bucket)
         let replace = s3.header("x-amz-metadata-directive")?.uppercased() == "REPLACE"
-        if source.bucket == bucket && source.key == key && !replace {
+        let namesVersion = s3.header("x-amz-copy-source")?.contains("?versionId=") == true
+        // Copying an older version onto its own key restores it; copying the current one onto itself changes nothing.
+        if source.bucket == bucket && source.key == key && !replace && !namesVersion {
             throw S3Error.invalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
             )
@@ -357,6 +393,7 @@ extension S3Service {
         object.bucket = bucket
         object.key = key
         object.createdAt = Date()
+        object.versionID = Self.newVersionID(in: info)
         if replace { object.headers = objectHeaders(from: s3) }
         // Tags follow the source unless the request replaces them (S3's x-amz-tagging-directive).
         switch s3.header("x-amz-tagging-directive")?.uppercased() {
@@ -364,6 +401,10 @@ extension S3Service {
         case "REPLACE": object.headers.tags = try requestTags(s3)
         case let other?: throw S3Error.invalidArgument("Unknown tagging directive: \(other)")
         }
+        // A copy is a new version: it takes the lock its request asks for (or the bucket's default), not the
+        // source's.
+        (object.headers.retention, object.headers.legalHold) = try await requestLock(
+            s3, bucket: info, at: object.createdAt)
         try await metadata.putObject(object, condition: try writeCondition(s3))
         let xml = XMLWriter()
         xml.element("CopyObjectResult", namespace: true) {
@@ -373,7 +414,12 @@ extension S3Service {
                 xml.element("Checksum\(checksum.algorithm.rawValue)", checksum.value)
             }
         }
-        return xmlResponse(xml)
+        var headers = HTTPFields()
+        if info.versioning != nil { headers[Self.versionIDHeader] = object.versionID }
+        if source.versionID != ObjectInfo.nullVersionID || namesVersion {
+            headers[HTTPField.Name("x-amz-copy-source-version-id")!] = source.versionID
+        }
+        return xmlResponse(xml, headers: headers)
     }
 }
 

@@ -34,35 +34,20 @@ extension S3Service {
         return tags
     }
 
-    /// The object of a tagging request, which must exist.
-    private func taggedObject(bucket: String, key: String) async throws -> ObjectInfo {
-        guard let object = try await metadata.object(bucket: bucket, key: key) else {
-            if try await metadata.bucket(bucket) == nil { throw S3Error.noSuchBucket(bucket) }
-            throw S3Error.noSuchKey(key)
+    /// Rewrites the tag set of the version the request names (`?versionId=`, or the current one) in place.
+    private func retag(_ s3: S3Request, bucket: String, key: String, _ tags: [ObjectTag]?) async throws -> Response {
+        let object = try await metadata.updateObjectHeaders(
+            bucket: bucket, key: key, versionID: s3.query("versionId")
+        ) { headers in
+            headers.tags = tags?.isEmpty == false ? tags : nil
         }
-        return object
-    }
-
-    /// Rewrites the object's row with a new tag set, only if it is still the same object (its ETag and time).
-    private func retag(_ object: ObjectInfo, _ tags: [ObjectTag]?) async throws {
-        var tagged = object
-        tagged.headers.tags = tags?.isEmpty == false ? tags : nil
-        do {
-            try await metadata.putObject(tagged, condition: .etagMatches(object.etag))
-        } catch MetadataError.preconditionFailed {
-            throw S3Error(
-                "OperationAborted",
-                "A conflicting conditional operation is currently in progress against this resource. Please try again.",
-                status: .conflict)
-        }
+        return emptyResponse(tags == nil ? .noContent : .ok, headers: Self.versionHeaders(object))
     }
 
     /// PutObjectTagging: replaces the object's tag set.
     func putObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
-        let object = try await taggedObject(bucket: bucket, key: key)
         let tags = try await receiveTagging(s3, limit: 10)
-        try await retag(object, tags)
-        return emptyResponse()
+        return try await retag(s3, bucket: bucket, key: key, tags)
     }
 
     /// The tag set of a `Tagging` document in the request body, checked against S3's limits.
@@ -99,15 +84,15 @@ extension S3Service {
 
     /// GetObjectTagging: the object's tag set, empty when it has none.
     func getObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
-        let object = try await taggedObject(bucket: bucket, key: key)
-        return taggingResponse(object.headers.tags ?? [])
+        let object = try await readableObject(s3, bucket: bucket, key: key)
+        var response = taggingResponse(object.headers.tags ?? [])
+        if object.versionID != ObjectInfo.nullVersionID { response.headers[Self.versionIDHeader] = object.versionID }
+        return response
     }
 
     /// DeleteObjectTagging: removes the object's tag set.
     func deleteObjectTagging(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
-        let object = try await taggedObject(bucket: bucket, key: key)
-        if object.headers.tags != nil { try await retag(object, nil) }
-        return emptyResponse(.noContent)
+        try await retag(s3, bucket: bucket, key: key, nil)
     }
 
     static let bucketTaggingKind = "tagging"
