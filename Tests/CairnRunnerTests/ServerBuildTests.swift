@@ -96,8 +96,9 @@ struct ServerBuildTests {
         let project = try await FixtureProject("shell-only")
         let start = Date()
         let (result, output) = try await project.build(store: store)
-        // A refused connection is not retried until the request's deadline.
-        #expect(Date().timeIntervalSince(start) < 60)
+        // A refused connection is not retried until the request's ten-minute deadline (a loaded machine can stretch
+        // the build itself to a minute or two, so the bound only tells the two behaviours apart).
+        #expect(Date().timeIntervalSince(start) < 400)
         #expect(result.succeeded, "\(output)")
         #expect(result.outcomes.values.allSatisfy { $0 == "DISABLED" }, "\(output)")
         #expect(project.read("out/summary.txt") == "done sorted-3\n")
