@@ -51,13 +51,22 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
             request.method == .head
             ? 0 : Int64(response.body.contentLength ?? response.headers[.contentLength].flatMap { Int($0) } ?? 0)
         series.record(received: received, sent: sent, firstByteNanoseconds: Self.nanoseconds(since: start))
-        let body = response.body
-        response.body = ResponseBody(contentLength: body.contentLength) { writer in
-            defer { series.duration.recordNanoseconds(Self.nanoseconds(since: start)) }
-            try await body.write(writer)
+        // A small body of known length is written at once: its total is its time to first byte. Wrapping it in a
+        // writing closure would cost every small response a detour; only streamed bodies are timed to their end.
+        if let length = response.body.contentLength, length <= Self.timedBodyThreshold {
+            series.duration.recordNanoseconds(Self.nanoseconds(since: start))
+        } else {
+            let body = response.body
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                defer { series.duration.recordNanoseconds(Self.nanoseconds(since: start)) }
+                try await body.write(writer)
+            }
         }
         return response
     }
+
+    /// Bodies up to this size are not timed to their last byte (see ``respond(to:context:)``).
+    static var timedBodyThreshold: Int { 64 * 1024 }
 
     private static func nanoseconds(since start: UInt64) -> Int64 {
         Int64(truncatingIfNeeded: NIODeadline.now().uptimeNanoseconds &- start)

@@ -23,18 +23,15 @@ struct RequestLabels: Hashable, Sendable {
     }
 
     /// The labels of a request; `virtualHostDomain` as the S3 front end is configured.
+    ///
+    /// Works on the target's UTF-8 bytes: it runs for every request, small reads answered on the event loop included.
     init(_ head: HTTPRequest, virtualHostDomain: String?) {
         let target = head.path ?? "/"
-        let path: Substring
-        let query: Substring
-        if let mark = target.firstIndex(of: "?") {
-            path = target[..<mark]
-            query = target[target.index(after: mark)...]
-        } else {
-            path = target[...]
-            query = ""
-        }
-        if path.hasPrefix("/_cairn/") || path == "/_cairn" {
+        let utf8 = target.utf8
+        let mark = utf8.firstIndex(of: UInt8(ascii: "?"))
+        let path = Substring(target.utf8[..<(mark ?? utf8.endIndex)])
+        let query = mark.map { Substring(target.utf8[utf8.index(after: $0)...]) } ?? ""
+        if path.utf8.starts(with: "/_cairn".utf8) {
             self = Self.cairn(path: path, query: query, method: head.method)
         } else {
             self = Self.s3(head, path: path, query: query, virtualHostDomain: virtualHostDomain)
@@ -87,51 +84,51 @@ struct RequestLabels: Hashable, Sendable {
     ) -> RequestLabels {
         var bucket: Substring = ""
         var hasKey = false
-        let host = head.authority ?? ""
-        let hostName = host.split(separator: ":").first.map { $0.lowercased() } ?? ""
+        let hostName =
+            virtualHostDomain == nil
+            ? "" : (head.authority ?? "").split(separator: ":").first.map { $0.lowercased() } ?? ""
         if let domain = virtualHostDomain?.lowercased(), hostName.hasSuffix("." + domain) {
             bucket = Substring(hostName.dropLast(domain.count + 1))
-            hasKey = path.count > 1
+            hasKey = path.utf8.count > 1
         } else {
-            let rest = path.dropFirst()
-            if let slash = rest.firstIndex(of: "/") {
-                bucket = rest[..<slash]
+            let rest = path.utf8.dropFirst()
+            if let slash = rest.firstIndex(of: UInt8(ascii: "/")) {
+                bucket = Substring(rest[..<slash])
                 hasKey = rest.index(after: slash) < rest.endIndex
             } else {
-                bucket = rest
+                bucket = Substring(rest)
             }
         }
-        let names = Set(query.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).first ?? "" })
+        func has(_ name: String) -> Bool { parameter(name, in: query) != nil }
         let copy = head.headerFields[Self.copySource] != nil
         let operation: String
         if bucket.isEmpty {
             operation = head.method == .get ? "ListBuckets" : "Unknown"
         } else if hasKey {
             switch head.method {
-            case .put where names.contains("uploadId"): operation = copy ? "UploadPartCopy" : "UploadPart"
-            case .put: operation = copy ? "CopyObject" : "PutObject"
-            case .get where names.contains("uploadId"): operation = "ListParts"
-            case .get: operation = "GetObject"
+            case .get: operation = has("uploadId") ? "ListParts" : "GetObject"
             case .head: operation = "HeadObject"
-            case .delete where names.contains("uploadId"): operation = "AbortMultipartUpload"
+            case .put where has("uploadId"): operation = copy ? "UploadPartCopy" : "UploadPart"
+            case .put: operation = copy ? "CopyObject" : "PutObject"
+            case .delete where has("uploadId"): operation = "AbortMultipartUpload"
             case .delete: operation = "DeleteObject"
-            case .post where names.contains("uploads"): operation = "CreateMultipartUpload"
-            case .post where names.contains("uploadId"): operation = "CompleteMultipartUpload"
+            case .post where has("uploads"): operation = "CreateMultipartUpload"
+            case .post where has("uploadId"): operation = "CompleteMultipartUpload"
             default: operation = "Unknown"
             }
         } else {
             switch head.method {
-            case .put where names.contains("lifecycle"): operation = "PutBucketLifecycleConfiguration"
+            case .put where has("lifecycle"): operation = "PutBucketLifecycleConfiguration"
             case .put: operation = "CreateBucket"
             case .head: operation = "HeadBucket"
-            case .delete where names.contains("lifecycle"): operation = "DeleteBucketLifecycle"
+            case .delete where has("lifecycle"): operation = "DeleteBucketLifecycle"
             case .delete: operation = "DeleteBucket"
-            case .get where names.contains("location"): operation = "GetBucketLocation"
-            case .get where names.contains("versioning"): operation = "GetBucketVersioning"
-            case .get where names.contains("uploads"): operation = "ListMultipartUploads"
-            case .get where names.contains("lifecycle"): operation = "GetBucketLifecycleConfiguration"
-            case .get: operation = query.contains("list-type=2") ? "ListObjectsV2" : "ListObjects"
-            case .post where names.contains("delete"): operation = "DeleteObjects"
+            case .get where has("location"): operation = "GetBucketLocation"
+            case .get where has("versioning"): operation = "GetBucketVersioning"
+            case .get where has("uploads"): operation = "ListMultipartUploads"
+            case .get where has("lifecycle"): operation = "GetBucketLifecycleConfiguration"
+            case .get: operation = parameter("list-type", in: query) == "2" ? "ListObjectsV2" : "ListObjects"
+            case .post where has("delete"): operation = "DeleteObjects"
             default: operation = "Unknown"
             }
         }
@@ -140,11 +137,14 @@ struct RequestLabels: Hashable, Sendable {
 
     private static let copySource = HTTPField.Name("x-amz-copy-source")!
 
-    /// The raw value of a query parameter.
+    /// The raw value of a query parameter, found by comparing bytes.
     private static func parameter(_ name: String, in query: Substring) -> String? {
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.first == Substring(name) { return parts.count > 1 ? String(parts[1]) : "" }
+        guard !query.isEmpty else { return nil }
+        for pair in query.utf8.split(separator: UInt8(ascii: "&")) {
+            let equals = pair.firstIndex(of: UInt8(ascii: "=")) ?? pair.endIndex
+            if pair[..<equals].elementsEqual(name.utf8) {
+                return equals == pair.endIndex ? "" : String(Substring(pair[pair.index(after: equals)...]))
+            }
         }
         return nil
     }
