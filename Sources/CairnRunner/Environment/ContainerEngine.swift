@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 
 #if canImport(Glibc)
@@ -51,9 +52,7 @@ public struct ContainerEngine: Sendable, Hashable {
             throw ContainerEngineError(
                 .engineNotInstalled, "unknown container engine '\(name)': use podman (the default) or docker")
         }
-        let found = path.split(separator: ":").lazy.map { "\($0)/\(kind.rawValue)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let executable = found else {
+        guard let executable = SpawnedProcess.locate(kind.rawValue, searchPath: path) else {
             let fix =
                 switch kind {
                 case .podman: "install it (apt-get install podman runc) or use --engine docker"
