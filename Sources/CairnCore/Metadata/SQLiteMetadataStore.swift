@@ -392,22 +392,9 @@ public final class SQLiteMetadataStore: MetadataStore {
     ) async throws -> ObjectInfo {
         let object = try await pool.write { db in
             guard let upload = try Self.fetchUpload(db, uploadID) else { throw MetadataError.noSuchUpload(uploadID) }
-            let stored = Dictionary(
-                uniqueKeysWithValues: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000).map {
-                    ($0.partNumber, $0)
-                }
-            )
-            var chosen: [PartInfo] = []
-            var previous = 0
-            for (number, etag) in requested {
-                guard number > previous else { throw MetadataError.invalidPartOrder }
-                previous = number
-                guard let part = stored[number], part.etag == etag else { throw MetadataError.invalidPart(number) }
-                chosen.append(part)
-            }
-            for part in chosen.dropLast() where part.segment.size < minimumPartSize {
-                throw MetadataError.entityTooSmall(partNumber: part.partNumber)
-            }
+            let chosen = try PartInfo.chosen(
+                requested, from: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000),
+                minimumPartSize: minimumPartSize)
             guard try Self.bucketExists(db, upload.bucket) else { throw MetadataError.noSuchBucket(upload.bucket) }
             try Self.check(condition, db: db, bucket: upload.bucket, key: upload.key)
             let object = makeObject(upload, chosen)
