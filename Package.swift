@@ -52,6 +52,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CairnObjectStore",
+            dependencies: [
+                "CairnCore",
+                "CairnSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CairnHTTP",
             dependencies: [
                 "CairnCore",
@@ -90,6 +102,7 @@ let package = Package(
                 "CairnS3",
                 "CairnSigV4",
                 "CairnCache",
+                "CairnObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -150,6 +163,11 @@ let package = Package(
         .testTarget(
             name: "CairnCoreTests",
             dependencies: ["CairnCore", "CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnObjectStoreTests",
+            dependencies: ["CairnObjectStore", "CairnCore", "CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
