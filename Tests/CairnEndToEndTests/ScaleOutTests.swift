@@ -7,9 +7,11 @@ import Testing
 /// request may reach any node, and each must answer as one server would.
 @Suite("Scale-out: three nodes on PostgreSQL and an object store", .requires("aws", "curl", "weed", postgres: true))
 struct ScaleOutTests {
-    /// Starts `count` nodes on a new database and a new bucket prefix.
-    static func startNodes(_ count: Int) async throws -> [CairnServerProcess] {
-        let database = try await PostgresServer.shared.makeDatabase()
+    /// Starts `count` nodes on a new database (`database`, when given) and a new bucket prefix.
+    static func startNodes(_ count: Int, database: String? = nil) async throws -> [CairnServerProcess] {
+        var url = database
+        if url == nil { url = try await PostgresServer.shared.makeDatabase() }
+        let database = try #require(url)
         let endpoint = try await SeaweedServer.shared.s3Endpoint()
         let prefix = "cairn-\(UUID().uuidString.lowercased().prefix(8))"
         return try (0..<count).map { _ in
@@ -106,5 +108,31 @@ struct ScaleOutTests {
         #expect(try await Self.curl([nodes[0].endpoint + ac]) == 404)
         #expect(try await Self.curl(["-X", "PUT", "--data-binary", "@\(empty.path)", nodes[1].endpoint + ac]) == 200)
         for node in nodes { #expect(try await Self.curl([node.endpoint + ac]) == 200, "hit on \(node.endpoint)") }
+    }
+
+    @Test("A token created with cairn token works on every node; revoked, every node refuses it at once")
+    func tokensAcrossNodes() async throws {
+        let database = try await PostgresServer.shared.makeDatabase()
+        let nodes = try await Self.startNodes(3, database: database)
+        let cairn = CairnServerProcess.executable.path
+        let created = try await ChildProcess.run(
+            [cairn, "token", "create", "--namespace", "*", "--metadata-url", database])
+        try #require(created.status == 0, "cairn token create: \(created.output)")
+        let secret = try #require(created.output.split(separator: "\n").first { $0.hasPrefix("cairn_") })
+        let path = "/_cairn/bazel/main/ac/" + String(repeating: "cd", count: 32)
+        func status(_ node: CairnServerProcess) async throws -> Int {
+            let result = try await ChildProcess.run(
+                [
+                    "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer \(secret)",
+                    node.endpoint + path,
+                ])
+            return Int(result.output) ?? -1
+        }
+        for node in nodes { #expect(try await status(node) == 404, "a miss, not a refusal, on \(node.endpoint)") }
+        let listed = try await ChildProcess.output([cairn, "token", "list", "--metadata-url", database], in: "/")
+        let line = try #require(listed.split(separator: "\n").first { $0.contains("\t") })
+        let id = try #require(line.split(separator: "\t").first.map(String.init))
+        try await ChildProcess.output([cairn, "token", "revoke", id, "--metadata-url", database], in: "/")
+        for node in nodes { #expect(try await status(node) == 401, "refused on \(node.endpoint)") }
     }
 }

@@ -11,9 +11,10 @@ extension PostgresMetadataStore {
     public func applyRetention(
         _ policy: RetentionPolicy, now: Date, dryRun: Bool, batchSize: Int
     ) async throws -> RetentionReport {
-        try await client.withConnection { connection in
+        let blobs = try self.blobs
+        return try await client.withConnection { connection in
             let pass = PostgresRetentionPass(
-                connection: connection, blobs: self.blobs, policy: policy, now: now, dryRun: dryRun,
+                connection: connection, blobs: blobs, policy: policy, now: now, dryRun: dryRun,
                 batchSize: batchSize, logger: self.logger)
             guard !dryRun else {
                 // One snapshot for the whole dry run, rolled back: it changes nothing and removes no blob.

@@ -17,16 +17,18 @@ import PostgresNIO
 public final class PostgresMetadataStore: MetadataStore {
     let client: PostgresClient
     let region: String
-    /// The blobs this metadata names, checked inside write transactions before a row names them.
-    let blobs: any BlobStore
+    /// The blobs this metadata names, checked inside write transactions before a row names them; nil for a store
+    /// opened to manage tokens only.
+    let blobStore: (any BlobStore)?
     let logger: Logger
 
     /// A store on the database `url` names (`postgres://user:password@host:port/database`).
     ///
-    /// - Parameter blobs: where the blobs that rows name are stored; writes check it before naming a blob.
+    /// - Parameter blobs: where the blobs that rows name are stored; writes check it before naming a blob. nil opens
+    ///   the store for what names no blob (tokens, listings); a write that names a blob then throws.
     /// - Parameter maximumConnections: the pool's size on this node.
     public init(
-        url: String, blobs: any BlobStore, region: String = "us-east-1", maximumConnections: Int = 20,
+        url: String, blobs: (any BlobStore)?, region: String = "us-east-1", maximumConnections: Int = 20,
         logger: Logger = Logger(label: "cairn.metadata.postgres")
     ) throws {
         var configuration = try PostgresURL(url).clientConfiguration
@@ -34,8 +36,20 @@ public final class PostgresMetadataStore: MetadataStore {
         configuration.options.minimumConnections = 0
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.region = region
-        self.blobs = blobs
+        self.blobStore = blobs
         self.logger = logger
+    }
+
+    /// The blob store, or an error saying the store was opened without one.
+    var blobs: any BlobStore {
+        get throws {
+            guard let blobStore else {
+                throw PostgresMetadataError(
+                    "this PostgreSQL metadata store was opened without its blob store (for tokens only), so it cannot "
+                        + "name or remove blobs")
+            }
+            return blobStore
+        }
     }
 
     /// Runs the connection pool until the task is cancelled; queries wait until this has started.

@@ -12,7 +12,7 @@ extension ServerSetting {
 
     // MARK: shared storage (several nodes)
 
-    static let metadataURL = ServerSetting(
+    public static let metadataURL = ServerSetting(
         "metadata.url", \.metadataURL, .optional(.text), environmentVariable: "CAIRN_METADATA_URL",
         summary: "PostgreSQL metadata shared by every node, postgres://user:password@host:port/database")
     static let blobURL = ServerSetting(
