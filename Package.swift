@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -44,12 +45,25 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CairnSigV4",
             dependencies: ["CairnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CairnObjectStore",
+            dependencies: [
+                "CairnCore",
+                "CairnSigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -91,6 +105,7 @@ let package = Package(
                 "CairnS3",
                 "CairnSigV4",
                 "CairnCache",
+                "CairnObjectStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -154,6 +169,11 @@ let package = Package(
         .testTarget(
             name: "CairnCoreTests",
             dependencies: ["CairnCore", "CairnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnObjectStoreTests",
+            dependencies: ["CairnObjectStore", "CairnCore", "CairnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

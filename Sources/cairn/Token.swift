@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCore
 import CairnServer
 import Foundation
+import Logging
 
 /// `cairn token`: bearer tokens for the build-cache routes, stored hashed in the data directory's metadata.
 struct Token: AsyncParsableCommand {
@@ -19,6 +20,32 @@ struct Token: AsyncParsableCommand {
         @Option(
             name: .customLong("data-dir"), help: "The server's data directory (default storage/). Env: CAIRN_DATA_DIR.")
         var dataDirectory: String?
+
+        @Option(
+            name: .customLong("metadata-url"),
+            help:
+                "PostgreSQL metadata shared by several nodes, postgres://… (instead of --data-dir). Env: CAIRN_METADATA_URL."
+        )
+        var metadataURL: String?
+
+        /// Runs `body` on the metadata: PostgreSQL's when a URL is given, else the data directory's SQLite.
+        func withStore<Result: Sendable>(_ body: @Sendable (any MetadataStore) async throws -> Result) async throws
+            -> Result
+        {
+            let environment = ProcessInfo.processInfo.environment
+            guard let url = metadataURL ?? environment[ServerSetting.metadataURL.environmentVariable] else {
+                return try await body(try open())
+            }
+            // The pool's warnings (a query queued before the pool's task began) are noise for a one-shot command.
+            var logger = Logger(label: "cairn.token")
+            logger.logLevel = .error
+            let store = try PostgresMetadataStore(url: url, blobs: nil, logger: logger)
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await store.run() }
+                defer { group.cancelAll() }
+                return try await body(store)
+            }
+        }
 
         func open() throws -> any MetadataStore {
             let directory =
@@ -42,7 +69,10 @@ struct Token: AsyncParsableCommand {
         var readOnly = false
 
         func run() async throws {
-            let (token, secret) = try await location.open().createToken(namespace: namespace, readOnly: readOnly)
+            let (namespace, readOnly) = (namespace, readOnly)
+            let (token, secret) = try await location.withStore {
+                try await $0.createToken(namespace: namespace, readOnly: readOnly)
+            }
             print(secret)
             FileHandle.standardError.write(
                 Data("token \(token.id) for namespace \(token.namespace)\(token.readOnly ? ", read-only" : "")\n".utf8)
@@ -56,7 +86,7 @@ struct Token: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            for token in try await location.open().tokens() {
+            for token in try await location.withStore({ try await $0.tokens() }) {
                 let created = token.createdAt.formatted(.iso8601)
                 print("\(token.id)\t\(token.namespace)\t\(token.readOnly ? "read-only" : "read-write")\t\(created)")
             }
@@ -71,7 +101,10 @@ struct Token: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            guard try await location.open().revokeToken(id: id) else { throw ValidationError("no token with id \(id)") }
+            let id = id
+            guard try await location.withStore({ try await $0.revokeToken(id: id) }) else {
+                throw ValidationError("no token with id \(id)")
+            }
             print("revoked \(id)")
         }
     }

@@ -8,9 +8,11 @@ import Testing
 /// holds, and must stay within their bounds.
 @Suite("Memory caches")
 struct MemoryCacheTests {
-    @Test("A cached object is replaced, deleted and expired as the store is; a new bucket is seen at once")
-    func objectCacheFollowsEveryWrite() async throws {
-        try await MetadataStoreTests.withStore { store in
+    @Test(
+        "A cached object is replaced, deleted and expired as the store is; a new bucket is seen at once",
+        arguments: MetadataBackend.available)
+    func objectCacheFollowsEveryWrite(_ backend: MetadataBackend) async throws {
+        try await MetadataStoreTests.withStore(backend) { store in
             #expect(try await store.bucket("bucket") == nil)
             try await store.createBucket("bucket", at: MetadataStoreTests.date)
             #expect(try await store.bucket("bucket") != nil)
@@ -39,9 +41,11 @@ struct MemoryCacheTests {
         }
     }
 
-    @Test("Concurrent replacements and reads of one key: once the writes are done, every read sees the last")
-    func concurrentWritesLeaveNoStaleEntry() async throws {
-        try await MetadataStoreTests.withStore { store in
+    @Test(
+        "Concurrent replacements and reads of one key: once the writes are done, every read sees the last",
+        arguments: MetadataBackend.available)
+    func concurrentWritesLeaveNoStaleEntry(_ backend: MetadataBackend) async throws {
+        try await MetadataStoreTests.withStore(backend) { store in
             try await store.createBucket("bucket", at: MetadataStoreTests.date)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for round in 0..<50 {

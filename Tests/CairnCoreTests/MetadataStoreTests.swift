@@ -7,14 +7,12 @@ import Testing
 struct MetadataStoreTests {
     static let date = Date(timeIntervalSince1970: 1_700_000_000)
 
-    /// Runs `body` with a store in a new temporary directory, which is removed afterwards.
-    static func withStore(_ body: (SQLiteMetadataStore) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cairn-meta-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteMetadataStore(dataDirectory: directory)
-        try await $blobs.withValue(try FileBlobStore(dataDirectory: directory)) { try await body(store) }
+    /// Runs `body` with a store of `backend` whose blobs are in a new temporary directory (a new database too for
+    /// PostgreSQL), which is removed afterwards.
+    static func withStore(
+        _ backend: MetadataBackend, _ body: (any MetadataStore) async throws -> Void
+    ) async throws {
+        try await backend.withStore { store, blobs in try await $blobs.withValue(blobs) { try await body(store) } }
     }
 
     /// The blob store of the running test: metadata may only name blobs that exist, so `digest(_:)` writes them.
@@ -69,9 +67,9 @@ struct MetadataStoreTests {
 
     // MARK: Buckets
 
-    @Test("Buckets are created, listed and deleted; errors name the bucket")
-    func buckets() async throws {
-        try await Self.withStore { store in
+    @Test("Buckets are created, listed and deleted; errors name the bucket", arguments: MetadataBackend.available)
+    func buckets(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("beta", at: Self.date)
             try await store.createBucket("alpha", at: Self.date)
             #expect(try await store.buckets().map(\.name) == ["alpha", "beta"])
@@ -91,9 +89,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("A bucket with an upload in progress is not empty")
-    func bucketWithUpload() async throws {
-        try await Self.withStore { store in
+    @Test("A bucket with an upload in progress is not empty", arguments: MetadataBackend.available)
+    func bucketWithUpload(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             let upload = UploadInfo(
                 uploadID: "u1", bucket: "bucket", key: "k", headers: ObjectHeaders(), checksumAlgorithm: nil,
@@ -119,9 +117,9 @@ struct MetadataStoreTests {
 
     // MARK: Objects
 
-    @Test("Objects are stored, read back whole, replaced and deleted")
-    func objects() async throws {
-        try await Self.withStore { store in
+    @Test("Objects are stored, read back whole, replaced and deleted", arguments: MetadataBackend.available)
+    func objects(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             let headers = ObjectHeaders(
                 contentType: "text/plain; charset=utf-8", contentEncoding: "gzip", cacheControl: "max-age=60",
@@ -204,9 +202,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("Object operations on a missing bucket throw noSuchBucket")
-    func objectsInMissingBucket() async throws {
-        try await Self.withStore { store in
+    @Test("Object operations on a missing bucket throw noSuchBucket", arguments: MetadataBackend.available)
+    func objectsInMissingBucket(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             #expect(
                 await Self.metadataError { try await store.putObject(Self.object("k", in: "nope")) }
                     == .noSuchBucket("nope")
@@ -223,9 +221,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("Conditional writes: If-None-Match: * and If-Match")
-    func conditionalWrites() async throws {
-        try await Self.withStore { store in
+    @Test("Conditional writes: If-None-Match: * and If-Match", arguments: MetadataBackend.available)
+    func conditionalWrites(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             let first = Self.object("k", etag: "etag-1")
             try await store.putObject(first, condition: .keyAbsent)
@@ -268,8 +266,10 @@ struct MetadataStoreTests {
     /// `listingKeys` in UTF-8 binary order, as S3 lists them.
     static let listingOrder = ["../../etc/passwd", "a", "a//b", "a/b", "b", "dir/", "z", "é"]
 
-    static func withListingBucket(_ body: (SQLiteMetadataStore) async throws -> Void) async throws {
-        try await withStore { store in
+    static func withListingBucket(
+        _ backend: MetadataBackend, _ body: (any MetadataStore) async throws -> Void
+    ) async throws {
+        try await withStore(backend) { store in
             try await store.createBucket("bucket")
             try await store.createBucket("other")
             for key in listingKeys.reversed() { try await store.putObject(object(key)) }
@@ -284,9 +284,9 @@ struct MetadataStoreTests {
         #expect(sorted == Self.listingOrder)
     }
 
-    @Test("Keys are listed in UTF-8 binary order, with their metadata")
-    func listingOrder() async throws {
-        try await Self.withListingBucket { store in
+    @Test("Keys are listed in UTF-8 binary order, with their metadata", arguments: MetadataBackend.available)
+    func listingOrder(_ backend: MetadataBackend) async throws {
+        try await Self.withListingBucket(backend) { store in
             let listing = try await store.listObjects(
                 bucket: "bucket", prefix: "", delimiter: nil, from: nil, maxKeys: 1000
             )
@@ -303,7 +303,8 @@ struct MetadataStoreTests {
 
     @Test(
         "A prefix selects exactly the keys that start with its bytes",
-        arguments: [
+        arguments: MetadataBackend.available,
+        [
             ("a", ["a", "a//b", "a/b"]),
             ("a/", ["a//b", "a/b"]),
             ("a//", ["a//b"]),
@@ -314,8 +315,9 @@ struct MetadataStoreTests {
             ("zz", []),
         ]
     )
-    func prefixListing(_ prefix: String, _ expected: [String]) async throws {
-        try await Self.withListingBucket { store in
+    func prefixListing(_ backend: MetadataBackend, _ example: (String, [String])) async throws {
+        let (prefix, expected) = example
+        try await Self.withListingBucket(backend) { store in
             let listing = try await store.listObjects(
                 bucket: "bucket", prefix: prefix, delimiter: nil, from: nil, maxKeys: 1000
             )
@@ -326,7 +328,8 @@ struct MetadataStoreTests {
 
     @Test(
         "A delimiter groups keys into common prefixes",
-        arguments: [
+        arguments: MetadataBackend.available,
+        [
             ("", ["prefix:../", "a", "prefix:a/", "b", "prefix:dir/", "z", "é"]),
             ("a/", ["prefix:a//", "a/b"]),
             ("a", ["a", "prefix:a/"]),
@@ -337,8 +340,9 @@ struct MetadataStoreTests {
             ("missing/", []),
         ]
     )
-    func delimiterListing(_ prefix: String, _ expected: [String]) async throws {
-        try await Self.withListingBucket { store in
+    func delimiterListing(_ backend: MetadataBackend, _ example: (String, [String])) async throws {
+        let (prefix, expected) = example
+        try await Self.withListingBucket(backend) { store in
             let listing = try await store.listObjects(
                 bucket: "bucket", prefix: prefix, delimiter: "/", from: nil, maxKeys: 1000
             )
@@ -347,9 +351,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("A multi-character delimiter groups on the whole delimiter")
-    func longDelimiter() async throws {
-        try await Self.withListingBucket { store in
+    @Test("A multi-character delimiter groups on the whole delimiter", arguments: MetadataBackend.available)
+    func longDelimiter(_ backend: MetadataBackend) async throws {
+        try await Self.withListingBucket(backend) { store in
             let listing = try await store.listObjects(
                 bucket: "bucket", prefix: "", delimiter: "//", from: nil, maxKeys: 1000
             )
@@ -359,7 +363,7 @@ struct MetadataStoreTests {
 
     /// Lists page by page from `resumeAt` until a page is not truncated; returns every page's names.
     static func pages(
-        _ store: SQLiteMetadataStore, prefix: String = "", delimiter: String?, maxKeys: Int
+        _ store: any MetadataStore, prefix: String = "", delimiter: String?, maxKeys: Int
     ) async throws -> [[String]] {
         var pages: [[String]] = []
         var resumeAt: [UInt8]?
@@ -387,34 +391,38 @@ struct MetadataStoreTests {
         return pages
     }
 
-    @Test("Paging with a small maxKeys sees every key exactly once, in order", arguments: [1, 2, 3, 7, 8, 9])
-    func paging(_ maxKeys: Int) async throws {
-        try await Self.withListingBucket { store in
+    @Test(
+        "Paging with a small maxKeys sees every key exactly once, in order", arguments: MetadataBackend.available,
+        [1, 2, 3, 7, 8, 9])
+    func paging(_ backend: MetadataBackend, _ maxKeys: Int) async throws {
+        try await Self.withListingBucket(backend) { store in
             let pages = try await Self.pages(store, delimiter: nil, maxKeys: maxKeys)
             #expect(pages.flatMap { $0 } == Self.listingOrder)
             #expect(pages.count == max(1, (Self.listingOrder.count + maxKeys - 1) / maxKeys))
         }
     }
 
-    @Test("Paging with a delimiter sees every key and common prefix exactly once", arguments: [1, 2, 3])
-    func pagingWithDelimiter(_ maxKeys: Int) async throws {
-        try await Self.withListingBucket { store in
+    @Test(
+        "Paging with a delimiter sees every key and common prefix exactly once", arguments: MetadataBackend.available,
+        [1, 2, 3])
+    func pagingWithDelimiter(_ backend: MetadataBackend, _ maxKeys: Int) async throws {
+        try await Self.withListingBucket(backend) { store in
             let pages = try await Self.pages(store, delimiter: "/", maxKeys: maxKeys)
             #expect(pages.flatMap { $0 } == ["prefix:../", "a", "prefix:a/", "b", "prefix:dir/", "z", "é"])
         }
     }
 
-    @Test("Paging under a prefix stays under it")
-    func pagingUnderPrefix() async throws {
-        try await Self.withListingBucket { store in
+    @Test("Paging under a prefix stays under it", arguments: MetadataBackend.available)
+    func pagingUnderPrefix(_ backend: MetadataBackend) async throws {
+        try await Self.withListingBucket(backend) { store in
             let pages = try await Self.pages(store, prefix: "a", delimiter: nil, maxKeys: 2)
             #expect(pages == [["a", "a//b"], ["a/b"]])
         }
     }
 
-    @Test("Many keys page correctly past the 1000-row batches")
-    func manyKeys() async throws {
-        try await Self.withStore { store in
+    @Test("Many keys page correctly past the 1000-row batches", arguments: MetadataBackend.available)
+    func manyKeys(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             var keys: [String] = []
             for index in 0..<1_205 {
@@ -451,9 +459,9 @@ struct MetadataStoreTests {
         )
     }
 
-    @Test("Multipart: parts are checked, then the upload becomes an object")
-    func multipart() async throws {
-        try await Self.withStore { store in
+    @Test("Multipart: parts are checked, then the upload becomes an object", arguments: MetadataBackend.available)
+    func multipart(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             let upload = UploadInfo(
                 uploadID: "upload-1", bucket: "bucket", key: "big/object.bin",
@@ -531,9 +539,11 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("Multipart: the last part may be small, and a subset of parts may be completed")
-    func multipartSmallLastPart() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "Multipart: the last part may be small, and a subset of parts may be completed",
+        arguments: MetadataBackend.available)
+    func multipartSmallLastPart(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             let upload = UploadInfo(
                 uploadID: "u", bucket: "bucket", key: "k", headers: ObjectHeaders(), checksumAlgorithm: nil,
@@ -552,9 +562,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("Multipart: completion honours write conditions")
-    func multipartCondition() async throws {
-        try await Self.withStore { store in
+    @Test("Multipart: completion honours write conditions", arguments: MetadataBackend.available)
+    func multipartCondition(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             try await store.putObject(Self.object("k", etag: "existing"))
             try await store.createUpload(
@@ -583,9 +593,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("Multipart: unknown uploads and buckets are reported")
-    func multipartErrors() async throws {
-        try await Self.withStore { store in
+    @Test("Multipart: unknown uploads and buckets are reported", arguments: MetadataBackend.available)
+    func multipartErrors(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             #expect(
                 await Self.metadataError {
                     try await store.createUpload(
@@ -604,9 +614,9 @@ struct MetadataStoreTests {
         }
     }
 
-    @Test("Uploads are listed by key and filtered by prefix and markers")
-    func listUploads() async throws {
-        try await Self.withStore { store in
+    @Test("Uploads are listed by key and filtered by prefix and markers", arguments: MetadataBackend.available)
+    func listUploads(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             try await store.createBucket("bucket")
             for (id, key, offset) in [("u3", "b", 0.0), ("u1", "a", 1.0), ("u2", "a", 2.0), ("u4", "c/d", 0.0)] {
                 try await store.createUpload(

@@ -80,6 +80,9 @@ struct ServerSettingsTests {
         "retention.batch_size": "10", "retention.buckets": "{logs: {expire_after_days: 30}}",
         "retention.namespaces": "{ccache: {idle_after_days: 14, expire_after_days: 60}, turbo: {}}",
         "metrics.public": "true",
+        "metadata.url": "postgres://cairn@db:5432/cairn", "blobs.url": "s3://cache/cairn",
+        "blobs.endpoint": "http://objects:8333", "blobs.region": "eu-west-3", "blobs.access_key_id": "key",
+        "blobs.secret_access_key": "secret",
     ]
 
     @Test(
@@ -112,6 +115,8 @@ struct ServerSettingsTests {
             "CAIRN_RETENTION_BATCH_SIZE", "CAIRN_CACHE_MAX_ENTRY_BYTES", "CAIRN_CACHE_MEMORY_BYTES",
             "CAIRN_JOURNAL_BYTES", "CAIRN_JOURNAL_FLUSH_SECONDS", "CAIRN_MAX_CLOCK_SKEW_SECONDS",
             "CAIRN_METRICS_PUBLIC",
+            "CAIRN_METADATA_URL", "CAIRN_BLOB_URL", "CAIRN_BLOB_ENDPOINT", "CAIRN_BLOB_ACCESS_KEY_ID",
+            "CAIRN_BLOB_SECRET_ACCESS_KEY",
         ] {
             #expect(names.contains(name), "\(name)")
         }

@@ -134,6 +134,13 @@ public protocol MetadataStore: AnyObject, Sendable {
     @discardableResult
     func revokeToken(id: String) async throws -> Bool
 
+    // MARK: Usage
+
+    /// Counts and sizes of objects, cache entries and blobs.
+    func usage() async throws -> StorageUsage
+    /// Every cache namespace's entries and bytes, logical and held by it alone, by name.
+    func namespaceUsage() async throws -> [NamespaceUsage]
+
     // MARK: Maintenance
 
     /// Writes what the store holds only in memory (small new blobs awaiting their row) to durable storage; returns

@@ -392,10 +392,6 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    /// Turns an upload into an object from the listed parts, in one transaction, without copying bytes.
-    ///
-    /// `requested` pairs part numbers with the ETags the client saw (without quotes). Checks S3's rules:
-    /// ascending order, every part present with that ETag, every part but the last at least `minimumPartSize`.
     /// How long a completed upload is remembered for a retried Complete.
     static let completedUploadMemory: TimeInterval = 24 * 60 * 60
 
@@ -412,6 +408,10 @@ public final class SQLiteMetadataStore: MetadataStore {
         return object
     }
 
+    /// Turns an upload into an object from the listed parts, in one transaction, without copying bytes.
+    ///
+    /// `requested` pairs part numbers with the ETags the client saw (without quotes). Checks S3's rules:
+    /// ascending order, every part present with that ETag, every part but the last at least `minimumPartSize`.
     public func completeUpload(
         _ uploadID: String,
         requested: [(partNumber: Int, etag: String)],
@@ -425,33 +425,9 @@ public final class SQLiteMetadataStore: MetadataStore {
                 if let object = try Self.completedObject(db, uploadID: uploadID) { return object }
                 throw MetadataError.noSuchUpload(uploadID)
             }
-            let stored = Dictionary(
-                uniqueKeysWithValues: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000).map {
-                    ($0.partNumber, $0)
-                }
-            )
-            var chosen: [PartInfo] = []
-            // A part listed more than once in a row (the client re-uploaded it while completing) counts once, as its
-            // latest upload, when one of the listed ETags is that upload's.
-            var index = requested.startIndex
-            var previous = 0
-            while index < requested.endIndex {
-                let number = requested[index].partNumber
-                guard number > previous else { throw MetadataError.invalidPartOrder }
-                previous = number
-                var etags: Set<String> = []
-                while index < requested.endIndex, requested[index].partNumber == number {
-                    etags.insert(requested[index].etag)
-                    index += 1
-                }
-                guard let part = stored[number], etags.contains(part.etag) else {
-                    throw MetadataError.invalidPart(number)
-                }
-                chosen.append(part)
-            }
-            for part in chosen.dropLast() where part.segment.size < minimumPartSize {
-                throw MetadataError.entityTooSmall(partNumber: part.partNumber)
-            }
+            let chosen = try PartInfo.chosen(
+                requested, from: try Self.fetchParts(db, uploadID: uploadID, after: 0, limit: 10_000),
+                minimumPartSize: minimumPartSize)
             guard try Self.bucketExists(db, upload.bucket) else { throw MetadataError.noSuchBucket(upload.bucket) }
             try Self.check(condition, db: db, bucket: upload.bucket, key: upload.key)
             let object = makeObject(upload, chosen)

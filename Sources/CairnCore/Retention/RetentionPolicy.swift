@@ -37,6 +37,17 @@ public struct RetentionPolicy: Sendable, Equatable {
 
     func expiry(bucket: String) -> Expiry { buckets[bucket] ?? global }
 
+    /// The name of the rule that applies to a bucket, as reports count by it: `bucket:<name>` or `global`.
+    func scope(bucket: String) -> String { buckets[bucket] != nil ? "bucket:\(bucket)" : "global" }
+
+    /// The name of the rule that applies to a namespace: `namespace:<longest matching prefix>` or `global`.
+    func scope(namespace: String) -> String {
+        let matched = namespaces.keys.filter { namespace == $0 || namespace.hasPrefix($0 + "/") }.max {
+            $0.count < $1.count
+        }
+        return matched.map { "namespace:\($0)" } ?? "global"
+    }
+
     func expiry(namespace: String) -> Expiry {
         let match = namespaces.keys.filter { namespace == $0 || namespace.hasPrefix($0 + "/") }.max {
             $0.count < $1.count

@@ -16,6 +16,8 @@ public struct RetentionReport: Sendable, Codable, Equatable {
     /// Bytes referenced by live objects and entries after the run.
     public var referencedBytes: Int64 = 0
     public var durationSeconds: Double = 0
+    /// True when another node held the cluster's retention lock, so this run did nothing (PostgreSQL metadata).
+    public var ranElsewhere = false
 
     public init(dryRun: Bool) { self.dryRun = dryRun }
 
@@ -24,6 +26,7 @@ public struct RetentionReport: Sendable, Codable, Equatable {
 
     /// One line for logs and the CLI.
     public var summary: String {
+        if ranElsewhere { return "retention is running on another node; this run did nothing" }
         let rules = expired.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return """
             \(dryRun ? "dry run: would remove" : "removed") \(expiredCount) entries\(rules.isEmpty ? "" : " (\(rules))"), \

@@ -79,7 +79,7 @@ struct SQLiteRetentionPass {
         }
         for bucket in buckets {
             let expiry = policy.expiry(bucket: bucket)
-            let scope = policy.buckets[bucket] != nil ? "bucket:\(bucket)" : "global"
+            let scope = policy.scope(bucket: bucket)
             if let age = expiry.maximumAge {
                 report.expired["\(scope):age", default: 0] += try await deleteObjects(
                     bucket: bucket, condition: "created_at < ?", arguments: [nowSeconds - age]
@@ -258,9 +258,7 @@ struct SQLiteRetentionPass {
         for namespace in namespaces {
             let expiry = policy.expiry(namespace: namespace)
             guard !expiry.isEmpty else { continue }
-            let matched = policy.namespaces.keys.filter { namespace == $0 || namespace.hasPrefix($0 + "/") }
-                .max { $0.count < $1.count }
-            let scope = matched.map { "namespace:\($0)" } ?? "global"
+            let scope = policy.scope(namespace: namespace)
             if let age = expiry.maximumAge {
                 report.expired["\(scope):age", default: 0] += try await deleteEntries(
                     namespace: namespace, condition: "created_at < ?", argument: nowSeconds - age

@@ -25,19 +25,8 @@ public enum CairnServer {
         try settings.validate()
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory)
-        // Blob writes block on fsync; a pool wider than the core count lets concurrent uploads' fsyncs overlap (the
-        // file system commits them together) instead of queueing behind two threads.
-        let blobThreads = NIOThreadPool(numberOfThreads: 16)
-        blobThreads.start()
-        let blobs = try FileBlobStore(
-            dataDirectory: settings.dataDirectory, threadPool: blobThreads, memoryCacheBytes: settings.memoryCacheBytes,
-            journalBytes: settings.journalBytes)
-        let removed = try blobs.removeTemporaryFiles()
-        if removed > 0 {
-            logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
-        }
-        let metadata = try SQLiteMetadataStore(
-            dataDirectory: settings.dataDirectory, region: settings.region, blobs: blobs, backgroundCheckpoints: true)
+        let storage = try await openStorage(settings: settings, logger: logger)
+        let (blobs, metadata) = (storage.blobs, storage.metadata)
         let (credentials, generated) = try RootCredentials.resolve(settings: settings)
         if generated {
             let notice = """
@@ -119,26 +108,18 @@ public enum CairnServer {
         let flusher = FlushService(
             name: "access times", interval: .milliseconds(Int64(settings.accessFlushInterval * 1000)), logger: logger
         ) { try await accessLog.flush() }
-        let journalFlusher = FlushService(
-            name: "small blobs held in memory", interval: .milliseconds(Int64(settings.journalFlushInterval * 1000)),
-            logger: logger
-        ) { try await metadata.flushBlobJournal() }
-        let checkpointer = FlushService(
-            name: "write-ahead log checkpoints", interval: .milliseconds(200), logger: logger
-        ) { try await metadata.checkpoint() }
         return Application(
             responder: responder,
             server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "Cairn"),
-            services: settings.retentionInterval > 0
-                ? [
-                    flusher, journalFlusher, checkpointer, hitRateSampler, LockHolder(lock: lock),
-                    RetentionService(
-                        runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
-                        logger: logger
-                    ),
-                ]
-                : [flusher, journalFlusher, checkpointer, hitRateSampler, LockHolder(lock: lock)],
+            services: storage.services + [flusher, hitRateSampler, LockHolder(lock: lock)]
+                + (settings.retentionInterval > 0
+                    ? [
+                        RetentionService(
+                            runner: retention, interval: .milliseconds(Int64(settings.retentionInterval * 1000)),
+                            logger: logger
+                        )
+                    ] : []),
             onServerRunning: { channel in
                 let boundPort = channel.localAddress?.port ?? port
                 let shownHost = host.contains(":") ? "[\(host)]" : host

@@ -8,7 +8,29 @@ extension ServerSetting {
         retentionInterval, gracePeriod, expireAfter, idleAfter, highWatermark, lowWatermark, keepLastBuilds,
         abortIncompleteUploadsAfter, retentionBatchSize, bucketRules, namespaceRules,
         metricsArePublic,
+        metadataURL, blobURL, blobEndpoint, blobRegion, blobAccessKeyID, blobSecretAccessKey,
     ]
+
+    // MARK: shared storage (several nodes)
+
+    public static let metadataURL = ServerSetting(
+        "metadata.url", \.metadataURL, .optional(.text), environmentVariable: "CAIRN_METADATA_URL",
+        summary: "PostgreSQL metadata shared by every node, postgres://user:password@host:port/database")
+    static let blobURL = ServerSetting(
+        "blobs.url", \.blobURL, .optional(.text), environmentVariable: "CAIRN_BLOB_URL",
+        summary: "Blobs in an S3-compatible object store shared by every node, s3://bucket/prefix")
+    static let blobEndpoint = ServerSetting(
+        "blobs.endpoint", \.blobEndpoint, .optional(.text), environmentVariable: "CAIRN_BLOB_ENDPOINT",
+        summary: "The object store's S3 endpoint, http://host:port or https://host")
+    static let blobRegion = ServerSetting(
+        "blobs.region", \.blobRegion, .text, environmentVariable: "CAIRN_BLOB_REGION",
+        summary: "The region the object store's requests are signed for")
+    static let blobAccessKeyID = ServerSetting(
+        "blobs.access_key_id", \.blobAccessKeyID, .optional(.text), environmentVariable: "CAIRN_BLOB_ACCESS_KEY_ID",
+        summary: "Access key id for the object store")
+    static let blobSecretAccessKey = ServerSetting(
+        "blobs.secret_access_key", \.blobSecretAccessKey, .optional(.text),
+        environmentVariable: "CAIRN_BLOB_SECRET_ACCESS_KEY", summary: "Secret access key for the object store")
 
     // MARK: server
 

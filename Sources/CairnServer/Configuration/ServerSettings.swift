@@ -33,6 +33,16 @@ public struct ServerSettings: Sendable, Equatable {
     public var retentionInterval: TimeInterval = 3600
     /// How many rows the retention job handles per transaction (its memory does not grow beyond a batch).
     public var retentionBatchSize = 1000
+    /// The PostgreSQL database of the metadata (`postgres://…`); nil keeps it in SQLite in the data directory.
+    public var metadataURL: String?
+    /// `s3://bucket/prefix` of the blobs; nil keeps them in the data directory.
+    public var blobURL: String?
+    /// The S3 endpoint of ``blobURL`` (`http://host:port`).
+    public var blobEndpoint: String?
+    /// The region ``blobURL``'s requests are signed for.
+    public var blobRegion = "us-east-1"
+    public var blobAccessKeyID: String?
+    public var blobSecretAccessKey: String?
     /// The largest build-cache entry accepted (Bazel, ccache, Gradle, Turborepo, runner blobs), in bytes.
     public var maximumCacheEntrySize: Int64 = 1 << 30
     /// Bytes of small blobs (≤ 64 KiB) kept in memory for reads; 0 disables it.
@@ -82,6 +92,7 @@ public struct ServerSettings: Sendable, Equatable {
         if let key = rootSecretAccessKey, key.count < 8 {
             throw SettingsError("the root secret access key must have at least 8 characters")
         }
+        try validateSharedStorage()
         if memoryCacheBytes < 0 { throw SettingsError("cache.memory_bytes must be 0 or more (0 disables it)") }
         if journalBytes < 0 { throw SettingsError("server.journal_bytes must be 0 or more (0 turns it off)") }
         if !(journalFlushInterval > 0) {

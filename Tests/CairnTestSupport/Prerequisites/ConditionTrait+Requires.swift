@@ -14,12 +14,15 @@ extension Trait where Self == ConditionTrait {
     ///   - python: modules `python3` must import (`"boto3"`, `"awscrt"`).
     ///   - root: whether the test must run as root.
     ///   - images: container images podman must have (built by `.ci/container-images`).
+    ///   - postgres: whether the test needs a PostgreSQL server (see ``PostgresServer``).
     public static func requires(
-        _ commands: String..., python: [String] = [], root: Bool = false, images: [String] = []
+        _ commands: String..., python: [String] = [], root: Bool = false, images: [String] = [],
+        postgres: Bool = false
     ) -> Self {
         var prerequisites = commands.map(Prerequisite.command) + python.map(Prerequisite.pythonModule)
         if root { prerequisites.append(.root) }
         prerequisites += images.map(Prerequisite.containerImage)
+        if postgres { prerequisites.append(.postgres) }
         let missing = prerequisites.filter { !$0.isMet }
         let comment = missing.isEmpty ? nil : Comment(rawValue: missing.map(\.missingMessage).joined(separator: "; "))
         return .enabled(if: try allowRun(missing: missing), comment)

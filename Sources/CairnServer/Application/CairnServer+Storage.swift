@@ -1,0 +1,74 @@
+import CairnCore
+import CairnObjectStore
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+extension CairnServer {
+    /// The stores a node serves from, and the services that keep them: the embedded default (files and SQLite in
+    /// the data directory), or storage shared by every node (PostgreSQL and an S3-compatible object store).
+    struct Storage {
+        let blobs: any BlobStore
+        let metadata: any MetadataStore
+        /// Services the stores need, first in the group so that they stop last.
+        let services: [any Service]
+    }
+
+    static func openStorage(settings: ServerSettings, logger: Logger) async throws -> Storage {
+        if let metadataURL = settings.metadataURL, let location = try settings.objectStoreLocation() {
+            return try await openSharedStorage(
+                settings: settings, metadataURL: metadataURL, location: location, logger: logger)
+        }
+        // Blob writes block on fsync; a pool wider than the core count lets concurrent uploads' fsyncs overlap (the
+        // file system commits them together) instead of queueing behind two threads.
+        let blobThreads = NIOThreadPool(numberOfThreads: 16)
+        blobThreads.start()
+        let blobs = try FileBlobStore(
+            dataDirectory: settings.dataDirectory, threadPool: blobThreads, memoryCacheBytes: settings.memoryCacheBytes,
+            journalBytes: settings.journalBytes)
+        try removeTemporaryFiles(of: blobs, logger: logger)
+        let metadata = try SQLiteMetadataStore(
+            dataDirectory: settings.dataDirectory, region: settings.region, blobs: blobs, backgroundCheckpoints: true)
+        let journalFlusher = FlushService(
+            name: "small blobs held in memory", interval: .milliseconds(Int64(settings.journalFlushInterval * 1000)),
+            logger: logger
+        ) { try await metadata.flushBlobJournal() }
+        let checkpointer = FlushService(
+            name: "write-ahead log checkpoints", interval: .milliseconds(200), logger: logger
+        ) { try await metadata.checkpoint() }
+        return Storage(blobs: blobs, metadata: metadata, services: [journalFlusher, checkpointer])
+    }
+
+    /// PostgreSQL and an object store: the schema is migrated (once, whichever node starts first) before the node
+    /// serves, and the object store's bucket created when missing. The data directory holds only uploads in flight.
+    private static func openSharedStorage(
+        settings: ServerSettings, metadataURL: String, location: ObjectStoreLocation, logger: Logger
+    ) async throws -> Storage {
+        let applied = try await PostgresMetadataStore.migrate(url: metadataURL, logger: logger)
+        if !applied.isEmpty {
+            logger.notice("migrated the PostgreSQL schema", metadata: ["migrations": "\(applied)"])
+        }
+        let blobs = try S3BlobStore(location: location, stagingDirectory: settings.dataDirectory + "/staging")
+        try await blobs.createBucketIfNeeded()
+        try removeTemporaryFiles(of: blobs, logger: logger)
+        let metadata = try PostgresMetadataStore(
+            url: metadataURL, blobs: blobs, region: settings.region, logger: logger)
+        return Storage(blobs: blobs, metadata: metadata, services: [PostgresPool(store: metadata)])
+    }
+
+    private static func removeTemporaryFiles(of blobs: any BlobStore, logger: Logger) throws {
+        let removed = try blobs.removeTemporaryFiles()
+        if removed > 0 {
+            logger.notice("removed temp files of uploads that never finished", metadata: ["files.count": "\(removed)"])
+        }
+    }
+}
+
+/// Runs the PostgreSQL store's connection pool until the server has stopped.
+private struct PostgresPool: Service {
+    let store: PostgresMetadataStore
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await store.run() }
+    }
+}
