@@ -88,6 +88,11 @@ public final class S3BlobStore: BlobStore {
         try staging.removeTemporaryFiles()
     }
 
+    /// Removes staged uploads last written before `cutoff`.
+    public func removeTemporaryFiles(before cutoff: Date, dryRun: Bool) throws -> Int {
+        try staging.removeTemporaryFiles(before: cutoff, dryRun: dryRun)
+    }
+
     public func readChunks(
         of digest: BlobDigest, range: Range<Int64>, chunkSize: Int, _ body: (ByteBuffer) async throws -> Void
     ) async throws {

@@ -106,7 +106,7 @@ struct PostgresMetadataStoreTests {
         }
     }
 
-    @Test("Two nodes completing one upload at once: exactly one succeeds")
+    @Test("Two nodes completing one upload at once: one object, and both answer with it")
     func racingCompletions() async throws {
         try await Self.withNodes(2) { nodes, blobs in
             try await nodes[0].createBucket("b")
@@ -118,25 +118,27 @@ struct PostgresMetadataStoreTests {
             try await nodes[0].putPart(
                 uploadID: "u",
                 part: PartInfo(partNumber: 1, segment: part, etag: "p1", checksum: nil, createdAt: Date()))
-            let results = await withTaskGroup(of: Bool.self) { group in
-                for node in nodes {
+            // Each node would make its own object (its own ETag); the one that completes second finds the upload
+            // completed and answers with the first one's object, as a retried Complete is answered.
+            let etags = try await withThrowingTaskGroup(of: String.self) { group in
+                for (index, node) in nodes.enumerated() {
                     group.addTask {
-                        do {
-                            _ = try await node.completeUpload("u", requested: [(1, "p1")], minimumPartSize: 0) {
-                                upload, parts in
-                                ObjectInfo(
-                                    bucket: "b", key: "k", size: part.size, etag: "m-1", headers: ObjectHeaders(),
-                                    checksum: nil, partCount: 1, createdAt: Date(), segments: [part])
-                            }
-                            return true
-                        } catch {
-                            return false
-                        }
+                        try await node.completeUpload("u", requested: [(1, "p1")], minimumPartSize: 0) {
+                            upload, parts in
+                            ObjectInfo(
+                                bucket: "b", key: "k", size: part.size, etag: "m-\(index)", headers: ObjectHeaders(),
+                                checksum: nil, partCount: 1, createdAt: Date(), segments: [part])
+                        }.etag
                     }
                 }
-                return await group.reduce(into: []) { $0.append($1) }
+                return try await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(results.filter { $0 }.count == 1)
+            #expect(Set(etags).count == 1, "\(etags)")
+            #expect(try await nodes[1].object(bucket: "b", key: "k")?.etag == etags.first)
+            let versions = try await nodes[1].listObjectVersions(
+                bucket: "b", prefix: "", delimiter: nil, keyMarker: nil, versionIDMarker: nil, maxKeys: 10)
+            #expect(versions.entries.count == 1)
+            #expect(try await nodes[0].upload("u") == nil)
         }
     }
 

@@ -13,7 +13,7 @@ struct RetentionTests {
     struct Store {
         let directory: String
         let blobs: FileBlobStore
-        let metadata: SQLiteMetadataStore
+        let metadata: any MetadataStore
 
         /// Writes `size` bytes derived from `seed` as a committed blob.
         func blob(_ seed: String, size: Int = 1000) async throws -> BlobSegment {
@@ -67,22 +67,20 @@ struct RetentionTests {
         }
     }
 
-    static func withStore(_ body: (Store) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-gc-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = Store(
-            directory: directory, blobs: try FileBlobStore(dataDirectory: directory),
-            metadata: try SQLiteMetadataStore(dataDirectory: directory)
-        )
-        try await store.metadata.createBucket("b", at: now.addingTimeInterval(-100 * day))
-        try await body(store)
+    /// Runs `body` with a new store of `backend` holding bucket `b`.
+    static func withStore(_ backend: MetadataBackend = .sqlite, _ body: (Store) async throws -> Void) async throws {
+        try await backend.withStore { metadata, blobs, directory in
+            let store = Store(directory: directory, blobs: blobs, metadata: metadata)
+            try await store.metadata.createBucket("b", at: now.addingTimeInterval(-100 * day))
+            try await body(store)
+        }
     }
 
-    @Test("objects older than the age limit go, with their blobs; younger ones stay")
-    func expiryByAge() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "objects older than the age limit go, with their blobs; younger ones stay", arguments: MetadataBackend.available
+    )
+    func expiryByAge(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             let old = try await store.put("old", created: Self.now.addingTimeInterval(-20 * Self.day))
             let young = try await store.put("young", created: Self.now.addingTimeInterval(-1 * Self.day))
             var policy = RetentionPolicy()
@@ -97,9 +95,9 @@ struct RetentionTests {
         }
     }
 
-    @Test("idle expiry counts from the last read, not from creation")
-    func expiryByIdleTime() async throws {
-        try await Self.withStore { store in
+    @Test("idle expiry counts from the last read, not from creation", arguments: MetadataBackend.available)
+    func expiryByIdleTime(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             let created = Self.now.addingTimeInterval(-30 * Self.day)
             try await store.put(
                 "read-yesterday", created: created, accessed: Self.now.addingTimeInterval(-1 * Self.day))
@@ -112,9 +110,11 @@ struct RetentionTests {
         }
     }
 
-    @Test("the size limit evicts the least recently read first, down to the low watermark")
-    func sizeLimitEvictsLeastRecentlyRead() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "the size limit evicts the least recently read first, down to the low watermark",
+        arguments: MetadataBackend.available)
+    func sizeLimitEvictsLeastRecentlyRead(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             let created = Self.now.addingTimeInterval(-10 * Self.day)
             try await store.put(
                 "read-3-days-ago", created: created, accessed: Self.now.addingTimeInterval(-3 * Self.day), size: 100_000
@@ -141,9 +141,11 @@ struct RetentionTests {
         }
     }
 
-    @Test("the artifacts of the last N builds of each project are kept whatever their age")
-    func keepLastBuilds() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "the artifacts of the last N builds of each project are kept whatever their age",
+        arguments: MetadataBackend.available)
+    func keepLastBuilds(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             let old = Self.now.addingTimeInterval(-60 * Self.day)
             for build in 1...5 {
                 try await store.put(
@@ -162,9 +164,11 @@ struct RetentionTests {
         }
     }
 
-    @Test("multipart uploads left incomplete too long are aborted and their parts swept")
-    func staleUploadsAborted() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "multipart uploads left incomplete too long are aborted and their parts swept",
+        arguments: MetadataBackend.available)
+    func staleUploadsAborted(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             for (id, age) in [("stale", 10.0), ("fresh", 1.0)] {
                 let created = Self.now.addingTimeInterval(-age * Self.day)
                 try await store.metadata.createUpload(
@@ -188,9 +192,9 @@ struct RetentionTests {
         }
     }
 
-    @Test("a dry run reports what would go and changes nothing")
-    func dryRunChangesNothing() async throws {
-        try await Self.withStore { store in
+    @Test("a dry run reports what would go and changes nothing", arguments: MetadataBackend.available)
+    func dryRunChangesNothing(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             let old = try await store.put("old", created: Self.now.addingTimeInterval(-20 * Self.day), size: 4321)
             var policy = RetentionPolicy()
             policy.global.maximumAge = 10 * Self.day
@@ -206,9 +210,11 @@ struct RetentionTests {
         }
     }
 
-    @Test("an upload in flight is never swept, and a write racing a sweep fails instead of naming a missing blob")
-    func uploadsRacingTheSweep() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "an upload in flight is never swept, and a write racing a sweep fails instead of naming a missing blob",
+        arguments: MetadataBackend.available)
+    func uploadsRacingTheSweep(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             var policy = RetentionPolicy()
             policy.gracePeriod = 3600
             // Committed a moment ago, not yet named by metadata: inside the grace period.
@@ -241,9 +247,11 @@ struct RetentionTests {
         }
     }
 
-    @Test("a run interrupted after removing files but before committing is finished by the next run")
-    func crashMidSweep() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "a run interrupted after removing files but before committing is finished by the next run",
+        arguments: MetadataBackend.available)
+    func crashMidSweep(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             var segments: [BlobSegment] = []
             for index in 0..<30 {
                 segments.append(try await store.put("k\(index)", created: Self.now.addingTimeInterval(-20 * Self.day)))
@@ -266,9 +274,11 @@ struct RetentionTests {
         }
     }
 
-    @Test("temp files of crashed uploads are removed once older than the grace period")
-    func temporaryFiles() async throws {
-        try await Self.withStore { store in
+    @Test(
+        "temp files of crashed uploads are removed once older than the grace period",
+        arguments: MetadataBackend.available)
+    func temporaryFiles(_ backend: MetadataBackend) async throws {
+        try await Self.withStore(backend) { store in
             let stale = store.blobs.temporaryDirectory + "/upload-stale"
             let live = store.blobs.temporaryDirectory + "/upload-live"
             _ = FileManager.default.createFile(atPath: stale, contents: Data("x".utf8))

@@ -46,9 +46,11 @@ struct VersionRetentionTests {
             noncurrentDays: noncurrentDays, newerNoncurrentVersions: newer, expiredObjectDeleteMarker: markers)
     }
 
-    @Test("A version names its blob without copying it; no blob a version names is swept")
-    func versionsKeepTheirBlobs() async throws {
-        try await RetentionTests.withStore { store in
+    @Test(
+        "A version names its blob without copying it; no blob a version names is swept",
+        arguments: MetadataBackend.available)
+    func versionsKeepTheirBlobs(_ backend: MetadataBackend) async throws {
+        try await RetentionTests.withStore(backend) { store in
             try await store.metadata.setBucketVersioning(bucket: "b", status: .enabled)
             let first = try await Self.put(store, "k", "v1", daysAgo: 30)
             try await Self.put(store, "k", "v2", daysAgo: 20)
@@ -67,9 +69,11 @@ struct VersionRetentionTests {
         }
     }
 
-    @Test("NoncurrentVersionExpiration removes versions noncurrent for NoncurrentDays, keeping the newest N")
-    func noncurrentExpiration() async throws {
-        try await RetentionTests.withStore { store in
+    @Test(
+        "NoncurrentVersionExpiration removes versions noncurrent for NoncurrentDays, keeping the newest N",
+        arguments: MetadataBackend.available)
+    func noncurrentExpiration(_ backend: MetadataBackend) async throws {
+        try await RetentionTests.withStore(backend) { store in
             try await store.metadata.setBucketVersioning(bucket: "b", status: .enabled)
             var segments: [BlobSegment] = []
             for (index, age) in [50.0, 40, 30, 20, 1].enumerated() {
@@ -85,9 +89,11 @@ struct VersionRetentionTests {
         }
     }
 
-    @Test("Expiration in a versioned bucket adds a delete marker; ExpiredObjectDeleteMarker removes lone markers")
-    func expirationMakesMarkers() async throws {
-        try await RetentionTests.withStore { store in
+    @Test(
+        "Expiration in a versioned bucket adds a delete marker; ExpiredObjectDeleteMarker removes lone markers",
+        arguments: MetadataBackend.available)
+    func expirationMakesMarkers(_ backend: MetadataBackend) async throws {
+        try await RetentionTests.withStore(backend) { store in
             try await store.metadata.setBucketVersioning(bucket: "b", status: .enabled)
             let old = try await Self.put(store, "old", "v1", daysAgo: 30)
             try await store.metadata.setLifecycle(bucket: "b", rules: [Self.rule(expirationDays: 10)])
@@ -107,9 +113,11 @@ struct VersionRetentionTests {
         }
     }
 
-    @Test("A write never replaces a locked version in place, nor does DeleteObject remove it")
-    func lockedVersionNotReplaced() async throws {
-        try await RetentionTests.withStore { store in
+    @Test(
+        "A write never replaces a locked version in place, nor does DeleteObject remove it",
+        arguments: MetadataBackend.available)
+    func lockedVersionNotReplaced(_ backend: MetadataBackend) async throws {
+        try await RetentionTests.withStore(backend) { store in
             try await Self.put(store, "k", "null", daysAgo: 1, headers: ObjectHeaders(legalHold: true))
             let locked = MetadataError.objectLocked(bucket: "b", key: "k", versionID: "null")
             await #expect(throws: locked) { try await Self.put(store, "k", "null", daysAgo: 0) }
@@ -121,9 +129,11 @@ struct VersionRetentionTests {
         }
     }
 
-    @Test("A locked version is deleted by nobody: not by DELETE of its version, retention, size limit or gc")
-    func lockedVersionsSurvive() async throws {
-        try await RetentionTests.withStore { store in
+    @Test(
+        "A locked version is deleted by nobody: not by DELETE of its version, retention, size limit or gc",
+        arguments: MetadataBackend.available)
+    func lockedVersionsSurvive(_ backend: MetadataBackend) async throws {
+        try await RetentionTests.withStore(backend) { store in
             try await store.metadata.setBucketVersioning(bucket: "b", status: .enabled)
             let until = Self.now.addingTimeInterval(5 * Self.day)
             let compliance = ObjectHeaders(retention: ObjectRetention(mode: .compliance, retainUntil: until))

@@ -12,7 +12,10 @@ extension PostgresMetadataStore {
         _ policy: RetentionPolicy, now: Date, dryRun: Bool, batchSize: Int
     ) async throws -> RetentionReport {
         let blobs = try self.blobs
-        return try await client.withConnection { connection in
+        // Every node cleans its own staging directory, whichever node holds the retention lock.
+        let temporaryFiles = try blobs.removeTemporaryFiles(
+            before: now.addingTimeInterval(-policy.gracePeriod), dryRun: dryRun)
+        var report = try await client.withConnection { connection in
             let pass = PostgresRetentionPass(
                 store: self, connection: connection, blobs: blobs, policy: policy, now: now, dryRun: dryRun,
                 batchSize: batchSize, logger: self.logger)
@@ -46,5 +49,7 @@ extension PostgresMetadataStore {
                 throw error
             }
         }
+        report.temporaryFilesRemoved = temporaryFiles
+        return report
     }
 }

@@ -84,7 +84,8 @@ extension PostgresMetadataStore {
 
     static func objectInfo(bucket: String, _ row: PostgresRow) throws -> ObjectInfo {
         let (key, size, etag, headers, algorithm, value, partCount, created, digests, sizes, versionID) =
-            try row.decode((Data, Int64, String, String, String?, String?, Int?, Double, [String], [Int64], String).self)
+            try row.decode(
+                (Data, Int64, String, String, String?, String?, Int?, Double, [String], [Int64], String).self)
         return ObjectInfo(
             bucket: bucket, key: String(decoding: key, as: UTF8.self), size: size, etag: etag,
             headers: try SQLiteMetadataStore.headers(headers), checksum: checksum(algorithm, value),

@@ -31,7 +31,8 @@ extension PostgresMetadataStore {
             try await self.requireBucket(bucket, on: connection)
             let keyData = Self.keyData(key)
             try await self.lockKey(bucket: bucket, key: keyData, on: connection)
-            try await self.insertDeleteMarker(bucket: bucket, key: keyData, versionID: versionID, at: date, on: connection)
+            try await self.insertDeleteMarker(
+                bucket: bucket, key: keyData, versionID: versionID, at: date, on: connection)
             let marker = ObjectInfo(
                 bucket: bucket, key: key, size: 0, etag: "", headers: ObjectHeaders(), checksum: nil, partCount: nil,
                 createdAt: date, segments: [], versionID: versionID)
@@ -49,7 +50,9 @@ extension PostgresMetadataStore {
             try await self.requireBucket(bucket, on: connection)
             let keyData = Self.keyData(key)
             try await self.lockKey(bucket: bucket, key: keyData, on: connection)
-            guard let version = try await self.fetchVersion(bucket: bucket, key: key, versionID: versionID, on: connection)
+            guard
+                let version = try await self.fetchVersion(
+                    bucket: bucket, key: key, versionID: versionID, on: connection)
             else { return nil }
             if !version.isDeleteMarker, version.object.headers.isLocked(at: date, bypassingGovernance: bypassGovernance)
             {
@@ -146,7 +149,9 @@ extension PostgresMetadataStore {
     }
 
     /// Inside a write transaction holding the key's lock: a new delete marker becomes the key's latest version.
-    func insertDeleteMarker(bucket: String, key: Data, versionID: String, at date: Date, on connection: PostgresConnection)
+    func insertDeleteMarker(
+        bucket: String, key: Data, versionID: String, at date: Date, on connection: PostgresConnection
+    )
         async throws
     {
         try await makeRoom(for: versionID, bucket: bucket, key: key, at: date, on: connection)

@@ -77,7 +77,8 @@ public final class PostgresMetadataStore: MetadataStore {
     }
 
     public func buckets() async throws -> [BucketInfo] {
-        try await client.query("SELECT \(unescaped: Self.bucketColumns) FROM buckets ORDER BY name", logger: logger).collect()
+        try await client.query("SELECT \(unescaped: Self.bucketColumns) FROM buckets ORDER BY name", logger: logger)
+            .collect()
             .map { try bucketInfo($0) }
     }
 
@@ -284,7 +285,9 @@ public final class PostgresMetadataStore: MetadataStore {
             ).first
         else { return nil }
         let (bucket, key, etag) = try row.decode((String, Data, String).self)
-        guard let object = try await fetchObject(bucket: bucket, key: String(decoding: key, as: UTF8.self), on: connection),
+        guard
+            let object = try await fetchObject(
+                bucket: bucket, key: String(decoding: key, as: UTF8.self), on: connection),
             object.etag == etag
         else { return nil }
         return object

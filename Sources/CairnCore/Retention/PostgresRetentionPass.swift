@@ -115,7 +115,8 @@ struct PostgresRetentionPass {
                 }
                 if let createdBefore {
                     report.expired[name, default: 0] += try await deleteObjects(
-                        bucket: bucket, column: "created_at", before: createdBefore, scope: Self.ruleScope(rule, alias: "o"))
+                        bucket: bucket, column: "created_at", before: createdBefore,
+                        scope: Self.ruleScope(rule, alias: "o"))
                 }
                 try await expireVersions(bucket: bucket, rule: rule, name: name, &report)
             }

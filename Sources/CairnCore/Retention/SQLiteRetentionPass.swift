@@ -473,19 +473,6 @@ struct SQLiteRetentionPass {
 
     /// Temp files of uploads that stopped writing more than the grace period ago.
     private func removeTemporaryFiles() throws -> Int {
-        let directory = blobs.temporaryDirectory
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        var removed = 0
-        for name in names where name.hasPrefix("upload-") {
-            let path = "\(directory)/\(name)"
-            var info = stat()
-            guard stat(path, &info) == 0 else { continue }
-            let modified = Double(info.st_mtim.tv_sec)
-            if modified < nowSeconds - policy.gracePeriod {
-                if !dryRun { unlink(path) }
-                removed += 1
-            }
-        }
-        return removed
+        try blobs.removeTemporaryFiles(before: now.addingTimeInterval(-policy.gracePeriod), dryRun: dryRun)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 
 /// Immutable content named by its SHA-256: what the server, the cache protocols and the runner's local store need
@@ -19,6 +20,9 @@ public protocol BlobStore: Sendable {
     func makeWriter(checksum: ChecksumAlgorithm?, expectedSize: Int64?) throws -> any BlobWriter
     /// Removes what uploads that never finished left behind (at start-up); returns how many it removed.
     func removeTemporaryFiles() throws -> Int
+    /// Removes, while the server runs, what uploads left behind that were last written before `cutoff` (none in
+    /// flight is that old); returns how many it removed, or would remove when `dryRun` is set.
+    func removeTemporaryFiles(before cutoff: Date, dryRun: Bool) throws -> Int
     /// Streams `range` of a blob in chunks of at most `chunkSize` bytes, in order.
     func readChunks(
         of digest: BlobDigest, range: Range<Int64>, chunkSize: Int, _ body: (ByteBuffer) async throws -> Void

@@ -152,6 +152,23 @@ public struct FileBlobStore: BlobStore {
         return names.count
     }
 
+    /// Removes the files in `tmp/` of uploads last written before `cutoff` (a crash's leftovers; an upload in
+    /// flight writes its file as it goes); returns how many were removed, or would be when `dryRun` is set.
+    public func removeTemporaryFiles(before cutoff: Date, dryRun: Bool) throws -> Int {
+        let names = try FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)
+        var removed = 0
+        for name in names where name.hasPrefix("upload-") {
+            let path = "\(temporaryDirectory)/\(name)"
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            if Double(info.st_mtim.tv_sec) < cutoff.timeIntervalSince1970 {
+                if !dryRun { unlink(path) }
+                removed += 1
+            }
+        }
+        return removed
+    }
+
     /// Calls `body` with consecutive chunks of a blob's bytes in `range` (offsets within the blob); a range past
     /// the end of the blob stops at the end (`0..<Int64.max` reads the whole blob).
     ///
