@@ -86,6 +86,55 @@ struct ScaleOutTests {
         }
     }
 
+    @Test("Versions written on different nodes are one history: listed, read by id and deleted from any node")
+    func versionsAcrossNodes() async throws {
+        let nodes = try await Self.startNodes(3)
+        let directory = try TemporaryDirectory(prefix: "cairn-scaleout")
+        _ = try await Self.aws(nodes[0], ["s3api", "create-bucket", "--bucket", "history"])
+        _ = try await Self.aws(
+            nodes[0],
+            ["s3api", "put-bucket-versioning", "--bucket", "history", "--versioning-configuration", "Status=Enabled"])
+        var versionIDs: [String] = []
+        for (index, node) in nodes.enumerated() {
+            let file = directory.appending("v\(index)")
+            try Data("version \(index)".utf8).write(to: file)
+            let answer = try await Self.aws(
+                node, ["s3api", "put-object", "--bucket", "history", "--key", "app.tar", "--body", file.path])
+            versionIDs.append(try #require(Self.json(answer)["VersionId"] as? String))
+        }
+        let listed = try Self.json(
+            try await Self.aws(nodes[1], ["s3api", "list-object-versions", "--bucket", "history"]))
+        let versions = try #require(listed["Versions"] as? [[String: Any]])
+        #expect(versions.compactMap { $0["VersionId"] as? String } == versionIDs.reversed())
+        // The oldest version, read by id on another node than the one that wrote it.
+        let oldest = directory.appending("oldest")
+        _ = try await Self.aws(
+            nodes[2],
+            [
+                "s3api", "get-object", "--bucket", "history", "--key", "app.tar", "--version-id", versionIDs[0],
+                oldest.path,
+            ])
+        #expect(try Data(contentsOf: oldest) == Data("version 0".utf8))
+        // A delete marker on one node hides the key on every node; deleting the marker on another brings it back.
+        let deleted = try Self.json(
+            try await Self.aws(nodes[0], ["s3api", "delete-object", "--bucket", "history", "--key", "app.tar"]))
+        let marker = try #require(deleted["VersionId"] as? String)
+        for node in nodes {
+            let head = try await ChildProcess.run(
+                [
+                    "aws", "--endpoint-url", node.endpoint, "s3api", "head-object", "--bucket", "history", "--key",
+                    "app.tar",
+                ],
+                environment: node.clientEnvironment)
+            #expect(head.status != 0 && head.output.contains("404"), "hidden on \(node.endpoint): \(head.output)")
+        }
+        _ = try await Self.aws(
+            nodes[1], ["s3api", "delete-object", "--bucket", "history", "--key", "app.tar", "--version-id", marker])
+        let current = directory.appending("current")
+        _ = try await Self.aws(nodes[2], ["s3", "cp", "s3://history/app.tar", current.path])
+        #expect(try Data(contentsOf: current) == Data("version 2".utf8))
+    }
+
     @Test("Read-after-write on any node; a Bazel AC entry written on one node is a hit on the others")
     func readAfterWrite() async throws {
         let nodes = try await Self.startNodes(3)
