@@ -116,7 +116,7 @@ struct BuildRun: Sendable {
             do {
                 buildNumber = try await claimBuildNumber(after: history?.buildNumber ?? 0)
             } catch {
-                console.line("[cairn] warning: build number \(buildNumber) may not be unique: \(error)")
+                console.notice("[cairn] warning: build number \(buildNumber) may not be unique: \(error)")
             }
         }
         let variables = try initialEnvironment(startTime: start, buildNumber: buildNumber)
@@ -127,6 +127,7 @@ struct BuildRun: Sendable {
         )
         defer { session.close() }
         console.line("[cairn] build \(buildID) (#\(buildNumber)) of \(checkoutDirectory), in \(sourceDirectory)")
+        console.event(.buildStarted(id: buildID, number: buildNumber))
         if options.keepWorkspace {
             console.line("[cairn] the workspace stays at \(environment.hostPath(sourceDirectory)) after the build")
         }
@@ -142,7 +143,7 @@ struct BuildRun: Sendable {
         }
         for phase in buildspec.phases where !phase.runtimeVersions.isEmpty {
             for runtime in phase.runtimeVersions {
-                console.line(
+                console.notice(
                     "[cairn] warning: runtime-versions \(runtime.name): \(runtime.value) is recorded in the install key "
                         + "but cannot be selected here; the tools on PATH are used"
                 )
@@ -171,6 +172,7 @@ struct BuildRun: Sendable {
                         endTime: Date().timeIntervalSince1970
                     )
                 )
+                console.event(.phaseEnded(results[results.count - 1]))
                 continue
             }
             let outcome = try await runPhase(
@@ -178,6 +180,7 @@ struct BuildRun: Sendable {
                 buildSucceeding: succeeding, history: history
             )
             results.append(outcome.result)
+            console.event(.phaseEnded(outcome.result))
             newHistory[phase.name.rawValue] = outcome.inputs
             snapshot = outcome.snapshot
             previousKey = outcome.result.key ?? ""
@@ -234,11 +237,12 @@ struct BuildRun: Sendable {
             workspaceDirectory: options.keepWorkspace ? environment.hostPath(sourceDirectory) : nil
         )
         console.summary(of: result)
+        console.event(.buildEnded(result))
         if options.storeReachable, options.interruption?.interruptingSignal == nil {
             do {
                 try await store.reportBuild(result.outcomeReport(project: projectName))
             } catch {
-                console.line("[cairn] warning: could not report this build to the store's metrics: \(error)")
+                console.notice("[cairn] warning: could not report this build to the store's metrics: \(error)")
             }
         }
         if let path = options.reportPath {

@@ -116,7 +116,12 @@ public struct RemotePhaseStore: PhaseStore {
         let response: HTTPClientResponse = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) {
             handle in
             var request = self.request(.PUT, RunnerAPIPath.blob(digest))
-            request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
+            let progress = TransferProgress.current
+            let chunks = handle.readChunks(chunkLength: .mebibytes(1)).map { @Sendable chunk in
+                progress?.transferred(bytes: chunk.readableBytes)
+                return chunk
+            }
+            request.body = .stream(chunks, length: .known(size))
             return try await execute(request)
         }
         guard response.status == .ok || response.status == .created || response.status == .noContent else {
@@ -142,8 +147,10 @@ public struct RemotePhaseStore: PhaseStore {
         guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
         let descriptor = try createForWriting(path)
         defer { close(descriptor) }
+        let progress = TransferProgress.current
         for try await chunk in response.body {
             try chunk.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: path) }
+            progress?.transferred(bytes: chunk.readableBytes)
         }
     }
 
@@ -168,7 +175,7 @@ public struct RemotePhaseStore: PhaseStore {
         guard response.status == .ok else {
             throw await failure("reading \(files.count) blobs", response)
         }
-        var reader = BlobFrameReader(files: files)
+        var reader = BlobFrameReader(files: files, progress: TransferProgress.current)
         defer { reader.abandon() }
         for try await chunk in response.body {
             try reader.consume(chunk)
