@@ -180,5 +180,16 @@ extension CommandLineTests {
         #expect(!plain.stdout.contains("\u{1B}") && !plain.stdout.contains("\r"), "\(plain.stdout)")
         #expect(plain.stdout.contains("[first] [cairn] BUILD running\n"), "\(plain.stdout)")
         #expect(plain.stdout.contains("[second] [cairn] BUILD running\n"), "\(plain.stdout)")
+
+        // With --json, every build's events name it.
+        try FileManager.default.removeItem(atPath: meeting)
+        try FileManager.default.createDirectory(atPath: meeting, withIntermediateDirectories: true)
+        let json = try await runCairn(
+            ["build", "--batch", "-j", "2", "--no-cache", "--json", "--cache-dir", store.directory],
+            in: project.directory)
+        #expect(json.status == 0, "\(json.stdout)\(json.stderr)")
+        let ended = try events(json.stdout).filter { $0.event == "build-ended" }
+        #expect(Set(ended.compactMap(\.build)) == ["first", "second"], "\(json.stdout)")
+        #expect(json.stderr.contains("[first] built"), "\(json.stderr)")
     }
 }
