@@ -192,4 +192,36 @@ extension CommandLineTests {
         #expect(Set(ended.compactMap(\.build)) == ["first", "second"], "\(json.stdout)")
         #expect(json.stderr.contains("[first] built"), "\(json.stderr)")
     }
+
+    @Test("the buildspec's cache section reports its transfers as CACHE progress events", .requires("git"))
+    func cacheSectionProgress() async throws {
+        let project = try await FixtureProject("shell-only")
+        try project.write(
+            "buildspec.yml",
+            """
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - mkdir -p deps
+                  - for i in 1 2 3; do [ -e deps/lib$i ] || head -c 100000 /dev/urandom > deps/lib$i; done
+            cache:
+              paths:
+                - deps/**/*
+
+            """)
+        let store = try TemporaryStore()
+        let arguments = ["build", "--json", "--no-cache", "--cache-dir", store.directory]
+        let cold = try await runCairn(arguments, in: project.directory)
+        #expect(cold.status == 0, "\(cold.stderr)")
+        let saved = try events(cold.stdout).filter { $0.event == "progress" && $0.phase == "CACHE" }
+        #expect(saved.allSatisfy { $0.direction == "store" }, "\(cold.stdout)")
+        expectTransfer(saved, files: 3, bytes: 300_000, cold.stdout)
+
+        let warm = try await runCairn(arguments, in: project.directory)
+        #expect(warm.status == 0, "\(warm.stderr)")
+        let restored = try events(warm.stdout).filter { $0.event == "progress" && $0.phase == "CACHE" }
+        #expect(restored.first?.direction == "restore", "\(warm.stdout)")
+        expectTransfer(restored.filter { $0.direction == "restore" }, files: 3, bytes: 300_000, warm.stdout)
+    }
 }

@@ -43,7 +43,7 @@ struct LiveDisplayTests {
         let capture = Capture()
         let console = BuildConsole.terminal({ capture.append($0) }, width: 120)
         console.status("BUILD restoring")
-        let transfer = console.transfer(.restore, of: .build)
+        let transfer = console.transfer(.restore, of: "BUILD")
         transfer.begin(files: 2, bytes: 3_000_000)
         transfer.transferred(bytes: 1_500_000)
         transfer.completedFile()

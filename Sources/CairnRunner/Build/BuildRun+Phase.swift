@@ -60,7 +60,7 @@ extension BuildRun {
                 do {
                     log = try await phaseCache.log(of: manifest)
                     restored = try await TransferProgress.$current.withValue(
-                        console.transfer(.restore, of: phase.name)
+                        console.transfer(.restore, of: phase.name.phaseType)
                     ) { try await phaseCache.restore(manifest, session: session, snapshot: snapshot) }
                 } catch {
                     // A blob swept between the lookup and the download, a full disk: run the phase instead.
@@ -145,7 +145,7 @@ extension BuildRun {
             let state = try await session.state()
             console.status("\(phase.name.phaseType) storing")
             do {
-                try await TransferProgress.$current.withValue(console.transfer(.store, of: phase.name)) {
+                try await TransferProgress.$current.withValue(console.transfer(.store, of: phase.name.phaseType)) {
                     try await phaseCache.record(
                         key: key, phase: phase, changes: snapshot.changes(to: after), before: before, after: state,
                         log: execution.log, duration: result.durationSeconds

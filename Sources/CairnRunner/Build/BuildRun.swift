@@ -149,7 +149,13 @@ struct BuildRun: Sendable {
                 )
             }
         }
-        if let projectCache, options.storeReachable { await projectCache.restore(session: session) }
+        if let projectCache, options.storeReachable {
+            console.status("CACHE restoring")
+            await TransferProgress.$current.withValue(console.transfer(.restore, of: "CACHE")) {
+                await projectCache.restore(session: session)
+            }
+            console.status(nil)
+        }
 
         let initialState = try await session.state()
         var snapshot: WorkspaceSnapshot
@@ -221,7 +227,13 @@ struct BuildRun: Sendable {
                 locations += artifacts.locations
                 locations += await uploader.uploadReports(buildspec.reports)
             }
-            if let projectCache, succeeding, options.storeReachable { await projectCache.save(session: session) }
+            if let projectCache, succeeding, options.storeReachable {
+                console.status("CACHE storing")
+                await TransferProgress.$current.withValue(console.transfer(.store, of: "CACHE")) {
+                    await projectCache.save(session: session)
+                }
+                console.status(nil)
+            }
             if options.storeReachable { await saveHistory(history, adding: newHistory, buildNumber: buildNumber) }
         }
 

@@ -114,10 +114,11 @@ public struct BuildConsole: Sendable {
         stream.emit(event)
     }
 
-    /// A transfer of `phase`'s files, shown as it goes: counts on the live line (a bar after two seconds), a plain
-    /// line at most every five seconds, or `progress` events at most every second and at its end.
-    func transfer(_ direction: TransferProgress.Direction, of phase: PhaseName) -> TransferProgress {
-        let label = "\(phase.phaseType) \(direction == .restore ? "restoring" : "storing")"
+    /// A transfer of `subject`'s files (a phase's type, `BUILD`, or `CACHE` for the buildspec's `cache` section),
+    /// shown as it goes: counts on the live line (a bar after two seconds), a plain line at most every five seconds,
+    /// or `progress` events at most every second and at its end.
+    func transfer(_ direction: TransferProgress.Direction, of subject: String) -> TransferProgress {
+        let label = "\(subject) \(direction == .restore ? "restoring" : "storing")"
         switch live {
         case .none:
             return TransferProgress(direction: direction) { _, _, _ in }
@@ -135,7 +136,7 @@ public struct BuildConsole: Sendable {
             let limit = RateLimit(interval: Self.eventProgressInterval)
             return TransferProgress(direction: direction) { counts, final, _ in
                 guard limit.admit(force: final) else { return }
-                event(.progress(phase, direction, counts, final: final))
+                event(.progress(subject, direction, counts, final: final))
             }
         }
     }

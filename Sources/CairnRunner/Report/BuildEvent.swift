@@ -11,7 +11,7 @@ struct BuildEvent: Encodable, Sendable {
     var build: String?
     var buildId: String?
     var buildNumber: Int?
-    /// `INSTALL`, `PRE_BUILD`, `BUILD`, `POST_BUILD`.
+    /// `INSTALL`, `PRE_BUILD`, `BUILD`, `POST_BUILD`; for `progress` also `CACHE`, the buildspec's `cache` section.
     var phase: String?
     /// `phase-started`: `running` or `restoring`.
     var state: String?
@@ -52,10 +52,10 @@ struct BuildEvent: Encodable, Sendable {
     }
 
     static func progress(
-        _ phase: PhaseName, _ direction: TransferProgress.Direction, _ counts: TransferProgress.Counts, final: Bool
+        _ subject: String, _ direction: TransferProgress.Direction, _ counts: TransferProgress.Counts, final: Bool
     ) -> BuildEvent {
         var event = BuildEvent("progress")
-        event.phase = phase.phaseType
+        event.phase = subject
         event.direction = direction.rawValue
         event.files = counts.files
         event.totalFiles = counts.totalFiles
