@@ -193,7 +193,9 @@ extension CommandLineTests {
         #expect(json.stderr.contains("[first] built"), "\(json.stderr)")
     }
 
-    @Test("the buildspec's cache section reports its transfers as CACHE progress events", .requires("git"))
+    @Test(
+        "the cache section's transfers are CACHE progress events, the artifacts' UPLOAD_ARTIFACTS events",
+        .requires("git"))
     func cacheSectionProgress() async throws {
         let project = try await FixtureProject("shell-only")
         try project.write(
@@ -205,9 +207,13 @@ extension CommandLineTests {
                 commands:
                   - mkdir -p deps
                   - for i in 1 2 3; do [ -e deps/lib$i ] || head -c 100000 /dev/urandom > deps/lib$i; done
+                  - mkdir -p out && head -c 50000 /dev/urandom > out/app
             cache:
               paths:
                 - deps/**/*
+            artifacts:
+              files:
+                - out/*
 
             """)
         let store = try TemporaryStore()
@@ -217,6 +223,9 @@ extension CommandLineTests {
         let saved = try events(cold.stdout).filter { $0.event == "progress" && $0.phase == "CACHE" }
         #expect(saved.allSatisfy { $0.direction == "store" }, "\(cold.stdout)")
         expectTransfer(saved, files: 3, bytes: 300_000, cold.stdout)
+        let uploaded = try events(cold.stdout).filter { $0.event == "progress" && $0.phase == "UPLOAD_ARTIFACTS" }
+        #expect(uploaded.allSatisfy { $0.direction == "upload" }, "\(cold.stdout)")
+        expectTransfer(uploaded, files: 1, bytes: 50_000, cold.stdout)
 
         let warm = try await runCairn(arguments, in: project.directory)
         #expect(warm.status == 0, "\(warm.stderr)")

@@ -118,7 +118,8 @@ public struct BuildConsole: Sendable {
     /// shown as it goes: counts on the live line (a bar after two seconds), a plain line at most every five seconds,
     /// or `progress` events at most every second and at its end.
     func transfer(_ direction: TransferProgress.Direction, of subject: String) -> TransferProgress {
-        let label = "\(subject) \(direction == .restore ? "restoring" : "storing")"
+        let verb = ["restore": "restoring", "store": "storing", "upload": "uploading"][direction.rawValue]!
+        let label = "\(subject) \(verb)"
         switch live {
         case .none:
             return TransferProgress(direction: direction) { _, _, _ in }

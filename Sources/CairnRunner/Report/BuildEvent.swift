@@ -11,11 +11,13 @@ struct BuildEvent: Encodable, Sendable {
     var build: String?
     var buildId: String?
     var buildNumber: Int?
-    /// `INSTALL`, `PRE_BUILD`, `BUILD`, `POST_BUILD`; for `progress` also `CACHE`, the buildspec's `cache` section.
+    /// `INSTALL`, `PRE_BUILD`, `BUILD`, `POST_BUILD`; for `progress` also `CACHE` (the buildspec's `cache` section)
+    /// and `UPLOAD_ARTIFACTS`.
     var phase: String?
     /// `phase-started`: `running` or `restoring`.
     var state: String?
-    /// `progress`: `restore` (files downloaded into the workspace) or `store` (blobs uploaded that the store lacked).
+    /// `progress`: `restore` (files downloaded into the workspace), `store` (blobs uploaded that the store lacked) or
+    /// `upload` (artifact files uploaded as S3 objects).
     var direction: String?
     var files: Int?
     var totalFiles: Int?

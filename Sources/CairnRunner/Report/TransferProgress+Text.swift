@@ -1,10 +1,10 @@
 import Foundation
 
 extension TransferProgress.Counts {
-    /// `120/500 files, 40.1/200.0 MB` for a restore, `3/10 blobs, 1.2/5.0 MB` for a store: the unit of both byte
-    /// counts is the one that suits the total.
+    /// `120/500 files, 40.1/200.0 MB` for a restore or an upload, `3/10 blobs, 1.2/5.0 MB` for a store: the unit of
+    /// both byte counts is the one that suits the total.
     func text(_ direction: TransferProgress.Direction) -> String {
-        let noun = direction == .restore ? "files" : "blobs"
+        let noun = direction == .store ? "blobs" : "files"
         let (divisor, unit): (Double, String) =
             switch totalBytes {
             case ..<1_000_000: (1e3, "KB")

@@ -14,6 +14,8 @@ final class TransferProgress: Sendable {
         case restore
         /// Uploading the blobs of a phase that ran.
         case store
+        /// Uploading artifacts as S3 objects.
+        case upload
     }
 
     /// How far the transfer got.
