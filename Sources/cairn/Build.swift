@@ -98,7 +98,18 @@ struct Build: AsyncParsableCommand {
         help: "With --batch: report the builds' artifacts as one combined location (<artifacts>/<identifier>/...).")
     var combineArtifacts = false
 
+    @Flag(name: .shortAndLong, help: "Print only warnings and the verdict: no command output, no live lines.")
+    var quiet = false
+
+    @Flag(
+        help: """
+            Write events as JSON lines on standard output (build and phase start and end, transfer progress); the \
+            commands' output and the runner's lines go to standard error.
+            """)
+    var json = false
+
     func validate() throws {
+        if quiet && json { throw ValidationError("--quiet and --json exclude each other; choose one") }
         if noCache && rerecord {
             throw ValidationError("--rerecord writes phase entries; it cannot go with --no-cache")
         }
@@ -140,7 +151,8 @@ struct Build: AsyncParsableCommand {
             var options = BuildOptions(
                 sourceDirectory: source, buildspecPath: buildspec.map { URL(fileURLWithPath: $0).path },
                 store: phaseStore,
-                environment: environment
+                environment: environment,
+                console: .standard(json ? .json : quiet ? .quiet : .human)
             )
             options.useCache = !noCache
             options.rerecord = rerecord

@@ -10,10 +10,7 @@ extension CommandLineTests {
         let server = try CairnServerProcess()
         try server.start()
         defer { server.stop() }
-        let environment = [
-            "AWS_ACCESS_KEY_ID": CairnServerProcess.accessKeyID,
-            "AWS_SECRET_ACCESS_KEY": CairnServerProcess.secretAccessKey,
-        ]
+        let environment = Self.serverCredentials
         let project = try await FixtureProject("shell-only")
         try project.write(
             "buildspec.yml",

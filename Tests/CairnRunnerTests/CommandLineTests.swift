@@ -48,6 +48,12 @@ struct CommandLineTests {
         }
     }
 
+    /// The variables that give `cairn build --store` a ``CairnServerProcess``'s root credentials.
+    static let serverCredentials = [
+        "AWS_ACCESS_KEY_ID": CairnServerProcess.accessKeyID,
+        "AWS_SECRET_ACCESS_KEY": CairnServerProcess.secretAccessKey,
+    ]
+
     func runCairn(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
@@ -131,10 +137,7 @@ struct CommandLineTests {
         let server = try CairnServerProcess()
         try server.start()
         defer { server.stop() }
-        let environment = [
-            "AWS_ACCESS_KEY_ID": CairnServerProcess.accessKeyID,
-            "AWS_SECRET_ACCESS_KEY": CairnServerProcess.secretAccessKey,
-        ]
+        let environment = Self.serverCredentials
         let first = try await FixtureProject("shell-only")
         let cold = try await runCairn(
             ["build", "--store", server.endpoint], in: first.directory, environment: environment)

@@ -49,9 +49,17 @@ struct ArtifactUploader: Sendable {
         console.line("== UPLOAD_ARTIFACTS ==")
         var locations: [String] = []
         var failed = false
+        console.status("UPLOAD_ARTIFACTS uploading")
+        defer { console.status(nil) }
         for artifact in [primary] + primary.secondary {
             do {
-                locations.append(try await upload(artifact, session: session))
+                let transfer = console.transfer(.upload, of: "UPLOAD_ARTIFACTS")
+                defer { transfer.finish() }
+                locations.append(
+                    try await TransferProgress.$current.withValue(transfer) {
+                        try await upload(artifact, session: session)
+                    }
+                )
             } catch {
                 console.line("[cairn] artifact \(artifact.identifier) failed: \(error)")
                 failed = true
@@ -88,18 +96,29 @@ struct ArtifactUploader: Sendable {
             try ArtifactZip.write(files, to: archive)
             let key = join(folder, name.hasSuffix(".zip") ? name : name + ".zip")
             try copyOut(archive, as: key, under: prefix)
+            TransferProgress.current?.begin(files: 1, bytes: Self.size(of: archive))
             let uri = try await store.putObject(bucket: bucket, key: key, file: archive, metadata: artifactMetadata)
+            TransferProgress.current?.completedFile()
             console.line("[cairn] artifact \(artifact.identifier): \(files.count) files in \(uri)")
             return uri
         }
-        for file in files where file.symlinkTarget == nil {
+        let uploads = files.filter { $0.symlinkTarget == nil }
+        TransferProgress.current?.begin(files: uploads.count, bytes: uploads.reduce(0) { $0 + Self.size(of: $1.path) })
+        for file in uploads {
             _ = try await store.putObject(
                 bucket: bucket, key: join(folder, name, file.name), file: file.path, metadata: artifactMetadata)
+            TransferProgress.current?.completedFile()
             try copyOut(file.path, as: join(folder, name, file.name), under: prefix)
         }
         let uri = "s3://\(bucket)/\(join(folder, name))/"
         console.line("[cairn] artifact \(artifact.identifier): \(files.count) files under \(uri)")
         return uri
+    }
+
+    /// A file's size, for the transfer's total (0 when it cannot be read; its upload then says why).
+    private static func size(of path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
     }
 
     /// Copies an uploaded file to the output directory, at its key without the destination's prefix.

@@ -44,7 +44,7 @@ extension BuildRun {
                 ActionEntry(namespace: BuildHistory.namespace, key: projectID, value: segment)
             )
         } catch {
-            console.line("[cairn] warning: could not record this build for --explain: \(error)")
+            console.notice("[cairn] warning: could not record this build for --explain: \(error)")
         }
     }
 }

@@ -52,16 +52,19 @@ extension BuildRun {
                 console.line("")
                 console.line("== \(phase.name.phaseType): restored from the store (key \(key.hex.prefix(12))) ==")
                 console.status("\(phase.name.phaseType) restoring")
+                console.event(.phaseStarted(phase.name, state: "restoring"))
                 defer { console.status(nil) }
                 if options.explain { console.line("[cairn] hit: every part of the key matches an earlier build") }
                 let restored: WorkspaceSnapshot
                 let log: [UInt8]
                 do {
                     log = try await phaseCache.log(of: manifest)
-                    restored = try await phaseCache.restore(manifest, session: session, snapshot: snapshot)
+                    restored = try await TransferProgress.$current.withValue(
+                        console.transfer(.restore, of: phase.name.phaseType)
+                    ) { try await phaseCache.restore(manifest, session: session, snapshot: snapshot) }
                 } catch {
                     // A blob swept between the lookup and the download, a full disk: run the phase instead.
-                    console.line("[cairn] warning: could not restore \(phase.name.phaseType) (\(error)); running it")
+                    console.notice("[cairn] warning: could not restore \(phase.name.phaseType) (\(error)); running it")
                     snapshot = try await environment.snapshot(extraRoots: declaredOutputRoots)
                     let ran = try await run(
                         phase, key: key, result: result, session: session, snapshot: snapshot, before: before,
@@ -100,6 +103,7 @@ extension BuildRun {
         )
         for reason in result.reasons { console.line("[cairn] miss: \(reason)") }
         console.status("\(phase.name.phaseType) running")
+        console.event(.phaseStarted(phase.name, state: "running"))
         defer { console.status(nil) }
         let ran: (result: PhaseResult, snapshot: WorkspaceSnapshot)
         do {
@@ -139,14 +143,17 @@ extension BuildRun {
         )
         if execution.succeeded && caching {
             let state = try await session.state()
+            console.status("\(phase.name.phaseType) storing")
             do {
-                try await phaseCache.record(
-                    key: key, phase: phase, changes: snapshot.changes(to: after), before: before, after: state,
-                    log: execution.log, duration: result.durationSeconds
-                )
+                try await TransferProgress.$current.withValue(console.transfer(.store, of: phase.name.phaseType)) {
+                    try await phaseCache.record(
+                        key: key, phase: phase, changes: snapshot.changes(to: after), before: before, after: state,
+                        log: execution.log, duration: result.durationSeconds
+                    )
+                }
                 result.stored = true
             } catch {
-                console.line("[cairn] warning: \(phase.name.phaseType) ran but could not be stored: \(error)")
+                console.notice("[cairn] warning: \(phase.name.phaseType) ran but could not be stored: \(error)")
                 result.reasons.append("not stored: \(error)")
             }
         }
@@ -162,7 +169,7 @@ extension BuildRun {
         }
         guard !changed.isEmpty else { return }
         let shown = changed.prefix(5).map(paths.portable).joined(separator: ", ")
-        console.line(
+        console.notice(
             "[cairn] warning: \(phase.name.phaseType) changed files outside the workspace that its entry does not hold: "
                 + shown + (changed.count > 5 ? " and \(changed.count - 5) more" : "")
                 + ". A build that restores it will not have them: declare them (cairn: phases.\(phase.name.rawValue)"

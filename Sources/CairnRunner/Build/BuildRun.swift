@@ -116,7 +116,7 @@ struct BuildRun: Sendable {
             do {
                 buildNumber = try await claimBuildNumber(after: history?.buildNumber ?? 0)
             } catch {
-                console.line("[cairn] warning: build number \(buildNumber) may not be unique: \(error)")
+                console.notice("[cairn] warning: build number \(buildNumber) may not be unique: \(error)")
             }
         }
         let variables = try initialEnvironment(startTime: start, buildNumber: buildNumber)
@@ -127,6 +127,7 @@ struct BuildRun: Sendable {
         )
         defer { session.close() }
         console.line("[cairn] build \(buildID) (#\(buildNumber)) of \(checkoutDirectory), in \(sourceDirectory)")
+        console.event(.buildStarted(id: buildID, number: buildNumber))
         if options.keepWorkspace {
             console.line("[cairn] the workspace stays at \(environment.hostPath(sourceDirectory)) after the build")
         }
@@ -142,13 +143,19 @@ struct BuildRun: Sendable {
         }
         for phase in buildspec.phases where !phase.runtimeVersions.isEmpty {
             for runtime in phase.runtimeVersions {
-                console.line(
+                console.notice(
                     "[cairn] warning: runtime-versions \(runtime.name): \(runtime.value) is recorded in the install key "
                         + "but cannot be selected here; the tools on PATH are used"
                 )
             }
         }
-        if let projectCache, options.storeReachable { await projectCache.restore(session: session) }
+        if let projectCache, options.storeReachable {
+            console.status("CACHE restoring")
+            await TransferProgress.$current.withValue(console.transfer(.restore, of: "CACHE")) {
+                await projectCache.restore(session: session)
+            }
+            console.status(nil)
+        }
 
         let initialState = try await session.state()
         var snapshot: WorkspaceSnapshot
@@ -171,6 +178,7 @@ struct BuildRun: Sendable {
                         endTime: Date().timeIntervalSince1970
                     )
                 )
+                console.event(.phaseEnded(results[results.count - 1]))
                 continue
             }
             let outcome = try await runPhase(
@@ -178,6 +186,7 @@ struct BuildRun: Sendable {
                 buildSucceeding: succeeding, history: history
             )
             results.append(outcome.result)
+            console.event(.phaseEnded(outcome.result))
             newHistory[phase.name.rawValue] = outcome.inputs
             snapshot = outcome.snapshot
             previousKey = outcome.result.key ?? ""
@@ -218,7 +227,13 @@ struct BuildRun: Sendable {
                 locations += artifacts.locations
                 locations += await uploader.uploadReports(buildspec.reports)
             }
-            if let projectCache, succeeding, options.storeReachable { await projectCache.save(session: session) }
+            if let projectCache, succeeding, options.storeReachable {
+                console.status("CACHE storing")
+                await TransferProgress.$current.withValue(console.transfer(.store, of: "CACHE")) {
+                    await projectCache.save(session: session)
+                }
+                console.status(nil)
+            }
             if options.storeReachable { await saveHistory(history, adding: newHistory, buildNumber: buildNumber) }
         }
 
@@ -234,11 +249,12 @@ struct BuildRun: Sendable {
             workspaceDirectory: options.keepWorkspace ? environment.hostPath(sourceDirectory) : nil
         )
         console.summary(of: result)
+        console.event(.buildEnded(result))
         if options.storeReachable, options.interruption?.interruptingSignal == nil {
             do {
                 try await store.reportBuild(result.outcomeReport(project: projectName))
             } catch {
-                console.line("[cairn] warning: could not report this build to the store's metrics: \(error)")
+                console.notice("[cairn] warning: could not report this build to the store's metrics: \(error)")
             }
         }
         if let path = options.reportPath {

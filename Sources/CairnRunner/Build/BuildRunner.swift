@@ -24,7 +24,7 @@ public enum BuildRunner {
         do {
             try await options.store.checkAccess()
         } catch let error as RunnerError where error.kind == .storeUnreachable {
-            options.console.line(
+            options.console.notice(
                 "[cairn] warning: \(error); building without the cache: every phase runs, nothing is stored, "
                     + "and an artifact upload fails"
             )

@@ -28,7 +28,7 @@ struct PhaseCache: Sendable {
         do {
             found = try await store.entry(namespace: PhaseManifest.namespace, key: key.hex)
         } catch let error as RunnerError where error.kind == .storeUnreachable {
-            console.line("[cairn] warning: \(error); running the phase")
+            console.notice("[cairn] warning: \(error); running the phase")
             return nil
         }
         guard let entry = found else { return nil }
@@ -36,7 +36,7 @@ struct PhaseCache: Sendable {
             let manifest = try PhaseManifest.decode(from: try await store.read(entry.value.digest))
             return manifest.key == key.hex ? manifest : nil
         } catch {
-            console.line("[cairn] warning: ignoring an unreadable entry for key \(key.hex.prefix(12)): \(error)")
+            console.notice("[cairn] warning: ignoring an unreadable entry for key \(key.hex.prefix(12)): \(error)")
             return nil
         }
     }

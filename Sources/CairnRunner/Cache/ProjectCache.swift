@@ -76,7 +76,7 @@ struct ProjectCache: Sendable {
             }
             console.line("[cairn] cache: nothing stored for key '\(userKey ?? "(project cache)")'")
         } catch {
-            console.line("[cairn] warning: cache not restored: \(error)")
+            console.notice("[cairn] warning: cache not restored: \(error)")
         }
     }
 
@@ -124,7 +124,7 @@ struct ProjectCache: Sendable {
             }
             console.line("[cairn] cache saved: \(files.count) paths, \(sent.count) new blobs (\(sent.bytes) bytes)")
         } catch {
-            console.line("[cairn] warning: cache not saved: \(error)")
+            console.notice("[cairn] warning: cache not saved: \(error)")
         }
     }
 

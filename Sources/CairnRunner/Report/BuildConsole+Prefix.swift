@@ -3,10 +3,15 @@ import Foundation
 extension BuildConsole {
     /// A console that writes whole lines to this one, each starting with `[prefix] `: the builds of a batch share
     /// standard output, and their commands' bytes arrive in arbitrary pieces. Call ``PrefixedLines/flush()`` at the
-    /// end for a last line without a newline.
+    /// end for a last line without a newline. The build shares this console's live display as `prefix`: its own
+    /// line on a terminal, `build` in its events.
     func prefixed(_ prefix: String) -> (console: BuildConsole, lines: PrefixedLines) {
         let lines = PrefixedLines(prefix: Array("[\(prefix)] ".utf8), target: self)
-        return (BuildConsole { lines.write($0) }, lines)
+        return (
+            BuildConsole(
+                sink: { lines.write($0) }, noticeSink: { lines.write($0, notice: true) }, live: live, build: prefix),
+            lines
+        )
     }
 }
 
@@ -22,7 +27,8 @@ final class PrefixedLines: @unchecked Sendable {  // guarded by `lock`
         self.target = target
     }
 
-    func write(_ bytes: [UInt8]) {
+    /// Adds `bytes` and writes the lines they complete; `notice` lines go where ``BuildConsole/notice(_:)`` writes.
+    func write(_ bytes: [UInt8], notice: Bool = false) {
         lock.lock()
         defer { lock.unlock() }
         pending += bytes
@@ -32,7 +38,7 @@ final class PrefixedLines: @unchecked Sendable {  // guarded by `lock`
             out += prefix + line + [UInt8(ascii: "\n")]
         }
         pending.removeSubrange(...last)
-        target.raw(out)
+        if notice { target.noticeRaw(out) } else { target.raw(out) }
     }
 
     func flush() {

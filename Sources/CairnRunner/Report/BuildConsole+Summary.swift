@@ -22,10 +22,11 @@ extension BuildConsole {
         }
         for location in result.artifactLocations { line("[cairn] artifact \(location)") }
         for variable in result.exportedVariables { line("[cairn] exported \(variable.name)=\(variable.value)") }
-        let restored = result.phases.filter { $0.cache == .hit }.count
-        let ran = result.phases.filter { $0.cache != .hit && $0.status != .notRun }.count
-        let saved = result.phases.reduce(0) { $0 + $1.savedSeconds }
-        line(
+        let restored = result.phasesRestored
+        let ran = result.phasesRun
+        let saved = result.savedSeconds
+        // The verdict is the one line --quiet keeps (with warnings).
+        notice(
             "[cairn] build \(result.succeeded ? "SUCCEEDED" : "FAILED") in "
                 + String(format: "%.2f", result.endTime - result.startTime) + " s: \(ran) ran, \(restored) restored"
                 + (restored > 0 ? String(format: ", %.2f s saved by restoring", saved) : "")

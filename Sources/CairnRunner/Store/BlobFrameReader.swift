@@ -6,16 +6,18 @@ import NIOCore
 #endif
 
 /// Writes the response of `POST /_cairn/cas/read` to files as it arrives: ``BlobFrameParser`` reads the frames,
-/// this opens, writes and closes the file of each blob.
+/// this opens, writes and closes the file of each blob, and counts them in `progress`.
 struct BlobFrameReader {
     private let paths: [String]
+    private let progress: TransferProgress?
     private var parser: BlobFrameParser
     private var descriptor: Int32 = -1
     /// The file of the blob being written.
     private var current = 0
 
-    init(files: [(digest: BlobDigest, path: String)]) {
+    init(files: [(digest: BlobDigest, path: String)], progress: TransferProgress? = nil) {
         self.paths = files.map(\.path)
+        self.progress = progress
         self.parser = BlobFrameParser(expecting: files.map(\.digest))
     }
 
@@ -29,8 +31,10 @@ struct BlobFrameReader {
                     descriptor = try createForWriting(paths[index])
                 case .content(let bytes):
                     try bytes.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: paths[current]) }
+                    progress?.transferred(bytes: bytes.readableBytes)
                 case .end:
                     try closeFile()
+                    progress?.completedFile()
                 }
             }
         } catch let error as BlobFrameError {

@@ -46,10 +46,12 @@ public struct LocalPhaseStore: PhaseStore {
 
     private func write(file path: String) async throws -> BlobSummary {
         let writer = try blobs.makeWriter()
+        let progress = TransferProgress.current
         do {
             try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
                 for try await chunk in handle.readChunks(chunkLength: .mebibytes(1)) {
                     try await writer.write(chunk)
+                    progress?.transferred(bytes: chunk.readableBytes)
                 }
             }
             let summary = try await writer.finish()
@@ -74,8 +76,10 @@ public struct LocalPhaseStore: PhaseStore {
     public func download(_ digest: BlobDigest, to path: String) async throws {
         let descriptor = try createForWriting(path)
         defer { close(descriptor) }
+        let progress = TransferProgress.current
         try await blobs.readChunks(of: digest, range: 0..<Int64.max) { chunk in
             try chunk.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: path) }
+            progress?.transferred(bytes: chunk.readableBytes)
         }
     }
 

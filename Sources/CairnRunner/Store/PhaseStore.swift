@@ -48,19 +48,28 @@ extension PhaseStore {
 
     /// One download at a time per file, a few files at once.
     public func download(_ files: [(digest: BlobDigest, path: String)]) async throws {
-        try await forEachConcurrently(files, limit: 8) { file in try await download(file.digest, to: file.path) }
+        try await forEachConcurrently(files, limit: 8) { file in
+            try await download(file.digest, to: file.path)
+            TransferProgress.current?.completedFile()
+        }
     }
 
     /// Uploads the files whose digests the store lacks, a few at a time; returns how many blobs and bytes were sent.
+    /// The transfer in ``TransferProgress/current`` counts the blobs and bytes as they go.
     func uploadMissing(_ files: [(path: String, digest: BlobDigest, size: Int64)]) async throws -> (
         count: Int, bytes: Int64
     ) {
         let missing = try await self.missing(Array(Set(files.map(\.digest))))
         var seen = Set<BlobDigest>()
         let uploads = files.filter { missing.contains($0.digest) && seen.insert($0.digest).inserted }
+        let bytes = uploads.reduce(0) { $0 + $1.size }
+        let progress = TransferProgress.current
+        progress?.begin(files: uploads.count, bytes: bytes)
+        defer { progress?.finish() }
         try await forEachConcurrently(uploads, limit: 8) { file in
             try await upload(file: file.path, digest: file.digest)
+            progress?.completedFile()
         }
-        return (uploads.count, uploads.reduce(0) { $0 + $1.size })
+        return (uploads.count, bytes)
     }
 }

@@ -116,13 +116,22 @@ public struct RemotePhaseStore: PhaseStore {
         let response: HTTPClientResponse = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) {
             handle in
             var request = self.request(.PUT, RunnerAPIPath.blob(digest))
-            request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
+            request.body = .stream(Self.counted(handle.readChunks(chunkLength: .mebibytes(1))), length: .known(size))
             return try await execute(request)
         }
         guard response.status == .ok || response.status == .created || response.status == .noContent else {
             throw await failure("storing \(path)", response)
         }
         _ = try await response.body.collect(upTo: 1 << 20)
+    }
+
+    /// A file's chunks, each counted in the current transfer (``TransferProgress/current``) as it is read to be sent.
+    private static func counted(_ chunks: FileChunks) -> AsyncMapSequence<FileChunks, ByteBuffer> {
+        let progress = TransferProgress.current
+        return chunks.map { @Sendable chunk in
+            progress?.transferred(bytes: chunk.readableBytes)
+            return chunk
+        }
     }
 
     public func upload(bytes: [UInt8]) async throws -> BlobSegment {
@@ -142,8 +151,10 @@ public struct RemotePhaseStore: PhaseStore {
         guard response.status == .ok else { throw await failure("reading blob \(digest)", response) }
         let descriptor = try createForWriting(path)
         defer { close(descriptor) }
+        let progress = TransferProgress.current
         for try await chunk in response.body {
             try chunk.withUnsafeReadableBytes { try writeFully(descriptor, $0, path: path) }
+            progress?.transferred(bytes: chunk.readableBytes)
         }
     }
 
@@ -168,7 +179,7 @@ public struct RemotePhaseStore: PhaseStore {
         guard response.status == .ok else {
             throw await failure("reading \(files.count) blobs", response)
         }
-        var reader = BlobFrameReader(files: files)
+        var reader = BlobFrameReader(files: files, progress: TransferProgress.current)
         defer { reader.abandon() }
         for try await chunk in response.body {
             try reader.consume(chunk)
@@ -226,7 +237,7 @@ public struct RemotePhaseStore: PhaseStore {
             for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
                 request.headers.add(name: "x-amz-meta-\(name)", value: value)
             }
-            request.body = .stream(handle.readChunks(chunkLength: .mebibytes(1)), length: .known(size))
+            request.body = .stream(Self.counted(handle.readChunks(chunkLength: .mebibytes(1))), length: .known(size))
             return try await execute(request)
         }
         guard response.status == .ok else { throw await failure("uploading s3://\(bucket)/\(key)", response) }

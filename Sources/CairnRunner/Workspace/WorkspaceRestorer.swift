@@ -15,7 +15,7 @@ struct WorkspaceRestorer {
     func apply(
         _ changes: WorkspaceChanges, current: WorkspaceSnapshot, absolute: (String) -> String
     ) async throws {
-        var downloads: [(target: String, digest: BlobDigest, mode: UInt32, exists: Bool)] = []
+        var downloads: [(target: String, digest: BlobDigest, mode: UInt32, exists: Bool, size: Int64)] = []
         for path in changes.deleted.sorted(by: >) {
             try remove(absolute(path))
         }
@@ -72,7 +72,7 @@ struct WorkspaceRestorer {
                     try remove(target)
                     exists = false
                 }
-                downloads.append((target, digest, record.mode, exists))
+                downloads.append((target, digest, record.mode, exists, record.size))
             }
         }
         // A file that exists is replaced through a temp name beside it, renamed over it once every download is
@@ -80,7 +80,10 @@ struct WorkspaceRestorer {
         let suffix = ".cairn-restore-\(UUID().uuidString.prefix(8))"
         let destinations = downloads.map { $0.exists ? $0.target + suffix : $0.target }
         var downloaded = false
+        let progress = TransferProgress.current
+        progress?.begin(files: downloads.count, bytes: downloads.reduce(0) { $0 + $1.size })
         do {
+            defer { progress?.finish() }
             try await store.download(zip(downloads, destinations).map { (digest: $0.digest, path: $1) })
             downloaded = true
             // Downloads are created 0644 less the umask; only other modes need a chmod.
