@@ -7,8 +7,9 @@ import Synchronization
 /// The server's Prometheus series, recorded through swift-metrics into a registry of its own (never the process-wide
 /// metrics system, so servers in one process keep their numbers apart), and written out by ``exposition()``.
 ///
-/// Recording takes no lock of the stores: a request finds its series in a small map (one short lock of its own,
-/// held for a dictionary lookup), then counts with atomics. Labels whose values clients choose (bucket and
+/// Recording takes no lock of the stores: a request finds its series in its thread's cache of recent series (on a
+/// miss, in a map under one short lock of its own), then counts with atomics and records its latencies in
+/// swift-prometheus' histograms (a short lock each). Labels whose values clients choose (bucket and
 /// namespace names) are capped at ``maximumNamespaces`` distinct values; later ones are counted as `(other)`.
 public final class ServerMetrics: Sendable {
     /// The registry the series live in.
@@ -16,6 +17,9 @@ public final class ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let series = Mutex(SeriesTable())
     let uploadsInFlight: CoreMetrics.Meter
+    /// Tells this instance's series apart in the threads' caches; unlike its address, never reused.
+    private let identity = ServerMetrics.identities.wrappingAdd(1, ordering: .relaxed).newValue
+    private static let identities = Atomic<Int>(0)
 
     /// The most distinct bucket and namespace names given series of their own.
     static let maximumNamespaces = 500
@@ -68,8 +72,18 @@ public final class ServerMetrics: Sendable {
         var tallies: [LookupKey: LookupTally] = [:]
     }
 
-    /// The series to record a request with; made on first use.
+    /// The series to record a request with; made on first use. Found in the thread's ``ThreadSeriesCache`` when it
+    /// can be, so that most requests take no lock here.
     func requestSeries(_ labels: RequestLabels, status: Int) -> RequestSeries {
+        let cache = ThreadSeriesCache.current
+        let owner = identity
+        if let found = cache.series(owner: owner, labels, status: status) { return found }
+        let found = tableSeries(labels, status: status)
+        cache.remember(owner: owner, labels, status: status, found)
+        return found
+    }
+
+    private func tableSeries(_ labels: RequestLabels, status: Int) -> RequestSeries {
         let key = SeriesKey(labels: labels, status: status)
         return series.withLock { table in
             if let found = table.byKey[key] { return found }
