@@ -39,21 +39,25 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
         }
         defer { if received != nil { metrics.uploadsInFlight.decrement() } }
         var response = try await answer(request, context: context)
-        let series = metrics.requestSeries(
+        let slot = metrics.requestSlot(
             RequestLabels(request.head, virtualHostDomain: virtualHostDomain), status: response.status.code)
         let sent =
             request.method == .head
             ? 0 : Int64(response.body.contentLength ?? response.headers[.contentLength].flatMap { Int($0) } ?? 0)
-        series.record(
-            received: received?.value ?? 0, sent: sent, firstByteNanoseconds: Self.nanoseconds(since: start))
+        let firstByte = Self.nanoseconds(since: start)
         // A small body of known length is written at once: its total is its time to first byte. Wrapping it in a
         // writing closure would cost every small response a detour; only streamed bodies are timed to their end.
         if let length = response.body.contentLength, length <= Self.timedBodyThreshold {
-            series.duration.recordNanoseconds(Self.nanoseconds(since: start))
+            metrics.recordRequest(
+                slot: slot, received: received?.value ?? 0, sent: sent, firstByteNanoseconds: firstByte,
+                durationNanoseconds: firstByte)
         } else {
+            metrics.recordRequest(
+                slot: slot, received: received?.value ?? 0, sent: sent, firstByteNanoseconds: firstByte,
+                durationNanoseconds: nil)
             let body = response.body
             response.body = ResponseBody(contentLength: body.contentLength) { writer in
-                defer { series.duration.recordNanoseconds(Self.nanoseconds(since: start)) }
+                defer { metrics.recordDuration(slot: slot, nanoseconds: Self.nanoseconds(since: start)) }
                 try await body.write(writer)
             }
         }
