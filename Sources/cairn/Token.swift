@@ -7,11 +7,14 @@ import Logging
 /// `cairn token`: bearer tokens for the build-cache routes, stored hashed in the data directory's metadata.
 struct Token: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list and revoke build-cache tokens.",
+        abstract: "Create, list and revoke tokens for the build cache, the metrics and the web console.",
         discussion: """
-            A token works as a Bearer token, or as the password of Basic auth (any user name), on every \
-            /_cairn/ cache route. Tokens are read from the data directory on each request, so changes apply to a \
-            running server at once.
+            A token works as a Bearer token, or as the password of Basic auth (any user name), on the /_cairn/ \
+            routes its scopes allow: cache (the build-cache protocols and `cairn build`, in the token's \
+            namespace), metrics (GET /_cairn/metrics), console (reading every page of the web console, where the \
+            token is the login form's secret) and admin (also deleting objects, managing tokens and running \
+            retention). Tokens are read from the data directory on each request, so changes apply to a running \
+            server at once.
             """,
         subcommands: [Create.self, List.self, Revoke.self]
     )
@@ -63,32 +66,69 @@ struct Token: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it (shown only once).")
 
         @OptionGroup var location: Location
-        @Option(help: "The cache namespace the token may use, or * for all.")
-        var namespace: String
+        @Option(help: "The cache namespace the token may use, or * for all (the default without the cache scope).")
+        var namespace: String?
         @Flag(name: .customLong("read-only"), help: "The token can read hits but never write (for untrusted builds).")
         var readOnly = false
+        @Option(
+            name: .customLong("scope"),
+            help: """
+                What the token may do: cache, metrics, console or admin; repeat it or separate with commas \
+                (default: cache). console and admin need --namespace '*'.
+                """)
+        var scopeLists: [String] = []
+
+        var scopes: Set<TokenScope> {
+            get throws {
+                let named = try scopeLists.reduce(into: Set<TokenScope>()) { $0.formUnion(try TokenScope.parse($1)) }
+                return named.isEmpty ? TokenScope.defaults : named
+            }
+        }
+
+        /// The namespace given, or `*` for a token without the cache scope, whose namespace limits nothing.
+        var resolvedNamespace: String {
+            get throws {
+                if let namespace { return namespace }
+                guard try !scopes.contains(.cache) else {
+                    throw ValidationError("a token with the cache scope needs --namespace NAME (or '*' for all)")
+                }
+                return "*"
+            }
+        }
+
+        func validate() throws {
+            do {
+                try CacheToken.validate(namespace: try resolvedNamespace, scopes: try scopes)
+            } catch let error as TokenScopeError {
+                throw ValidationError(error.message)
+            }
+        }
 
         func run() async throws {
-            let (namespace, readOnly) = (namespace, readOnly)
+            let (namespace, readOnly, scopes) = (try resolvedNamespace, readOnly, try scopes)
             let (token, secret) = try await location.withStore {
-                try await $0.createToken(namespace: namespace, readOnly: readOnly)
+                try await $0.createToken(namespace: namespace, readOnly: readOnly, scopes: scopes)
             }
             print(secret)
+            let access = token.readOnly ? ", read-only" : ""
             FileHandle.standardError.write(
-                Data("token \(token.id) for namespace \(token.namespace)\(token.readOnly ? ", read-only" : "")\n".utf8)
-            )
+                Data(
+                    "token \(token.id) for namespace \(token.namespace)\(access), scopes \(TokenScope.text(token.scopes))\n"
+                        .utf8))
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tokens (ids, never secrets).")
+        static let configuration = CommandConfiguration(
+            abstract: "List tokens (ids, never secrets): id, namespace, access, scopes, creation time.")
 
         @OptionGroup var location: Location
 
         func run() async throws {
             for token in try await location.withStore({ try await $0.tokens() }) {
                 let created = token.createdAt.formatted(.iso8601)
-                print("\(token.id)\t\(token.namespace)\t\(token.readOnly ? "read-only" : "read-write")\t\(created)")
+                let access = token.readOnly ? "read-only" : "read-write"
+                print("\(token.id)\t\(token.namespace)\t\(access)\t\(TokenScope.text(token.scopes))\t\(created)")
             }
         }
     }

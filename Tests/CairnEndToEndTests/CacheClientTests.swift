@@ -7,12 +7,15 @@ import Testing
 @Suite("Build-cache clients", .serialized)
 struct CacheClientTests {
     /// Creates a token in the server's data directory with `cairn token create`.
-    static func makeToken(_ server: CairnServerProcess, namespace: String, readOnly: Bool) async throws -> String {
+    static func makeToken(
+        _ server: CairnServerProcess, namespace: String, readOnly: Bool, scopes: String? = nil
+    ) async throws -> String {
         var arguments = [
             CairnServerProcess.executable.path, "token", "create", "--data-dir", server.dataDirectory.path,
             "--namespace", namespace,
         ]
         if readOnly { arguments.append("--read-only") }
+        if let scopes { arguments += ["--scope", scopes] }
         let result = try await ChildProcess.run(arguments, environment: ProcessInfo.processInfo.environment)
         guard result.status == 0,
             let line = result.output.split(separator: "\n").first(where: { $0.hasPrefix("cairn_") })

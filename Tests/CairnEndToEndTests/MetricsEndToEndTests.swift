@@ -92,7 +92,28 @@ struct MetricsEndToEndTests {
         #expect(after.value("cairn_requests_total", ["api": "cairn", "operation": "metrics", "status": "200"]) == 1)
     }
 
-    @Test("metrics take the root credentials unless metrics.public is true", .requires("curl"))
+    @Test("the bytes of a chunked upload are counted as read, without a Content-Length", .requires("curl"))
+    func chunkedBytes() async throws {
+        let server = try CairnServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let curl = try Curl()
+        let body = curl.work.appending("chunked")
+        try Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: body)
+        let put = try await curl.send(
+            "PUT", "\(server.endpoint)/_cairn/gradle/team-c/0123abcd", credentials: Self.root, upload: body,
+            headers: ["Transfer-Encoding: chunked", "Content-Type: application/octet-stream"])
+        #expect(put.status / 100 == 2)
+        let read = try await curl.send(
+            "GET", "\(server.endpoint)/_cairn/gradle/team-c/0123abcd", credentials: Self.root)
+        #expect(read.body.count == 70_000)
+        let after = try await Self.scrape(server, curl)
+        #expect(after.value("cairn_received_bytes_total", ["api": "gradle"]) == 70_000)
+        #expect(after.value("cairn_sent_bytes_total", ["api": "gradle"]) == 70_000)
+    }
+
+    @Test(
+        "metrics take the root credentials or a metrics-scoped token unless metrics.public is true", .requires("curl"))
     func access() async throws {
         let server = try CairnServerProcess()
         try server.start()
@@ -103,6 +124,15 @@ struct MetricsEndToEndTests {
         #expect(try await curl.send("GET", url, credentials: .basic(user: "x", password: "wrong")).status == 401)
         let token = try await CacheClientTests.makeToken(server, namespace: "*", readOnly: false)
         #expect(try await curl.send("GET", url, credentials: .basic(user: "ci", password: token)).status == 403)
+        let scraper = try await CacheClientTests.makeToken(server, namespace: "*", readOnly: false, scopes: "metrics")
+        let scraped = try await curl.send("GET", url, headers: ["Authorization: Bearer \(scraper)"])
+        #expect(scraped.status == 200)
+        #expect(String(decoding: scraped.body, as: UTF8.self).contains("cairn_requests_total{"))
+        #expect(
+            try await curl.send("GET", url, credentials: .basic(user: "prometheus", password: scraper)).status == 200)
+        // The metrics scope alone opens no cache namespace.
+        let entry = "\(server.endpoint)/_cairn/ccache/team-x/ab/cdef"
+        #expect(try await curl.send("GET", entry, headers: ["Authorization: Bearer \(scraper)"]).status == 403)
         #expect(try await curl.send("GET", url, credentials: Self.root).status == 200)
         let signed = try await curl.send("GET", url, credentials: Self.signed)
         #expect(signed.status == 200)

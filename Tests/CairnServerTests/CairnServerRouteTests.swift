@@ -22,9 +22,21 @@ struct CairnServerRouteTests {
         [.authorization: "Basic " + Data("\(accessKeyID):\(secretAccessKey)".utf8).base64EncodedString()]
     }
 
+    /// Settings for a whole application on a free local port, with the tests' root credentials and no retention
+    /// job running on its own.
+    static func settings(in directory: TemporaryDirectory) -> ServerSettings {
+        var settings = ServerSettings()
+        settings.address = "127.0.0.1:0"
+        settings.dataDirectory = directory.path
+        settings.rootAccessKeyID = accessKeyID
+        settings.rootSecretAccessKey = secretAccessKey
+        settings.retentionInterval = 0
+        return settings
+    }
+
     /// ``CairnServer/buildRouter(metadata:cacheStorage:cacheAuthenticator:runRetention:)`` on stores in `directory`,
     /// with retention run by the real job (no rules: it finds nothing to do).
-    private static func makeRouter(in directory: TemporaryDirectory) throws -> Router<BasicRequestContext> {
+    static func makeRouter(in directory: TemporaryDirectory) throws -> Router<BasicRequestContext> {
         let blobs = try FileBlobStore(dataDirectory: directory.path)
         let metadata = try SQLiteMetadataStore(dataDirectory: directory.path, blobs: blobs)
         let verifier = SigV4Verifier { $0 == accessKeyID ? secretAccessKey : nil }
@@ -66,15 +78,34 @@ struct CairnServerRouteTests {
         }
     }
 
+    @Test("with metrics.enabled false nothing is counted and the metrics route answers 404")
+    func metricsDisabled() async throws {
+        for enabled in [true, false] {
+            let directory = try TemporaryDirectory(prefix: "cairn-server-metrics-off")
+            var settings = Self.settings(in: directory)
+            settings.metricsEnabled = enabled
+            let app = try await CairnServer.buildApplication(settings: settings, logger: Logger(label: "cairn.test"))
+            try await app.test(.router) { client in
+                #expect(try await client.execute(uri: "/_cairn/health", method: .get).status == .ok)
+                let metrics = try await client.execute(
+                    uri: "/_cairn/metrics", method: .get, headers: Self.rootCredentials)
+                let text = String(buffer: metrics.body)
+                if enabled {
+                    #expect(metrics.status == .ok)
+                    #expect(text.contains("cairn_requests_total{api=\"cairn\",operation=\"health\""), "\(text)")
+                } else {
+                    #expect(metrics.status == .notFound)
+                    #expect(text.contains("metrics.enabled"))
+                }
+            }
+        }
+    }
+
     @Test("the whole application answers in-process: health, and S3 refusing an unsigned request")
     func liveApplication() async throws {
         let directory = try TemporaryDirectory(prefix: "cairn-server-live")
-        var settings = ServerSettings()
-        settings.address = "127.0.0.1:0"
-        settings.dataDirectory = directory.path
-        settings.rootAccessKeyID = Self.accessKeyID
-        settings.rootSecretAccessKey = Self.secretAccessKey
-        let app = try await CairnServer.buildApplication(settings: settings, logger: Logger(label: "cairn.test"))
+        let app = try await CairnServer.buildApplication(
+            settings: Self.settings(in: directory), logger: Logger(label: "cairn.test"))
         // Through the application's responder, without a socket: the suite runs beside tests that wait on child
         // processes, and a live client's read timeout would measure how busy the machine is, not the server.
         try await app.test(.router) { client in

@@ -79,7 +79,7 @@ struct ServerSettingsTests {
         "retention.keep_last_builds": "3", "retention.abort_incomplete_uploads_after_days": "1.5",
         "retention.batch_size": "10", "retention.buckets": "{logs: {expire_after_days: 30}}",
         "retention.namespaces": "{ccache: {idle_after_days: 14, expire_after_days: 60}, turbo: {}}",
-        "metrics.public": "true",
+        "metrics.enabled": "false", "metrics.public": "true",
         "metadata.url": "postgres://cairn@db:5432/cairn", "blobs.url": "s3://cache/cairn",
         "blobs.endpoint": "http://objects:8333", "blobs.region": "eu-west-3", "blobs.access_key_id": "key",
         "blobs.secret_access_key": "secret",
@@ -114,7 +114,7 @@ struct ServerSettingsTests {
             "CAIRN_VIRTUAL_HOST_DOMAIN", "CAIRN_ROOT_ACCESS_KEY_ID", "CAIRN_ROOT_SECRET_ACCESS_KEY", "CAIRN_LOG_LEVEL",
             "CAIRN_RETENTION_BATCH_SIZE", "CAIRN_CACHE_MAX_ENTRY_BYTES", "CAIRN_CACHE_MEMORY_BYTES",
             "CAIRN_JOURNAL_BYTES", "CAIRN_JOURNAL_FLUSH_SECONDS", "CAIRN_MAX_CLOCK_SKEW_SECONDS",
-            "CAIRN_METRICS_PUBLIC",
+            "CAIRN_METRICS_PUBLIC", "CAIRN_METRICS_ENABLED",
             "CAIRN_METADATA_URL", "CAIRN_BLOB_URL", "CAIRN_BLOB_ENDPOINT", "CAIRN_BLOB_ACCESS_KEY_ID",
             "CAIRN_BLOB_SECRET_ACCESS_KEY",
         ] {

@@ -64,7 +64,7 @@ struct CacheAPI: Sendable {
     }
 
     private func missing(_ request: Request) async throws -> Response {
-        _ = try await authenticator.principal(for: request)
+        _ = try await authenticator.cachePrincipal(for: request)
         let parsed = try await digestList(request)
         let sizes = try await storage.blobs.storedSizes(parsed)
         let missing = zip(parsed, sizes).filter { $0.1 == nil }.map(\.0)
@@ -75,7 +75,7 @@ struct CacheAPI: Sendable {
     static let maximumBatchRead = 10_000
 
     private func readMany(_ request: Request) async throws -> Response {
-        _ = try await authenticator.principal(for: request)
+        _ = try await authenticator.cachePrincipal(for: request)
         let parsed = try await digestList(request)
         guard parsed.count <= Self.maximumBatchRead else {
             throw CacheError.badRequest(
@@ -93,7 +93,7 @@ struct CacheAPI: Sendable {
     }
 
     private func putBlob(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         if principal.readOnly {
             throw CacheError.forbidden("this token is read-only: it can read hits but never write")
         }
@@ -103,7 +103,7 @@ struct CacheAPI: Sendable {
     }
 
     private func getBlob(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
-        _ = try await authenticator.principal(for: request)
+        _ = try await authenticator.cachePrincipal(for: request)
         let digest = try digest(context)
         guard let size = try await storage.blobs.storedSizes([digest])[0] else {
             throw CacheError.notFound("blob \(digest)")
@@ -112,7 +112,7 @@ struct CacheAPI: Sendable {
     }
 
     private func putEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: true)
         let body = try await storage.smallBody(request)
@@ -152,7 +152,7 @@ struct CacheAPI: Sendable {
     }
 
     private func getEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: false)
         guard let entry = try await storage.liveEntry(namespace: namespace, key: key) else {
@@ -170,7 +170,7 @@ struct CacheAPI: Sendable {
     }
 
     private func deleteEntry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: true)
         try await storage.metadata.deleteEntry(namespace: namespace, key: key)

@@ -60,8 +60,16 @@ public struct CacheAuthenticator: Sendable {
         throw CacheError.unauthorized("unsupported authorization scheme")
     }
 
+    /// The caller of a build-cache route (the protocols, the runner's API): a 401 as ``principal(for:)``, or a 403
+    /// when the caller's token lacks the ``TokenScope/cache`` scope.
+    public func cachePrincipal(for request: Request) async throws -> CachePrincipal {
+        let principal = try await principal(for: request)
+        try principal.require(.cache, for: "use the build-cache routes")
+        return principal
+    }
+
     private static func principal(_ token: CacheToken) -> CachePrincipal {
-        CachePrincipal(namespace: token.namespace, readOnly: token.readOnly, tokenID: token.id)
+        CachePrincipal(namespace: token.namespace, readOnly: token.readOnly, tokenID: token.id, scopes: token.scopes)
     }
 
     private func signedRequest(_ request: Request) throws -> SignedRequest {

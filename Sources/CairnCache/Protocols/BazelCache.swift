@@ -31,7 +31,7 @@ struct BazelCache: Sendable {
     private func get(_ request: Request, _ context: BasicRequestContext, kind: String, head: Bool) async throws
         -> Response
     {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, digest) = try parse(context)
         try principal.authorize(namespace: namespace, write: false)
         guard let entry = try await storage.liveEntry(namespace: "bazel/\(namespace)/\(kind)", key: digest.hex) else {
@@ -41,7 +41,7 @@ struct BazelCache: Sendable {
     }
 
     private func put(_ request: Request, _ context: BasicRequestContext, kind: String) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, digest) = try parse(context)
         try principal.authorize(namespace: namespace, write: true)
         let value = try await storage.receiveBlob(request, expected: kind == "cas" ? digest : nil)

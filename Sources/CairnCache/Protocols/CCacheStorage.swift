@@ -27,7 +27,7 @@ struct CCacheStorage: Sendable {
     }
 
     private func get(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: false)
         guard let entry = try await storage.liveEntry(namespace: "ccache/\(namespace)", key: key) else {
@@ -37,7 +37,7 @@ struct CCacheStorage: Sendable {
     }
 
     private func put(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: true)
         let value = try await storage.receiveBlob(request)
@@ -46,7 +46,7 @@ struct CCacheStorage: Sendable {
     }
 
     private func delete(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let (namespace, key) = try names(context)
         try principal.authorize(namespace: namespace, write: true)
         try await storage.metadata.deleteEntry(namespace: "ccache/\(namespace)", key: key)

@@ -21,7 +21,7 @@ struct GradleCache: Sendable {
     }
 
     private func get(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let namespace = context.parameters.get("namespace") ?? ""
         let key = context.parameters.get("key") ?? ""
         try principal.authorize(namespace: namespace, write: false)
@@ -32,7 +32,7 @@ struct GradleCache: Sendable {
     }
 
     private func put(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let namespace = context.parameters.get("namespace") ?? ""
         let key = context.parameters.get("key") ?? ""
         try principal.authorize(namespace: namespace, write: true)

@@ -13,11 +13,11 @@ struct TurboCache: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/_cairn/turbo/v8/artifacts/status") { request, _ in
-            _ = try await authenticator.principal(for: request)
+            _ = try await authenticator.cachePrincipal(for: request)
             return try Response.json(["status": "enabled"])
         }
         router.post("/_cairn/turbo/v8/artifacts/events") { request, _ in
-            _ = try await authenticator.principal(for: request)
+            _ = try await authenticator.cachePrincipal(for: request)
             let body = try await storage.smallBody(request, limit: 1 << 20)
             guard (try? JSONSerialization.jsonObject(with: body)) is [Any] else {
                 throw CacheError.badRequest("MalformedJSON", "expected a JSON array of cache events")
@@ -51,7 +51,7 @@ struct TurboCache: Sendable {
     }
 
     private func get(_ request: Request, _ context: BasicRequestContext, head: Bool) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let namespace = namespace(request)
         try principal.authorize(namespace: namespace, write: false)
         let hash = try hash(context)
@@ -65,7 +65,7 @@ struct TurboCache: Sendable {
     }
 
     private func put(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let principal = try await authenticator.principal(for: request)
+        let principal = try await authenticator.cachePrincipal(for: request)
         let namespace = namespace(request)
         try principal.authorize(namespace: namespace, write: true)
         let hash = try hash(context)

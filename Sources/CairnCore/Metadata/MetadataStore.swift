@@ -124,8 +124,11 @@ public protocol MetadataStore: AnyObject, Sendable {
 
     // MARK: Tokens
 
-    /// Creates a cache token; the secret is returned once and only its hash is stored.
-    func createToken(namespace: String, readOnly: Bool, at date: Date) async throws -> (CacheToken, secret: String)
+    /// Creates a token with these scopes (checked by ``CacheToken/validate(namespace:scopes:)``); the secret is
+    /// returned once and only its hash is stored.
+    func createToken(
+        namespace: String, readOnly: Bool, scopes: Set<TokenScope>, at date: Date
+    ) async throws -> (CacheToken, secret: String)
     /// The token whose secret this is, or nil.
     func token(secret: String) async throws -> CacheToken?
     /// Every token.
@@ -140,6 +143,15 @@ public protocol MetadataStore: AnyObject, Sendable {
     func usage() async throws -> StorageUsage
     /// Every cache namespace's entries and bytes, logical and held by it alone, by name.
     func namespaceUsage() async throws -> [NamespaceUsage]
+
+    // MARK: Observations
+
+    /// Appends a small document (at most a few tens of KiB) to the journal of one `kind`, and deletes the documents
+    /// of that kind older than its newest `keep`, in one transaction. The server keeps what its console shows
+    /// across restarts here (hit-rate samples, reported builds); documents are opaque to the store.
+    func appendObservation(kind: String, document: Data, at date: Date, keep: Int) async throws
+    /// The newest `limit` documents of `kind` recorded at or after `since`, oldest first.
+    func observations(kind: String, since: Date, limit: Int) async throws -> [(date: Date, document: Data)]
 
     // MARK: Maintenance
 
@@ -174,9 +186,11 @@ extension MetadataStore {
         try await registerBlobs(segments, at: Date())
     }
 
-    /// Creates a cache token now.
-    public func createToken(namespace: String, readOnly: Bool) async throws -> (CacheToken, secret: String) {
-        try await createToken(namespace: namespace, readOnly: readOnly, at: Date())
+    /// Creates a token now; by default with the ``TokenScope/cache`` scope alone.
+    public func createToken(
+        namespace: String, readOnly: Bool, scopes: Set<TokenScope> = TokenScope.defaults
+    ) async throws -> (CacheToken, secret: String) {
+        try await createToken(namespace: namespace, readOnly: readOnly, scopes: scopes, at: Date())
     }
 
     /// Completes an upload now, unconditionally.

@@ -159,6 +159,21 @@ extension PostgresMetadataStore {
             )
             """
         ),
+        (
+            3, "token scopes, observations",
+            // As the embedded store's v10-v11: what a token may be used for (comma-separated `TokenScope`s; older
+            // tokens keep the build-cache routes), and the small documents the console keeps across restarts.
+            """
+            ALTER TABLE cache_tokens ADD COLUMN scopes text NOT NULL DEFAULT 'cache';
+            CREATE TABLE observations (
+                id bigserial PRIMARY KEY,
+                kind text NOT NULL,
+                recorded_at float8 NOT NULL,
+                document bytea NOT NULL
+            );
+            CREATE INDEX observations_by_kind ON observations(kind, id)
+            """
+        ),
     ]
 
     /// The versions of every migration this build knows, in order.

@@ -2,17 +2,19 @@ import Foundation
 import PostgresNIO
 
 extension PostgresMetadataStore {
-    public func createToken(namespace: String, readOnly: Bool, at date: Date) async throws -> (
-        CacheToken, secret: String
-    ) {
+    public func createToken(
+        namespace: String, readOnly: Bool, scopes: Set<TokenScope>, at date: Date
+    ) async throws -> (CacheToken, secret: String) {
+        try CacheToken.validate(namespace: namespace, scopes: scopes)
         let secret = "cairn_" + SecureRandom.bytes(24).hexString
         let token = CacheToken(
-            id: SecureRandom.bytes(6).hexString, namespace: namespace, readOnly: readOnly, createdAt: date)
+            id: SecureRandom.bytes(6).hexString, namespace: namespace, readOnly: readOnly, scopes: scopes,
+            createdAt: date)
         try await client.query(
             """
-            INSERT INTO cache_tokens (id, secret_sha256, namespace, read_only, created_at)
+            INSERT INTO cache_tokens (id, secret_sha256, namespace, read_only, scopes, created_at)
             VALUES (\(token.id), \(MessageDigest.sha256Hex(secret)), \(namespace), \(readOnly),
-                    \(date.timeIntervalSince1970))
+                    \(TokenScope.text(scopes)), \(date.timeIntervalSince1970))
             """, logger: logger
         ).collect()
         return (token, secret)
@@ -22,7 +24,7 @@ extension PostgresMetadataStore {
     public func token(secret: String) async throws -> CacheToken? {
         try await client.query(
             """
-            SELECT id, namespace, read_only, created_at FROM cache_tokens
+            SELECT id, namespace, read_only, scopes, created_at FROM cache_tokens
             WHERE secret_sha256 = \(MessageDigest.sha256Hex(secret))
             """, logger: logger
         ).collect().first.map(Self.token)
@@ -30,7 +32,7 @@ extension PostgresMetadataStore {
 
     public func tokens() async throws -> [CacheToken] {
         try await client.query(
-            "SELECT id, namespace, read_only, created_at FROM cache_tokens ORDER BY created_at, id", logger: logger
+            "SELECT id, namespace, read_only, scopes, created_at FROM cache_tokens ORDER BY created_at, id", logger: logger
         ).collect().map(Self.token)
     }
 
@@ -41,8 +43,11 @@ extension PostgresMetadataStore {
     }
 
     private static func token(_ row: PostgresRow) throws -> CacheToken {
-        let (id, namespace, readOnly, created) = try row.decode((String, String, Bool, Double).self)
+        let (id, namespace, readOnly, names, created) = try row.decode((String, String, Bool, String, Double).self)
+        // A scope this version does not know (written by a newer one) grants nothing here.
         return CacheToken(
-            id: id, namespace: namespace, readOnly: readOnly, createdAt: Date(timeIntervalSince1970: created))
+            id: id, namespace: namespace, readOnly: readOnly,
+            scopes: Set(names.split(separator: ",").compactMap { TokenScope(rawValue: String($0)) }),
+            createdAt: Date(timeIntervalSince1970: created))
     }
 }

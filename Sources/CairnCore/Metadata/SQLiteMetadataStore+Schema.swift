@@ -214,6 +214,26 @@ extension SQLiteMetadataStore {
                     """
             )
         }
+        migrator.registerMigration("v10: token scopes") { db in
+            // What a token may be used for, comma-separated (see `TokenScope`); tokens made before scopes existed
+            // keep what they could do: the build-cache routes.
+            try db.execute(sql: "ALTER TABLE cache_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'cache'")
+        }
+        migrator.registerMigration("v11: observations") { db in
+            // Small JSON documents the server keeps across restarts for its console (hit-rate samples, the builds
+            // `cairn build` reported), by kind; each kind is trimmed to its newest rows as it is appended to.
+            try db.execute(
+                sql: """
+                    CREATE TABLE observations (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        kind TEXT NOT NULL,
+                        recorded_at REAL NOT NULL,
+                        document BLOB NOT NULL
+                    );
+                    CREATE INDEX observations_by_kind ON observations(kind, id);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -3,17 +3,24 @@ import GRDB
 
 extension SQLiteMetadataStore {
     /// Creates a token and returns it with its secret (which is not stored and cannot be shown again).
-    public func createToken(namespace: String, readOnly: Bool, at date: Date) async throws -> (
-        CacheToken, secret: String
-    ) {
+    public func createToken(
+        namespace: String, readOnly: Bool, scopes: Set<TokenScope>, at date: Date
+    ) async throws -> (CacheToken, secret: String) {
+        try CacheToken.validate(namespace: namespace, scopes: scopes)
         let secret = "cairn_" + SecureRandom.bytes(24).hexString
         let token = CacheToken(
-            id: SecureRandom.bytes(6).hexString, namespace: namespace, readOnly: readOnly, createdAt: date)
+            id: SecureRandom.bytes(6).hexString, namespace: namespace, readOnly: readOnly, scopes: scopes,
+            createdAt: date)
         try await pool.write { db in
             try db.execute(
-                sql:
-                    "INSERT INTO cache_tokens (id, secret_sha256, namespace, read_only, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [token.id, MessageDigest.sha256Hex(secret), namespace, readOnly, date.timeIntervalSince1970]
+                sql: """
+                    INSERT INTO cache_tokens (id, secret_sha256, namespace, read_only, scopes, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    token.id, MessageDigest.sha256Hex(secret), namespace, readOnly, TokenScope.text(scopes),
+                    date.timeIntervalSince1970,
+                ]
             )
         }
         return (token, secret)
@@ -46,8 +53,11 @@ extension SQLiteMetadataStore {
     }
 
     private static func token(_ row: Row) -> CacheToken {
-        CacheToken(
+        // A scope this version does not know (written by a newer one) grants nothing here.
+        let names: String = row["scopes"]
+        return CacheToken(
             id: row["id"], namespace: row["namespace"], readOnly: row["read_only"],
+            scopes: Set(names.split(separator: ",").compactMap { TokenScope(rawValue: String($0)) }),
             createdAt: Date(timeIntervalSince1970: row["created_at"])
         )
     }

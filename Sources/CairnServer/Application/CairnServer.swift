@@ -53,9 +53,11 @@ public enum CairnServer {
             rootAccessKeyID: credentials.accessKeyID, rootSecretAccessKey: credentials.secretAccessKey,
             metadata: metadata, verifier: verifier
         )
+        let builds = RecentBuilds(store: metadata)
+        try await builds.load()
         let observation = ServerObservation(
-            metricsArePublic: settings.metricsArePublic, storageUsage: { try await metadata.usage() },
-            dataDirectory: settings.dataDirectory)
+            metricsEnabled: settings.metricsEnabled, metricsArePublic: settings.metricsArePublic,
+            storageUsage: { try await metadata.usage() }, dataDirectory: settings.dataDirectory, builds: builds)
         let retention = RetentionRunner(
             job: RetentionJob(metadata: metadata, policy: settings.retention, batchSize: settings.retentionBatchSize),
             accessLog: accessLog, metrics: observation.metrics, logger: logger
@@ -66,7 +68,8 @@ public enum CairnServer {
         ) { dryRun in
             try await retention.run(dryRun: dryRun)
         }
-        let hitRates = HitRateHistory()
+        let hitRates = HitRateHistory(store: metadata)
+        try await hitRates.load()
         let metrics = observation.metrics
         ConsoleRoutes(
             metadata: metadata, blobs: blobs, observation: observation, rootAccessKeyID: credentials.accessKeyID,
@@ -76,11 +79,12 @@ public enum CairnServer {
             history: hitRates, templates: try ConsoleTemplates()
         ).register(on: router)
         let hitRateSampler = FlushService(name: "cache hit-rate samples", interval: .seconds(60), logger: logger) {
-            await hitRates.record(metrics.lookupCountsByProtocol())
+            try await hitRates.record(metrics.lookupCountsByProtocol())
         }
         let tlsFiles = settings.tlsCertificate.flatMap { certificate in settings.tlsKey.map { (certificate, $0) } }
         let responder = CairnResponder(
-            s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil, metrics: observation.metrics,
+            s3: s3, routes: router.buildResponder(), sendsFiles: tlsFiles == nil,
+            metrics: settings.metricsEnabled ? observation.metrics : nil,
             virtualHostDomain: settings.virtualHostDomain)
 
         let (host, port) = try settings.hostAndPort()
@@ -153,10 +157,7 @@ public enum CairnServer {
         CacheRoutes.register(on: router, storage: cacheStorage, authenticator: cacheAuthenticator)
         ObservationRoutes(observation: observation, authenticator: cacheAuthenticator).register(on: router)
         router.post("/_cairn/admin/gc") { request, _ -> Response in
-            let principal = try await cacheAuthenticator.principal(for: request)
-            guard principal.tokenID == nil, principal.namespace == nil else {
-                throw CacheError(.forbidden, "Forbidden", "only the root credentials may run retention")
-            }
+            try await cacheAuthenticator.principal(for: request).require(.admin, for: "run retention")
             let dryRun = ["1", "true"].contains(request.uri.queryParameters["dry_run"].map(String.init) ?? "")
             let report = try await runRetention(dryRun)
             let encoder = JSONEncoder()

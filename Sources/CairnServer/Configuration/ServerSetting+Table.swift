@@ -7,7 +7,7 @@ extension ServerSetting {
         rootAccessKeyID, rootSecretAccessKey,
         retentionInterval, gracePeriod, expireAfter, idleAfter, highWatermark, lowWatermark, keepLastBuilds,
         abortIncompleteUploadsAfter, retentionBatchSize, bucketRules, namespaceRules,
-        metricsArePublic,
+        metricsEnabled, metricsArePublic,
         metadataURL, blobURL, blobEndpoint, blobRegion, blobAccessKeyID, blobSecretAccessKey,
     ]
 
@@ -135,7 +135,10 @@ extension ServerSetting {
 
     // MARK: metrics
 
+    static let metricsEnabled = ServerSetting(
+        "metrics.enabled", \.metricsEnabled, .bool,
+        summary: "Whether requests are counted for GET /_cairn/metrics and the console; false: it answers 404")
     static let metricsArePublic = ServerSetting(
         "metrics.public", \.metricsArePublic, .bool,
-        summary: "Whether GET /_cairn/metrics answers without credentials; false: only the root credentials")
+        summary: "Whether GET /_cairn/metrics answers without credentials; false: root or a metrics-scoped token")
 }

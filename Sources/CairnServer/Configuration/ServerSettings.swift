@@ -52,8 +52,11 @@ public struct ServerSettings: Sendable, Equatable {
     public var journalBytes = 64 << 20
     /// How often held blobs that have their rows are let go from memory, in seconds.
     public var journalFlushInterval: TimeInterval = 0.2
+    /// Whether requests are counted for `GET /_cairn/metrics` and the console's hit rates; false turns the counting
+    /// off (to measure what it costs) and the route answers 404.
+    public var metricsEnabled = true
     /// Whether `GET /_cairn/metrics` answers without credentials (a scraper inside a trusted network); otherwise it
-    /// takes the root credentials.
+    /// takes the root credentials or a token with the `metrics` scope.
     public var metricsArePublic = false
 
     public init() {}

@@ -10,10 +10,10 @@ extension ConsoleRoutes {
     func overview(_ session: ConsoleSessions.Session) async throws -> String {
         let now = Date()
         let counts = observation.metrics.lookupCountsByProtocol()
-        await history.record(counts, at: now)
+        let daySamples = await history.view(counts, now: now)
         let hour = HitRateChart(
-            samples: await history.samples(within: 3600, now: now), start: now.addingTimeInterval(-3600), end: now)
-        let daySamples = await history.samples(within: 86400, now: now)
+            samples: daySamples.filter { now.timeIntervalSince($0.time) <= 3600 },
+            start: now.addingTimeInterval(-3600), end: now)
         let day = HitRateChart(
             samples: stride(from: 0, to: daySamples.count, by: 10).map { daySamples[$0] } + daySamples.suffix(1),
             start: now.addingTimeInterval(-86400), end: now)
@@ -75,7 +75,7 @@ extension ConsoleRoutes {
                 objects.append([
                     "key": object.key, "query": Self.query(object.key), "size": Self.bytes(object.size),
                     "accessed": Self.date(object.createdAt), "bucket": bucket, "prefix": prefix,
-                    "formToken": session.formToken,
+                    "formToken": session.formToken, "administers": session.administers,
                 ])
             }
         }
@@ -117,7 +117,7 @@ extension ConsoleRoutes {
 
     func delete(_ request: Request) async throws -> Response {
         let fields = try await form(request)
-        _ = try await signedIn(request, form: fields)
+        _ = try await signedIn(request, form: fields, administering: true)
         let bucket = fields["bucket"] ?? ""
         let key = fields["key"] ?? ""
         let deleted = try await metadata.deleteObject(bucket: bucket, key: key)
@@ -205,6 +205,7 @@ extension ConsoleRoutes {
         let tokens = try await metadata.tokens().map { token -> [String: Any] in
             [
                 "id": token.id, "namespace": token.namespace, "access": token.readOnly ? "read-only" : "read and write",
+                "scopes": TokenScope.text(token.scopes).replacingOccurrences(of: ",", with: ", "),
                 "created": Self.date(token.createdAt), "formToken": session.formToken,
             ]
         }
@@ -215,19 +216,25 @@ extension ConsoleRoutes {
 
     func createToken(_ request: Request) async throws -> Response {
         let fields = try await form(request)
-        let (_, session) = try await signedIn(request, form: fields)
+        let (_, session) = try await signedIn(request, form: fields, administering: true)
         let namespace = fields["namespace"]?.trimmingCharacters(in: CharacterSet.whitespaces) ?? ""
         guard !namespace.isEmpty else {
             throw HTTPError(.badRequest, message: "A token needs a namespace (* for all).")
         }
+        let scopes = Set(TokenScope.allCases.filter { fields["scope_\($0.rawValue)"] != nil })
+        do {
+            try CacheToken.validate(namespace: namespace, scopes: scopes)
+        } catch let error as TokenScopeError {
+            throw HTTPError(.badRequest, message: "The token was not created: \(error.message).")
+        }
         let (_, secret) = try await metadata.createToken(
-            namespace: namespace, readOnly: fields["read_only"] != nil, at: Date())
+            namespace: namespace, readOnly: fields["read_only"] != nil, scopes: scopes, at: Date())
         return html(try await tokens(session, created: secret))
     }
 
     func revokeToken(_ request: Request) async throws -> Response {
         let fields = try await form(request)
-        _ = try await signedIn(request, form: fields)
+        _ = try await signedIn(request, form: fields, administering: true)
         _ = try await metadata.revokeToken(id: fields["id"] ?? "")
         return Self.redirect(to: "\(Self.prefix)/tokens")
     }

@@ -7,7 +7,8 @@ import NIOCore
 /// The web console under `/_cairn/ui/`: server-rendered pages, no JavaScript, behind a login form that sets a
 /// session cookie (credentials never travel in a URL).
 ///
-/// Only the root credentials log in: the console lists and deletes objects of every bucket and manages tokens.
+/// The root credentials log in, and so does a token with the `console` scope (every page, read-only) or the `admin`
+/// scope (also deleting objects and managing tokens): either in the form's secret field, with any name.
 struct ConsoleRoutes: Sendable {
     let metadata: any MetadataStore
     let blobs: any BlobStore
@@ -53,7 +54,9 @@ struct ConsoleRoutes: Sendable {
             let report = try await runRetention(true)
             return html(retention(session, dryRun: report))
         }
-        router.get("/_cairn/ui/tokens") { request, _ in try await page(request) { try await tokens($0, created: nil) } }
+        router.get("/_cairn/ui/tokens") { request, _ in
+            try await page(request, administering: true) { try await tokens($0, created: nil) }
+        }
         router.post("/_cairn/ui/tokens") { request, _ in try await createToken(request) }
         router.post("/_cairn/ui/tokens/revoke") { request, _ in try await revokeToken(request) }
     }
@@ -64,38 +67,59 @@ struct ConsoleRoutes: Sendable {
         let fields = try await form(request)
         let user = fields["access_key_id"] ?? ""
         let secret = fields["secret_access_key"] ?? ""
-        guard ConstantTime.equal(user, rootAccessKeyID), ConstantTime.equal(secret, rootSecretAccessKey) else {
-            var response = html(
-                templates.render(
-                    "login", title: "Log in",
-                    values: ["message": "Wrong access key id or secret: the console takes the root credentials."],
-                    session: nil))
+        let token: CacheToken?
+        if ConstantTime.equal(user, rootAccessKeyID), ConstantTime.equal(secret, rootSecretAccessKey) {
+            token = nil
+        } else if let found = try await metadata.token(secret: secret),
+            !found.scopes.isDisjoint(with: [.console, .admin])
+        {
+            token = found
+        } else {
+            let message =
+                try await metadata.token(secret: secret) == nil
+                ? "Wrong access key id or secret: the console takes the root credentials or a token."
+                : "This token may not open the console: that takes a token with the console or admin scope."
+            var response = html(templates.render("login", title: "Log in", values: ["message": message], session: nil))
             response.status = .unauthorized
             return response
         }
-        let id = await sessions.start()
+        let id = await sessions.start(token: token)
         var response = Self.redirect(to: "\(Self.prefix)/")
         response.headers[.setCookie] = "\(Self.cookieName)=\(id); Path=\(Self.prefix); HttpOnly; SameSite=Strict"
         return response
     }
 
-    /// The session the request's cookie names; for a form, also checks the form's token.
-    func signedIn(_ request: Request, form: FormBody? = nil) async throws -> (String, ConsoleSessions.Session) {
+    /// The session the request's cookie names; for a form, also checks the form's token; with `administering`,
+    /// refuses a session that may only read.
+    func signedIn(
+        _ request: Request, form: FormBody? = nil, administering: Bool = false
+    ) async throws -> (String, ConsoleSessions.Session) {
         guard let id = Self.cookie(Self.cookieName, in: request), let session = await sessions.session(id) else {
+            throw ConsoleRedirect(location: "\(Self.prefix)/login")
+        }
+        if let tokenID = session.tokenID, try await !metadata.tokens().contains(where: { $0.id == tokenID }) {
+            // Revoked since the session began.
+            await sessions.end(id)
             throw ConsoleRedirect(location: "\(Self.prefix)/login")
         }
         if let form, form["form_token"] != session.formToken {
             throw HTTPError(.forbidden, message: "This form is stale: reload the page and try again.")
+        }
+        if administering, !session.administers {
+            throw HTTPError(
+                .forbidden,
+                message: "This session may only read: deleting objects and managing tokens take the root credentials "
+                    + "or a token with the admin scope.")
         }
         return (id, session)
     }
 
     /// A page for a signed-in user, or a redirect to the login form.
     func page(
-        _ request: Request, _ render: (ConsoleSessions.Session) async throws -> String
+        _ request: Request, administering: Bool = false, _ render: (ConsoleSessions.Session) async throws -> String
     ) async throws -> Response {
         do {
-            let (_, session) = try await signedIn(request)
+            let (_, session) = try await signedIn(request, administering: administering)
             return html(try await render(session))
         } catch let redirect as ConsoleRedirect {
             return Self.redirect(to: redirect.location)

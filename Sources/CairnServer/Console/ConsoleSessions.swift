@@ -4,11 +4,17 @@ import Foundation
 /// The console's logged-in sessions, in memory: a random id in an HttpOnly cookie names one, and each carries a
 /// token that every form must send back, so that another site cannot post a form in the user's name.
 ///
-/// A restart logs everyone out; sessions end after ``lifetime``.
+/// A restart logs everyone out; sessions end after ``lifetime``, and a session opened with a token ends when the
+/// token is revoked (checked on every request).
 actor ConsoleSessions {
     struct Session: Sendable {
         let formToken: String
         let expires: Date
+        /// The token the session was opened with; nil for the root credentials.
+        let tokenID: String?
+        /// Whether the session may change things (delete objects, manage tokens): the root credentials or a token
+        /// with the admin scope. Otherwise it reads.
+        let administers: Bool
     }
 
     private var sessions: [String: Session] = [:]
@@ -18,11 +24,13 @@ actor ConsoleSessions {
         self.lifetime = lifetime
     }
 
-    /// Starts a session; returns its id.
-    func start(now: Date = Date()) -> String {
+    /// Starts a session for the root credentials (`token` nil) or a token; returns its id.
+    func start(token: CacheToken?, now: Date = Date()) -> String {
         sessions = sessions.filter { $0.value.expires > now }
         let id = SecureRandom.bytes(24).hexString
-        sessions[id] = Session(formToken: SecureRandom.bytes(16).hexString, expires: now.addingTimeInterval(lifetime))
+        sessions[id] = Session(
+            formToken: SecureRandom.bytes(16).hexString, expires: now.addingTimeInterval(lifetime),
+            tokenID: token?.id, administers: token.map { $0.scopes.contains(.admin) } ?? true)
         return id
     }
 

@@ -15,7 +15,9 @@ struct ConsoleTemplates: Sendable {
     func render(_ page: String, title: String, values: [String: Any], session: ConsoleSessions.Session?) -> String {
         let body = library.render(values, withTemplate: page) ?? ""
         var layout: [String: Any] = ["title": title, "body": body]
-        if let session { layout["session"] = ["formToken": session.formToken] }
+        if let session {
+            layout["session"] = ["formToken": session.formToken, "administers": session.administers]
+        }
         if let message = values["message"] { layout["message"] = message }
         return library.render(layout, withTemplate: "layout") ?? body
     }
@@ -61,7 +63,7 @@ struct ConsoleTemplates: Sendable {
         <a href="/_cairn/ui/namespaces">Cache</a>
         <a href="/_cairn/ui/builds">Builds</a>
         <a href="/_cairn/ui/retention">Retention</a>
-        <a href="/_cairn/ui/tokens">Tokens</a>
+        {{#administers}}<a href="/_cairn/ui/tokens">Tokens</a>{{/administers}}
         <form method="post" action="/_cairn/ui/logout"><input type="hidden" name="form_token" value="{{formToken}}"><button type="submit">Log out</button></form>
         </nav>
         {{/session}}
@@ -76,8 +78,8 @@ struct ConsoleTemplates: Sendable {
 
     static let login = """
         <form method="post" action="/_cairn/ui/login" id="login">
-        <label>Access key id, or any name with a token <input name="access_key_id" autocomplete="username" required></label>
-        <label>Secret access key <input name="secret_access_key" type="password" autocomplete="current-password" required></label>
+        <label>Access key id (any name with a token) <input name="access_key_id" autocomplete="username" required></label>
+        <label>Secret access key, or a token with the console or admin scope <input name="secret_access_key" type="password" autocomplete="current-password" required></label>
         <button type="submit">Log in</button>
         </form>
         """
@@ -123,7 +125,7 @@ struct ConsoleTemplates: Sendable {
         <tr><th>Key</th><th class="number">Size</th><th>Created</th><th></th></tr>
         {{#folders}}<tr><td><a href="/_cairn/ui/objects?bucket={{bucketQuery}}&amp;prefix={{query}}">{{name}}</a></td><td></td><td></td><td></td></tr>{{/folders}}
         {{#objects}}<tr><td><a class="download" href="/_cairn/ui/download?bucket={{bucketQuery}}&amp;key={{query}}">{{key}}</a></td><td class="number">{{size}}</td><td>{{accessed}}</td>
-        <td><form method="post" action="/_cairn/ui/delete" class="inline"><input type="hidden" name="form_token" value="{{formToken}}"><input type="hidden" name="bucket" value="{{bucket}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="prefix" value="{{prefix}}"><button type="submit">Delete</button></form></td></tr>{{/objects}}
+        <td>{{#administers}}<form method="post" action="/_cairn/ui/delete" class="inline"><input type="hidden" name="form_token" value="{{formToken}}"><input type="hidden" name="bucket" value="{{bucket}}"><input type="hidden" name="key" value="{{key}}"><input type="hidden" name="prefix" value="{{prefix}}"><button type="submit">Delete</button></form>{{/administers}}</td></tr>{{/objects}}
         {{^any}}<tr><td colspan="4">Nothing under this prefix.</td></tr>{{/any}}
         </table></div>
         {{#more}}<p>Only the first {{pageSize}} are shown; narrow the prefix.</p>{{/more}}
@@ -166,15 +168,21 @@ struct ConsoleTemplates: Sendable {
     static let tokens = """
         {{#created}}<p>New token (shown only once): <span class="secret" id="new-token">{{created}}</span></p>{{/created}}
         <div class="scroll"><table id="tokens">
-        <tr><th>Id</th><th>Namespace</th><th>Access</th><th>Created</th><th></th></tr>
-        {{#tokens}}<tr data-token="{{id}}"><td>{{id}}</td><td>{{namespace}}</td><td>{{access}}</td><td>{{created}}</td>
+        <tr><th>Id</th><th>Namespace</th><th>Access</th><th>Scopes</th><th>Created</th><th></th></tr>
+        {{#tokens}}<tr data-token="{{id}}"><td>{{id}}</td><td>{{namespace}}</td><td>{{access}}</td><td class="scopes">{{scopes}}</td><td>{{created}}</td>
         <td><form method="post" action="/_cairn/ui/tokens/revoke" class="inline"><input type="hidden" name="form_token" value="{{formToken}}"><input type="hidden" name="id" value="{{id}}"><button type="submit">Revoke</button></form></td></tr>{{/tokens}}
-        {{^tokens}}<tr><td colspan="5">No tokens.</td></tr>{{/tokens}}
+        {{^tokens}}<tr><td colspan="6">No tokens.</td></tr>{{/tokens}}
         </table></div>
         <h2>Create a token</h2>
         <form method="post" action="/_cairn/ui/tokens" id="create-token"><input type="hidden" name="form_token" value="{{formToken}}">
         <label>Namespace (* for every one) <input name="namespace" required></label>
-        <label><input type="checkbox" name="read_only" value="1"> Read-only</label>
+        <label><input type="checkbox" name="read_only" value="1"> Read-only (cache reads only, never writes)</label>
+        <fieldset><legend>Scopes</legend>
+        <label><input type="checkbox" name="scope_cache" value="1" checked> cache: the build-cache protocols and <code>cairn build</code>, in the namespace</label>
+        <label><input type="checkbox" name="scope_metrics" value="1"> metrics: scrape <code>/_cairn/metrics</code></label>
+        <label><input type="checkbox" name="scope_console" value="1"> console: read every page of this console (namespace * only)</label>
+        <label><input type="checkbox" name="scope_admin" value="1"> admin: also delete objects, manage tokens, run retention (namespace * only)</label>
+        </fieldset>
         <button type="submit">Create</button></form>
         """
 }

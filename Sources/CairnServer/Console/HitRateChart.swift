@@ -13,12 +13,14 @@ struct HitRateChart {
 
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
-    /// The hit rate of each protocol in every interval between consecutive samples that saw lookups.
+    /// The hit rate of each protocol in every interval between consecutive samples that saw lookups. Across a
+    /// restart (samples of two server runs) the later counts, which started from zero, are the interval's.
     init(samples: [HitRateHistory.Sample], start: Date, end: Date) {
         var byName: [String: [Point]] = [:]
         for (earlier, later) in zip(samples, samples.dropFirst()) {
             for (name, counts) in later.counts {
-                let delta = counts - (earlier.counts[name] ?? LookupCounts())
+                let before = earlier.run == later.run ? earlier.counts[name] ?? LookupCounts() : LookupCounts()
+                let delta = counts - before
                 if let rate = delta.hitRate { byName[name, default: []].append(Point(time: later.time, rate: rate)) }
             }
         }

@@ -17,18 +17,55 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
     let routes: Routes
     /// Whether connections carry a ``FileRegionHandler`` (plain HTTP, not TLS), so S3 GETs may send blob files.
     let sendsFiles: Bool
-    let metrics: ServerMetrics
+    /// The series requests are counted in; nil when `metrics.enabled` is false.
+    let metrics: ServerMetrics?
     /// As the S3 front end is configured, so that metrics name the bucket of a virtual-host-style request.
     let virtualHostDomain: String?
 
     static var reservedPrefix: String { "/_cairn/" }
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        guard let metrics else { return try await answer(request, context: context) }
         let start = NIODeadline.now().uptimeNanoseconds
-        let received = Int64(request.headers[.contentLength] ?? "") ?? 0
-        let uploading = received > 0 || request.headers[.transferEncoding] != nil
-        if uploading { metrics.uploadsInFlight.increment() }
-        defer { if uploading { metrics.uploadsInFlight.decrement() } }
+        let declared = Int64(request.headers[.contentLength] ?? "") ?? 0
+        var request = request
+        var received: CountedRequestBody.Tally?
+        if declared > 0 || request.headers[.transferEncoding] != nil {
+            // What was read, not what was declared: a chunked body declares nothing.
+            let tally = CountedRequestBody.Tally()
+            request.body = RequestBody(asyncSequence: CountedRequestBody(base: request.body, count: tally))
+            received = tally
+            metrics.uploadsInFlight.increment()
+        }
+        defer { if received != nil { metrics.uploadsInFlight.decrement() } }
+        var response = try await answer(request, context: context)
+        let slot = metrics.requestSlot(
+            RequestLabels(request.head, virtualHostDomain: virtualHostDomain), status: response.status.code)
+        let sent =
+            request.method == .head
+            ? 0 : Int64(response.body.contentLength ?? response.headers[.contentLength].flatMap { Int($0) } ?? 0)
+        let firstByte = Self.nanoseconds(since: start)
+        // A small body of known length is written at once: its total is its time to first byte. Wrapping it in a
+        // writing closure would cost every small response a detour; only streamed bodies are timed to their end.
+        if let length = response.body.contentLength, length <= Self.timedBodyThreshold {
+            metrics.recordRequest(
+                slot: slot, received: received?.value ?? 0, sent: sent, firstByteNanoseconds: firstByte,
+                durationNanoseconds: firstByte)
+        } else {
+            metrics.recordRequest(
+                slot: slot, received: received?.value ?? 0, sent: sent, firstByteNanoseconds: firstByte,
+                durationNanoseconds: nil)
+            let body = response.body
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                defer { metrics.recordDuration(slot: slot, nanoseconds: Self.nanoseconds(since: start)) }
+                try await body.write(writer)
+            }
+        }
+        return response
+    }
+
+    /// The response to a request, stamped with a new request id: Cairn's own routes or S3.
+    private func answer(_ request: Request, context: Context) async throws -> Response {
         let requestID = Self.newRequestID()
         var response: Response
         let fileSender: (any FileBodySender)? = sendsFiles ? ChannelFileSender(channel: context.channel) : nil
@@ -45,23 +82,6 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
             response = await s3.respond(to: request, requestID: requestID, fileSender: fileSender)
         }
         Self.stamp(&response.headers, requestID: requestID)
-        let series = metrics.requestSeries(
-            RequestLabels(request.head, virtualHostDomain: virtualHostDomain), status: response.status.code)
-        let sent =
-            request.method == .head
-            ? 0 : Int64(response.body.contentLength ?? response.headers[.contentLength].flatMap { Int($0) } ?? 0)
-        series.record(received: received, sent: sent, firstByteNanoseconds: Self.nanoseconds(since: start))
-        // A small body of known length is written at once: its total is its time to first byte. Wrapping it in a
-        // writing closure would cost every small response a detour; only streamed bodies are timed to their end.
-        if let length = response.body.contentLength, length <= Self.timedBodyThreshold {
-            series.duration.recordNanoseconds(Self.nanoseconds(since: start))
-        } else {
-            let body = response.body
-            response.body = ResponseBody(contentLength: body.contentLength) { writer in
-                defer { series.duration.recordNanoseconds(Self.nanoseconds(since: start)) }
-                try await body.write(writer)
-            }
-        }
         return response
     }
 
@@ -83,7 +103,7 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
         @Sendable func stamped(_ response: S3Service.ImmediateResponse) -> ImmediateReadHandler.Response {
             var head = response.head
             Self.stamp(&head.headerFields, requestID: requestID)
-            metrics.recordWhole(
+            metrics?.recordWhole(
                 RequestLabels(requestHead, virtualHostDomain: virtualHostDomain), status: response.head.status.code,
                 received: 0, sent: Int64(response.body?.readableBytes ?? 0), nanoseconds: Self.nanoseconds(since: start)
             )

@@ -6,11 +6,11 @@ final class LookupTally: Sendable {
     let hits = Atomic<Int>(0)
     let misses = Atomic<Int>(0)
 
-    func record(hit: Bool) {
+    func record(_ count: Int = 1, hit: Bool) {
         if hit {
-            hits.wrappingAdd(1, ordering: .relaxed)
+            hits.wrappingAdd(count, ordering: .relaxed)
         } else {
-            misses.wrappingAdd(1, ordering: .relaxed)
+            misses.wrappingAdd(count, ordering: .relaxed)
         }
     }
 

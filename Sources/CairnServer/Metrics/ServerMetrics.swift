@@ -7,15 +7,22 @@ import Synchronization
 /// The server's Prometheus series, recorded through swift-metrics into a registry of its own (never the process-wide
 /// metrics system, so servers in one process keep their numbers apart), and written out by ``exposition()``.
 ///
-/// Recording takes no lock of the stores: a request finds its series in a small map (one short lock of its own,
-/// held for a dictionary lookup), then counts with atomics. Labels whose values clients choose (bucket and
+/// Recording takes no lock of the stores and touches nothing another thread writes: a request finds its series'
+/// slot in its thread's cache of recent ones (on a miss, in a map under one short lock), and records into its
+/// thread's ``PendingRequests``, which are replayed into the series every few hundred requests and before the series
+/// are read (see ``flushPendingRequests()``). Labels whose values clients choose (bucket and
 /// namespace names) are capped at ``maximumNamespaces`` distinct values; later ones are counted as `(other)`.
 public final class ServerMetrics: Sendable {
     /// The registry the series live in.
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
     private let series = Mutex(SeriesTable())
+    /// Every thread's requests not yet in the series.
+    private let pending = Mutex<[PendingRequests]>([])
     let uploadsInFlight: CoreMetrics.Meter
+    /// Tells this instance's series apart in the threads' caches; unlike its address, never reused.
+    private let identity = ServerMetrics.identities.wrappingAdd(1, ordering: .relaxed).newValue
+    private static let identities = Atomic<Int>(0)
 
     /// The most distinct bucket and namespace names given series of their own.
     static let maximumNamespaces = 500
@@ -63,13 +70,24 @@ public final class ServerMetrics: Sendable {
     }
 
     private struct SeriesTable {
-        var byKey: [SeriesKey: RequestSeries] = [:]
+        /// The slot of each kind of request and status.
+        var byKey: [SeriesKey: Int] = [:]
+        /// The series of each slot.
+        var slots: [RequestSeries] = []
         var namespaces: Set<String> = []
         var tallies: [LookupKey: LookupTally] = [:]
     }
 
-    /// The series to record a request with; made on first use.
-    func requestSeries(_ labels: RequestLabels, status: Int) -> RequestSeries {
+    /// The slot of the series to record a request with; the series are made on first use. Found in the thread's
+    /// ``MetricsThreadState`` when it can be, so that most requests take no shared lock here.
+    func requestSlot(_ labels: RequestLabels, status: Int, thread: MetricsThreadState = .current) -> Int {
+        if let found = thread.slot(owner: identity, labels, status: status) { return found }
+        let found = tableSlot(labels, status: status)
+        thread.remember(owner: identity, labels, status: status, slot: found)
+        return found
+    }
+
+    private func tableSlot(_ labels: RequestLabels, status: Int) -> Int {
         let key = SeriesKey(labels: labels, status: status)
         return series.withLock { table in
             if let found = table.byKey[key] { return found }
@@ -87,9 +105,70 @@ public final class ServerMetrics: Sendable {
                 tally = table.tallies[lookupKey] ?? LookupTally()
                 table.tallies[lookupKey] = tally
             }
-            let made = makeSeries(labels, status: status, tally: tally)
-            table.byKey[key] = made
-            return made
+            table.slots.append(makeSeries(labels, status: status, tally: tally))
+            table.byKey[key] = table.slots.count - 1
+            return table.slots.count - 1
+        }
+    }
+
+    /// Records a request when its response head is ready; `duration` when its whole response is known too.
+    func recordRequest(
+        slot: Int, received: Int64, sent: Int64, firstByteNanoseconds: Int64, durationNanoseconds: Int64?,
+        thread: MetricsThreadState = .current
+    ) {
+        let full = pendingRequests(thread).record(slot: slot) { pending in
+            pending.requests += 1
+            pending.received += received
+            pending.sent += sent
+            pending.firstBytes.append(firstByteNanoseconds)
+            if let durationNanoseconds { pending.durations.append(durationNanoseconds) }
+        }
+        if full { flush(pendingRequests(thread)) }
+    }
+
+    /// Records the total duration of a request whose response body has ended.
+    func recordDuration(slot: Int, nanoseconds: Int64) {
+        let thread = MetricsThreadState.current
+        if pendingRequests(thread).record(slot: slot, { $0.durations.append(nanoseconds) }) {
+            flush(pendingRequests(thread))
+        }
+    }
+
+    /// Records a request whose whole response is known at once (answered on the event loop).
+    func recordWhole(
+        _ labels: RequestLabels, status: Int, received: Int64, sent: Int64, nanoseconds: Int64
+    ) {
+        let thread = MetricsThreadState.current
+        recordRequest(
+            slot: requestSlot(labels, status: status, thread: thread), received: received, sent: sent,
+            firstByteNanoseconds: nanoseconds, durationNanoseconds: nanoseconds, thread: thread)
+    }
+
+    private func pendingRequests(_ thread: MetricsThreadState) -> PendingRequests {
+        thread.pendingRequests(owner: identity) { made in pending.withLock { $0.append(made) } }
+    }
+
+    /// Replays what every thread recorded into the series; before they are read.
+    func flushPendingRequests() {
+        for requests in pending.withLock({ $0 }) { flush(requests) }
+    }
+
+    private func flush(_ requests: PendingRequests) {
+        // Slots are only ever appended: a copy of the list taken while the pending requests are locked names every
+        // slot they hold.
+        var slots: [RequestSeries] = []
+        requests.flush { slot, recorded in
+            if slot >= slots.count { slots = self.series.withLock { $0.slots } }
+            let series = slots[slot]
+            if recorded.requests > 0 {
+                series.requests.increment(by: recorded.requests)
+                series.lookup?.increment(by: recorded.requests)
+                series.tally?.record(recorded.requests, hit: series.isHit)
+            }
+            if recorded.received > 0 { series.received.increment(by: recorded.received) }
+            if recorded.sent > 0 { series.sent.increment(by: recorded.sent) }
+            for value in recorded.firstBytes { series.firstByte.recordNanoseconds(value) }
+            for value in recorded.durations { series.duration.recordNanoseconds(value) }
         }
     }
 
@@ -126,16 +205,8 @@ public final class ServerMetrics: Sendable {
 
     /// Cache hits and misses since the server started, by protocol and namespace.
     func lookupCounts() -> [LookupKey: LookupCounts] {
-        series.withLock { table in table.tallies.mapValues(\.counts) }
-    }
-
-    /// Records a request whose whole response is known at once (answered on the event loop).
-    func recordWhole(
-        _ labels: RequestLabels, status: Int, received: Int64, sent: Int64, nanoseconds: Int64
-    ) {
-        let series = requestSeries(labels, status: status)
-        series.record(received: received, sent: sent, firstByteNanoseconds: nanoseconds)
-        series.duration.recordNanoseconds(nanoseconds)
+        flushPendingRequests()
+        return series.withLock { table in table.tallies.mapValues(\.counts) }
     }
 
     // MARK: retention and the runner
@@ -193,18 +264,9 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// The series in Prometheus' text format.
-    public func exposition() -> [UInt8] { registry.emitToBuffer() }
-}
-
-extension ServerMetrics.RequestSeries {
-    /// Records what is known when the response head is ready; the total duration is recorded when the body ends.
-    func record(received: Int64, sent: Int64, firstByteNanoseconds: Int64) {
-        requests.increment()
-        lookup?.increment()
-        tally?.record(hit: isHit)
-        if received > 0 { self.received.increment(by: received) }
-        if sent > 0 { self.sent.increment(by: sent) }
-        firstByte.recordNanoseconds(firstByteNanoseconds)
+    /// The series in Prometheus' text format, every request recorded so far included.
+    public func exposition() -> [UInt8] {
+        flushPendingRequests()
+        return registry.emitToBuffer()
     }
 }

@@ -9,6 +9,8 @@ import Foundation
 /// store is, and the builds `cairn build` reported.
 public struct ServerObservation: Sendable {
     public let metrics: ServerMetrics
+    /// Whether requests are counted and `GET /_cairn/metrics` answers (`metrics.enabled`); when false it is 404.
+    public let metricsEnabled: Bool
     /// Whether `GET /_cairn/metrics` answers without credentials (`metrics.public`).
     public let metricsArePublic: Bool
     /// Reads how much the store holds; nil leaves the storage series out.
@@ -19,11 +21,12 @@ public struct ServerObservation: Sendable {
     public let builds: RecentBuilds
 
     public init(
-        metrics: ServerMetrics = ServerMetrics(), metricsArePublic: Bool = false,
+        metrics: ServerMetrics = ServerMetrics(), metricsEnabled: Bool = true, metricsArePublic: Bool = false,
         storageUsage: (@Sendable () async throws -> StorageUsage)? = nil, dataDirectory: String? = nil,
         builds: RecentBuilds = RecentBuilds()
     ) {
         self.metrics = metrics
+        self.metricsEnabled = metricsEnabled
         self.metricsArePublic = metricsArePublic
         self.storageUsage = storageUsage
         self.dataDirectory = dataDirectory

@@ -228,9 +228,31 @@ def run(browser):
     status, _ = http("GET", "/_cairn/ccache/team-ui/ab/cd01", bearer=secret)
     check(status == 401, f"the revoked token is refused: {status}")
 
+    # A token with the console scope alone, made here, logs in and reads but is offered no change.
+    browser.navigate(
+        "const f = document.querySelector('#create-token');"
+        "f.querySelector('[name=namespace]').value = '*';"
+        "f.querySelector('[name=scope_cache]').checked = false;"
+        "f.querySelector('[name=scope_console]').checked = true;"
+        "f.requestSubmit()", "console-token-created")
+    reader = browser.text("#new-token")
+    check(reader and reader.startswith("cairn_"), f"new console token: {reader}")
+    check("console" in browser.text("#tokens"), "the token's scopes are listed")
+
     browser.navigate("document.querySelector('nav form').requestSubmit()", "logged-out")
     browser.goto(UI + "/tokens", "after-logout")
     check(browser.path() == "/_cairn/ui/login", "logging out ends the session")
+
+    browser.submit("#login", {"access_key_id": "reader", "secret_access_key": reader}, "reader-overview")
+    check(browser.path() == "/_cairn/ui/", f"after logging in with a console token: {browser.path()}")
+    check(browser.evaluate("document.querySelector('nav a[href=\"/_cairn/ui/tokens\"]') === null"),
+          "a console token is not offered the tokens page")
+    browser.goto(UI + "/objects?bucket=ui-bucket&prefix=dir/", "reader-objects")
+    check("dir/report.txt" in browser.text("#objects"), "a console token browses objects")
+    check(browser.evaluate("document.querySelectorAll('#objects form').length") == 0, "a reader is offered no delete")
+    status, _ = http("GET", "/_cairn/ccache/team-ui/ab/cd01", bearer=reader)
+    check(status == 403, f"a console token opens no cache namespace: {status}")
+    browser.navigate("document.querySelector('nav form').requestSubmit()", "reader-logged-out")
     print("console: every page checked")
 
 
