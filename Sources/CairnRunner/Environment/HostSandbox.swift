@@ -14,14 +14,23 @@ struct HostSandbox: Sendable {
 
     /// `bwrap` from `PATH`, when it is installed and can create a mount namespace here (it cannot in some
     /// unprivileged containers); nil otherwise.
+    ///
+    /// A probe that fails is tried again a few times: binding a host directory copies its submounts, and one that
+    /// goes away meanwhile (a container engine unmounting a container's layers under `/var`) fails that one
+    /// attempt with "Can't bind mount", which says nothing about whether sandboxes work here.
     static func locate() -> HostSandbox? {
         guard let executable = SpawnedProcess.locate("bwrap") else { return nil }
         let sandbox = HostSandbox(executable: executable)
-        let probe = try? SpawnedProcess(
-            executable: executable, arguments: sandbox.arguments(binding: "/", at: "/codebuild/probe") + ["/bin/true"],
-            standardInput: .null, standardOutput: .null, standardError: .null
-        )
-        return probe?.waitUntilExit() == .exited(0) ? sandbox : nil
+        for attempt in 0..<5 {
+            if attempt > 0 { usleep(useconds_t(100_000 * attempt)) }
+            let probe = try? SpawnedProcess(
+                executable: executable,
+                arguments: sandbox.arguments(binding: "/", at: "/codebuild/probe") + ["/bin/true"],
+                standardInput: .null, standardOutput: .null, standardError: .null
+            )
+            if probe?.waitUntilExit() == .exited(0) { return sandbox }
+        }
+        return nil
     }
 
     /// The arguments before the command: the host's top-level directories bound in place and `hostDirectory` at
