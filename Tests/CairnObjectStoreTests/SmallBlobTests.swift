@@ -182,7 +182,7 @@ struct ObjectStoreFixture: Sendable {
     /// The keys of the bucket, as the object store lists them (ListObjectsV2).
     func objectKeys() async throws -> [String] {
         let result = try await ChildProcess.run(
-            curl + ["-sf", "\(location.endpoint)/\(location.bucket)?list-type=2&prefix=\(location.prefix)/"])
+            curl + ["-sf", "\(location.endpoint)/\(location.bucket)?list-type=2&prefix=\(location.prefix)%2F"])
         guard result.status == 0 else { throw CommandFailure(description: "listing the bucket: \(result.output)") }
         return result.output.components(separatedBy: "<Key>").dropFirst()
             .compactMap { $0.components(separatedBy: "</Key>").first }.sorted()

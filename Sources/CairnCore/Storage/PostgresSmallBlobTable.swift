@@ -34,7 +34,7 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
     }
 
     public func insert(_ content: ByteBuffer, for digest: BlobDigest) async throws {
-        try await client.query(
+        _ = try await client.query(
             """
             INSERT INTO small_blobs (digest, content) VALUES (\(digest.hex), \(content))
             ON CONFLICT (digest) DO NOTHING

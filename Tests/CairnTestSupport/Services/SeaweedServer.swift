@@ -48,6 +48,9 @@ public actor SeaweedServer {
             "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer.port=\(ports[2])", "-s3",
             "-s3.port=\(ports[3])", "-s3.config=\(directory)/identities.json", "-master.volumeSizeLimitMB=64",
             "-volume.max=0",
+            // The S3 gateway's Iceberg and Lance listeners default to fixed ports (8181, 9101), which a second
+            // instance on the machine finds taken and then exits: off, as Cairn needs neither.
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
         // Started through the shell in the background, so that it outlives nothing but this process: its pid is kept
         // for `atexit`.
