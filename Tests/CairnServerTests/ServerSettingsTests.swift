@@ -82,7 +82,7 @@ struct ServerSettingsTests {
         "metrics.enabled": "false", "metrics.public": "true",
         "metadata.url": "postgres://cairn@db:5432/cairn", "blobs.url": "s3://cache/cairn",
         "blobs.endpoint": "http://objects:8333", "blobs.region": "eu-west-3", "blobs.access_key_id": "key",
-        "blobs.secret_access_key": "secret",
+        "blobs.secret_access_key": "secret", "blobs.small_blob_bytes": "16384", "blobs.cache_bytes": "0",
     ]
 
     @Test(

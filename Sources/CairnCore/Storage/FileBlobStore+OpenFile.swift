@@ -11,6 +11,12 @@ public struct OpenBlobFile: Sendable {
     public let handle: NIOFileHandle
     /// The file's size when it was opened. A blob never changes, and an open file outlives its removal.
     public let size: Int64
+
+    /// An open file of `size` bytes; the receiver of this value owns `handle`.
+    public init(handle: NIOFileHandle, size: Int64) {
+        self.handle = handle
+        self.size = size
+    }
 }
 
 extension FileBlobStore {

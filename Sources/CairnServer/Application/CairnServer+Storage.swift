@@ -40,7 +40,9 @@ extension CairnServer {
     }
 
     /// PostgreSQL and an object store: the schema is migrated (once, whichever node starts first) before the node
-    /// serves, and the object store's bucket created when missing. The data directory holds only uploads in flight.
+    /// serves, and the object store's bucket created when missing. Small blobs go to PostgreSQL's `small_blobs`
+    /// table (a pool of its own, see ``PostgresSmallBlobTable``). The data directory holds only uploads in flight
+    /// and the node's blob cache, which starts empty.
     private static func openSharedStorage(
         settings: ServerSettings, metadataURL: String, location: ObjectStoreLocation, logger: Logger
     ) async throws -> Storage {
@@ -48,12 +50,22 @@ extension CairnServer {
         if !applied.isEmpty {
             logger.notice("migrated the PostgreSQL schema", metadata: ["migrations": "\(applied)"])
         }
-        let blobs = try S3BlobStore(location: location, stagingDirectory: settings.dataDirectory + "/staging")
-        try await blobs.createBucketIfNeeded()
-        try removeTemporaryFiles(of: blobs, logger: logger)
+        let smallBlobs =
+            settings.smallBlobBytes > 0 ? try PostgresSmallBlobTable(url: metadataURL, logger: logger) : nil
+        let cache =
+            settings.blobCacheBytes > 0
+            ? try BlobDiskCache(
+                directory: settings.dataDirectory + "/blob-cache", capacity: Int64(settings.blobCacheBytes)) : nil
+        let blobs = try S3BlobStore(
+            location: location, stagingDirectory: settings.dataDirectory + "/staging", smallBlobs: smallBlobs,
+            smallBlobLimit: Int64(settings.smallBlobBytes), cache: cache)
         let metadata = try PostgresMetadataStore(
             url: metadataURL, blobs: blobs, region: settings.region, logger: logger)
-        return Storage(blobs: blobs, metadata: metadata, services: [PostgresPool(store: metadata)])
+        try await blobs.createBucketIfNeeded()
+        try removeTemporaryFiles(of: blobs, logger: logger)
+        var pools = [PostgresPool(pool: metadata.run)]
+        if let smallBlobs { pools.append(PostgresPool(pool: smallBlobs.run)) }
+        return Storage(blobs: blobs, metadata: metadata, services: pools)
     }
 
     private static func removeTemporaryFiles(of blobs: any BlobStore, logger: Logger) throws {
@@ -64,11 +76,11 @@ extension CairnServer {
     }
 }
 
-/// Runs the PostgreSQL store's connection pool until the server has stopped.
+/// Runs a PostgreSQL connection pool (the metadata store's, the small-blob table's) until the server has stopped.
 private struct PostgresPool: Service {
-    let store: PostgresMetadataStore
+    let pool: @Sendable () async -> Void
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await store.run() }
+        await cancelWhenGracefulShutdown { await pool() }
     }
 }

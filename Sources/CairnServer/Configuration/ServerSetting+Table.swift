@@ -8,7 +8,8 @@ extension ServerSetting {
         retentionInterval, gracePeriod, expireAfter, idleAfter, highWatermark, lowWatermark, keepLastBuilds,
         abortIncompleteUploadsAfter, retentionBatchSize, bucketRules, namespaceRules,
         metricsEnabled, metricsArePublic,
-        metadataURL, blobURL, blobEndpoint, blobRegion, blobAccessKeyID, blobSecretAccessKey,
+        metadataURL, blobURL, blobEndpoint, blobRegion, blobAccessKeyID, blobSecretAccessKey, smallBlobBytes,
+        blobCacheBytes,
     ]
 
     // MARK: shared storage (several nodes)
@@ -31,6 +32,16 @@ extension ServerSetting {
     static let blobSecretAccessKey = ServerSetting(
         "blobs.secret_access_key", \.blobSecretAccessKey, .optional(.text),
         environmentVariable: "CAIRN_BLOB_SECRET_ACCESS_KEY", summary: "Secret access key for the object store")
+    static let smallBlobBytes = ServerSetting(
+        "blobs.small_blob_bytes", \.smallBlobBytes,
+        .number("a number of bytes up to \(ServerSettings.largestSmallBlob) (0: every blob in the object store)") {
+            (0...ServerSettings.largestSmallBlob).contains($0)
+        }, environmentVariable: "CAIRN_BLOB_SMALL_BLOB_BYTES",
+        summary: "Blobs of at most this many bytes are stored in PostgreSQL, not the object store; 0 turns it off")
+    static let blobCacheBytes = ServerSetting(
+        "blobs.cache_bytes", \.blobCacheBytes, .number("a number of bytes (0 disables the cache)") { $0 >= 0 },
+        environmentVariable: "CAIRN_BLOB_CACHE_BYTES",
+        summary: "Bytes of this node's disk cache of blobs from the object store; 0 disables it")
 
     // MARK: server
 

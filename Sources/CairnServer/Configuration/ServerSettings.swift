@@ -43,6 +43,12 @@ public struct ServerSettings: Sendable, Equatable {
     public var blobRegion = "us-east-1"
     public var blobAccessKeyID: String?
     public var blobSecretAccessKey: String?
+    /// With ``blobURL``: blobs of at most this many bytes are rows of PostgreSQL's `small_blobs` table instead of
+    /// objects; 0 puts every blob in the object store.
+    public var smallBlobBytes = 64 << 10
+    /// With ``blobURL``: bytes of this node's disk cache of blobs read from or written to the object store (in
+    /// `blob-cache/` under ``dataDirectory``); 0 disables it.
+    public var blobCacheBytes = 1 << 30
     /// The largest build-cache entry accepted (Bazel, ccache, Gradle, Turborepo, runner blobs), in bytes.
     public var maximumCacheEntrySize: Int64 = 1 << 30
     /// Bytes of small blobs (≤ 64 KiB) kept in memory for reads; 0 disables it.
@@ -60,6 +66,10 @@ public struct ServerSettings: Sendable, Equatable {
     public var metricsArePublic = false
 
     public init() {}
+
+    /// The largest ``smallBlobBytes`` accepted: a small blob is held in memory while it is hashed, and a row much
+    /// larger than this is better off as an object.
+    public static let largestSmallBlob = 1 << 20
 
     /// The file used when neither `--config` nor ``configFileEnvironmentVariable`` names one.
     public static let defaultConfigFile = "config/cairn.yaml"
@@ -96,6 +106,12 @@ public struct ServerSettings: Sendable, Equatable {
             throw SettingsError("the root secret access key must have at least 8 characters")
         }
         try validateSharedStorage()
+        if !(0...Self.largestSmallBlob).contains(smallBlobBytes) {
+            throw SettingsError(
+                "blobs.small_blob_bytes must be between 0 (every blob in the object store) and "
+                    + "\(Self.largestSmallBlob)")
+        }
+        if blobCacheBytes < 0 { throw SettingsError("blobs.cache_bytes must be 0 or more (0 disables the cache)") }
         if memoryCacheBytes < 0 { throw SettingsError("cache.memory_bytes must be 0 or more (0 disables it)") }
         if journalBytes < 0 { throw SettingsError("server.journal_bytes must be 0 or more (0 turns it off)") }
         if !(journalFlushInterval > 0) {
