@@ -140,10 +140,11 @@ struct ScaleOutFailureTests {
         let secondPart = directory.appending("part2")
         try Self.randomFile(firstPart, size: 5 << 20)
         try Self.randomFile(secondPart, size: 300_000)
-        let partPath = "/uploads/multi.bin?uploadId=\(uploadID)&partNumber="
+        // The query in canonical (sorted) order: curl signs it as written.
+        let partPath = { (number: Int) in "/uploads/multi.bin?partNumber=\(number)&uploadId=\(uploadID)" }
         let parts = [
-            Write(path: partPath + "1", file: firstPart, node: victim, slow: true),
-            Write(path: partPath + "2", file: secondPart, node: 2, slow: false),
+            Write(path: partPath(1), file: firstPart, node: victim, slow: true),
+            Write(path: partPath(2), file: secondPart, node: 2, slow: false),
         ]
 
         let progress = Progress()

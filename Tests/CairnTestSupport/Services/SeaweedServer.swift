@@ -92,6 +92,8 @@ public actor SeaweedServer {
             "-master.port=\(ports[0])", "-volume.port=\(ports[1])", "-filer.port=\(ports[2])", "-s3",
             "-s3.port=\(ports[3])", "-s3.config=\(directory)/identities.json", "-master.volumeSizeLimitMB=64",
             "-volume.max=0",
+            // Its Iceberg and Lance listeners take fixed ports: off, so that two servers can run at once.
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
         // Started through the shell in the background, so that it outlives nothing but this process: its pid is kept
         // for `atexit`.
