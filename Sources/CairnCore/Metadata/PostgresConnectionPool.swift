@@ -18,7 +18,7 @@ struct PostgresConnectionPool: Sendable {
     @discardableResult
     func query(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         do {
-            return try await client.query(query, logger: logger)
+            return try await client.query(query, logger: logger).collect()
         } catch {
             throw Self.translate(error)
         }
