@@ -319,7 +319,7 @@ public final class S3BlobStore: BlobStore {
         }
     }
 
-    /// Sends a signed request; a store that cannot be reached is an ``ObjectStoreError``.
+    /// Sends a signed request; a store that cannot be reached is ``StorageUnavailable``, which clients may retry.
     func send(
         _ method: HTTPMethod, path: String, headers: [(String, String)] = [], body: HTTPClientRequest.Body? = nil
     ) async throws -> HTTPClientResponse {
@@ -334,8 +334,8 @@ public final class S3BlobStore: BlobStore {
         do {
             return try await client.execute(request, timeout: Self.timeout)
         } catch {
-            throw ObjectStoreError(
-                "cannot reach the object store at \(location.endpoint) (\(method) \(path)): \(error)")
+            throw StorageUnavailable(
+                .blobs, "cannot reach the object store at \(location.endpoint) (\(method) \(path)): \(error)")
         }
     }
 
@@ -343,12 +343,17 @@ public final class S3BlobStore: BlobStore {
         String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 
-    func failure(_ what: String, _ status: HTTPResponseStatus, _ body: String) -> ObjectStoreError {
+    /// The error for an answer that is not the one expected: ``StorageUnavailable`` for a server error (the store is
+    /// failing or overloaded and a retry may succeed), ``ObjectStoreError`` for a refusal that will not change.
+    func failure(_ what: String, _ status: HTTPResponseStatus, _ body: String) -> any Error {
+        if status.code >= 500 {
+            return StorageUnavailable(
+                .blobs, "\(what) at \(location.endpoint): HTTP \(status.code) \(body.prefix(300))")
+        }
         let hint =
             switch status.code {
             case 403: " (check the access key and secret the object store was configured with)"
             case 404 where body.contains("NoSuchBucket"): " (create the bucket, or let cairn create it)"
-            case 500...: " (the object store is failing; cairn answers 503 until it recovers)"
             default: ""
             }
         return ObjectStoreError(

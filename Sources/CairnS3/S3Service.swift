@@ -349,6 +349,12 @@ public struct S3Service: Sendable {
                     "Your proposed upload is smaller than the minimum allowed object size. (part \(number))",
                     status: .badRequest)
             }
+        case let error as StorageUnavailable:
+            var answer = S3Error(
+                "SlowDown", "Please reduce your request rate: \(error.description); nothing was stored.",
+                status: .serviceUnavailable)
+            answer.headers.append((.retryAfter, String(StorageUnavailable.retryAfterSeconds)))
+            return answer
         case let error as BlobStoreError where error.code == .diskFull:
             return S3Error(
                 "InsufficientStorage", "The server has no space left to store this upload; nothing was stored.",

@@ -7,12 +7,15 @@ import Testing
 /// request may reach any node, and each must answer as one server would.
 @Suite("Scale-out: three nodes on PostgreSQL and an object store", .requires("aws", "curl", "weed", postgres: true))
 struct ScaleOutTests {
-    /// Starts `count` nodes on a new database (`database`, when given) and a new bucket prefix.
-    static func startNodes(_ count: Int, database: String? = nil) async throws -> [CairnServerProcess] {
+    /// Starts `count` nodes on a new database (`database`, when given) and a new bucket prefix of the shared
+    /// SeaweedFS (or of `objectStore`), with `environment` added to each node's.
+    static func startNodes(
+        _ count: Int, database: String? = nil, objectStore: SeaweedServer = .shared, environment: [String: String] = [:]
+    ) async throws -> [CairnServerProcess] {
         var url = database
         if url == nil { url = try await PostgresServer.shared.makeDatabase() }
         let database = try #require(url)
-        let endpoint = try await SeaweedServer.shared.s3Endpoint()
+        let endpoint = try await objectStore.s3Endpoint()
         let prefix = "cairn-\(UUID().uuidString.lowercased().prefix(8))"
         return try (0..<count).map { _ in
             let node = try CairnServerProcess()
@@ -20,7 +23,7 @@ struct ScaleOutTests {
                 "CAIRN_METADATA_URL": database, "CAIRN_BLOB_URL": "s3://scaleout/\(prefix)",
                 "CAIRN_BLOB_ENDPOINT": endpoint, "CAIRN_BLOB_ACCESS_KEY_ID": SeaweedServer.accessKeyID,
                 "CAIRN_BLOB_SECRET_ACCESS_KEY": SeaweedServer.secretAccessKey,
-            ]
+            ].merging(environment) { $1 }
             try node.start()
             return node
         }

@@ -73,7 +73,8 @@ struct S3BlobStoreTests {
             endpoint: "http://127.0.0.1:\(try PostgresServer.unusedPort())", bucket: "b", accessKeyID: "k",
             secretAccessKey: "s")
         let store = try S3BlobStore(location: location, stagingDirectory: staging.path)
-        await #expect(throws: ObjectStoreError.self) { _ = try await store.store(Array("x".utf8)) }
+        let error = await #expect(throws: StorageUnavailable.self) { _ = try await store.store(Array("x".utf8)) }
+        #expect(error?.backend == .blobs)
     }
 
     @Test("Locations parse s3://bucket/prefix and refuse what they cannot use")

@@ -1,3 +1,4 @@
+import CairnCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -41,4 +42,12 @@ public struct CacheError: Error, HTTPResponseError, Sendable, CustomStringConver
         CacheError(.notFound, "NotFound", "\(what) is not in the cache")
     }
     static func badRequest(_ code: String, _ message: String) -> CacheError { CacheError(.badRequest, code, message) }
+
+    /// `503 Service Unavailable` with `Retry-After`, for a backend that cannot serve now: nothing was stored, and the
+    /// same request succeeds once the backend is back. Every cache client treats a 5xx as "not cached this time".
+    public static func unavailable(_ error: StorageUnavailable) -> CacheError {
+        var answer = CacheError(.serviceUnavailable, "ServiceUnavailable", "\(error.description); nothing was stored")
+        answer.headers[.retryAfter] = String(StorageUnavailable.retryAfterSeconds)
+        return answer
+    }
 }

@@ -45,7 +45,7 @@ extension PostgresMetadataStore {
                          WHERE b.namespace = e.namespace AND b.key = e.key ORDER BY digest)
             FROM action_entries e WHERE namespace = \(namespace) AND key = \(key)
             """, logger: logger
-        ).collect()
+        )
         guard let row = rows.first else { return nil }
         let (valueDigest, valueSize, totalSize, attributes, created, digests) = try row.decode(
             (String, Int64, Int64, String, Double, [String]).self)
@@ -61,7 +61,7 @@ extension PostgresMetadataStore {
     public func deleteEntry(namespace: String, key: String) async throws -> Bool {
         try await !client.query(
             "DELETE FROM action_entries WHERE namespace = \(namespace) AND key = \(key) RETURNING 1", logger: logger
-        ).collect().isEmpty
+        ).isEmpty
     }
 
     public func recordEntryAccess(_ accesses: [(namespace: String, key: String, date: Date)]) async throws {
@@ -75,7 +75,7 @@ extension PostgresMetadataStore {
             FROM unnest(\(namespaces)::text[], \(keys)::text[], \(dates)::float8[]) AS a(namespace, key, date)
             WHERE e.namespace = a.namespace AND e.key = a.key
             """, logger: logger
-        ).collect()
+        )
     }
 
     public func registerBlobs(_ segments: [BlobSegment], at date: Date) async throws {

@@ -27,7 +27,7 @@ extension PostgresMetadataStore {
             SELECT recorded_at, document FROM observations WHERE kind = \(kind) AND recorded_at >= \(since.timeIntervalSince1970)
             ORDER BY id DESC LIMIT \(limit)
             """, logger: logger
-        ).collect().reversed().map { row in
+        ).reversed().map { row in
             let (recorded, document) = try row.decode((Double, Data).self)
             return (date: Date(timeIntervalSince1970: recorded), document: document)
         }

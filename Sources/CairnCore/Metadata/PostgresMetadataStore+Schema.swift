@@ -190,7 +190,7 @@ extension PostgresMetadataStore {
     /// continues from.
     @discardableResult
     public func migrate() async throws -> [Int] {
-        try await Self.migrate(client: client, logger: logger)
+        try await Self.migrate(client: client.client, logger: logger)
     }
 
     /// ``migrate()`` on the database `url` names, with a connection of its own, before any store is opened (the

@@ -16,7 +16,7 @@ extension PostgresMetadataStore {
             VALUES (\(token.id), \(MessageDigest.sha256Hex(secret)), \(namespace), \(readOnly),
                     \(TokenScope.text(scopes)), \(date.timeIntervalSince1970))
             """, logger: logger
-        ).collect()
+        )
         return (token, secret)
     }
 
@@ -27,18 +27,18 @@ extension PostgresMetadataStore {
             SELECT id, namespace, read_only, scopes, created_at FROM cache_tokens
             WHERE secret_sha256 = \(MessageDigest.sha256Hex(secret))
             """, logger: logger
-        ).collect().first.map(Self.token)
+        ).first.map(Self.token)
     }
 
     public func tokens() async throws -> [CacheToken] {
         try await client.query(
             "SELECT id, namespace, read_only, scopes, created_at FROM cache_tokens ORDER BY created_at, id", logger: logger
-        ).collect().map(Self.token)
+        ).map(Self.token)
     }
 
     @discardableResult
     public func revokeToken(id: String) async throws -> Bool {
-        try await !client.query("DELETE FROM cache_tokens WHERE id = \(id) RETURNING 1", logger: logger).collect()
+        try await !client.query("DELETE FROM cache_tokens WHERE id = \(id) RETURNING 1", logger: logger)
             .isEmpty
     }
 

@@ -10,7 +10,7 @@ extension PostgresMetadataStore {
                    (SELECT COALESCE(SUM(total_size), 0)::int8 FROM action_entries),
                    (SELECT COUNT(*) FROM blobs), (SELECT COALESCE(SUM(size), 0)::int8 FROM blobs)
             """, logger: logger
-        ).collect()
+        )
         var usage = StorageUsage()
         if let row = rows.first {
             let (objects, objectBytes, entries, entryBytes, blobs, blobBytes) = try row.decode(

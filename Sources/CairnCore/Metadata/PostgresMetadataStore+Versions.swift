@@ -10,7 +10,7 @@ extension PostgresMetadataStore {
     public func setBucketVersioning(bucket: String, status: VersioningStatus) async throws {
         let rows = try await client.query(
             "UPDATE buckets SET versioning = \(status.rawValue) WHERE name = \(bucket) RETURNING 1", logger: logger
-        ).collect()
+        )
         if rows.isEmpty { throw MetadataError.noSuchBucket(bucket) }
     }
 

@@ -15,7 +15,7 @@ import PostgresNIO
 ///
 /// Call ``run()`` in a long-running task (it runs the connection pool) and then ``migrate()`` once before use.
 public final class PostgresMetadataStore: MetadataStore {
-    let client: PostgresClient
+    let client: PostgresConnectionPool
     let region: String
     /// The blobs this metadata names, checked inside write transactions before a row names them; nil for a store
     /// opened to manage tokens only.
@@ -34,7 +34,8 @@ public final class PostgresMetadataStore: MetadataStore {
         var configuration = try PostgresURL(url).clientConfiguration
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = PostgresConnectionPool(
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger))
         self.region = region
         self.blobStore = blobs
         self.logger = logger
@@ -65,20 +66,19 @@ public final class PostgresMetadataStore: MetadataStore {
             INSERT INTO buckets (name, created_at) VALUES (\(name), \(date.timeIntervalSince1970))
             ON CONFLICT (name) DO NOTHING RETURNING 1
             """, logger: logger
-        ).collect()
+        )
         if rows.isEmpty { throw MetadataError.bucketAlreadyExists(name) }
     }
 
     public func bucket(_ name: String) async throws -> BucketInfo? {
         let rows = try await client.query(
             "SELECT \(unescaped: Self.bucketColumns) FROM buckets WHERE name = \(name)", logger: logger
-        ).collect()
+        )
         return try rows.first.map { try bucketInfo($0) }
     }
 
     public func buckets() async throws -> [BucketInfo] {
         try await client.query("SELECT \(unescaped: Self.bucketColumns) FROM buckets ORDER BY name", logger: logger)
-            .collect()
             .map { try bucketInfo($0) }
     }
 
@@ -150,7 +150,7 @@ public final class PostgresMetadataStore: MetadataStore {
             FROM unnest(\(buckets)::text[], \(keys)::text[], \(dates)::float8[]) AS a(bucket, key, date)
             WHERE o.bucket = a.bucket AND o.key = decode(a.key, 'hex')
             """, logger: logger
-        ).collect()
+        )
     }
 
     public func listObjects(
@@ -240,7 +240,7 @@ public final class PostgresMetadataStore: MetadataStore {
     public func abortUpload(_ uploadID: String) async throws {
         let rows = try await client.query(
             "DELETE FROM uploads WHERE upload_id = \(uploadID) RETURNING 1", logger: logger
-        ).collect()
+        )
         if rows.isEmpty { throw MetadataError.noSuchUpload(uploadID) }
     }
 

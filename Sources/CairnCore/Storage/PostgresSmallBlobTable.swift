@@ -11,7 +11,8 @@ import PostgresNIO
 ///
 /// Call ``run()`` in a long-running task (it runs the connection pool); queries wait until it has started.
 public final class PostgresSmallBlobTable: SmallBlobDatabase {
-    let client: PostgresClient
+    /// The pool, its failures thrown as ``StorageUnavailable`` as the metadata store's are.
+    let client: PostgresConnectionPool
     let logger: Logger
 
     /// A table in the database `url` names (`postgres://user:password@host:port/database`).
@@ -24,7 +25,8 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
         var configuration = try PostgresURL(url).clientConfiguration
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
-        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = PostgresConnectionPool(
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger))
         self.logger = logger
     }
 
@@ -39,7 +41,7 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
             INSERT INTO small_blobs (digest, content) VALUES (\(digest.hex), \(content))
             ON CONFLICT (digest) DO NOTHING
             """, logger: logger
-        ).collect()
+        )
     }
 
     public func sizes(_ digests: [BlobDigest]) async throws -> [BlobDigest: Int64] {
@@ -51,7 +53,8 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
             WHERE digest = ANY(\(digests.map(\.hex))::text[])
             """, logger: logger)
         var sizes: [BlobDigest: Int64] = [:]
-        for try await (hex, size) in rows.decode((String, Int64).self) {
+        for row in rows {
+            let (hex, size) = try row.decode((String, Int64).self)
             if let digest = BlobDigest(hex: hex) { sizes[digest] = size }
         }
         return sizes
@@ -63,7 +66,8 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
             "SELECT digest, content FROM small_blobs WHERE digest = ANY(\(digests.map(\.hex))::text[])",
             logger: logger)
         var contents: [BlobDigest: ByteBuffer] = [:]
-        for try await (hex, content) in rows.decode((String, ByteBuffer).self) {
+        for row in rows {
+            let (hex, content) = try row.decode((String, ByteBuffer).self)
             if let digest = BlobDigest(hex: hex) { contents[digest] = content }
         }
         return contents
@@ -73,6 +77,6 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
     public func remove(_ digest: BlobDigest) async throws -> Bool {
         try await !client.query(
             "DELETE FROM small_blobs WHERE digest = \(digest.hex) RETURNING 1", logger: logger
-        ).collect().isEmpty
+        ).isEmpty
     }
 }

@@ -63,8 +63,9 @@ extension CairnServer {
             url: metadataURL, blobs: blobs, region: settings.region, logger: logger)
         try await blobs.createBucketIfNeeded()
         try removeTemporaryFiles(of: blobs, logger: logger)
-        var pools = [PostgresPool(pool: metadata.run)]
-        if let smallBlobs { pools.append(PostgresPool(pool: smallBlobs.run)) }
+        // The pools run from now on: the server reads its console history through the store before it serves.
+        var pools = [PostgresPool(running: metadata.run)]
+        if let smallBlobs { pools.append(PostgresPool(running: smallBlobs.run)) }
         return Storage(blobs: blobs, metadata: metadata, services: pools)
     }
 
@@ -76,11 +77,19 @@ extension CairnServer {
     }
 }
 
-/// Runs a PostgreSQL connection pool (the metadata store's, the small-blob table's) until the server has stopped.
+/// A PostgreSQL connection pool (the metadata store's, the small-blob table's), running from the moment the storage is
+/// opened — queries wait until their pool runs, and the server's start-up reads through the store before the
+/// service group starts — until the server has stopped. As a service it is first in the group, so it stops last.
 private struct PostgresPool: Service {
-    let pool: @Sendable () async -> Void
+    let task: Task<Void, Never>
+
+    init(running pool: @escaping @Sendable () async -> Void) {
+        task = Task { await pool() }
+    }
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await pool() }
+        try? await gracefulShutdown()
+        task.cancel()
+        await task.value
     }
 }

@@ -1,3 +1,4 @@
+import CairnCache
 import CairnCore
 import CairnHTTP
 import CairnS3
@@ -77,6 +78,9 @@ struct CairnResponder<Routes: HTTPResponder>: HTTPResponder where Routes.Context
                 }
             } catch let error as any HTTPResponseError {
                 response = try error.response(from: request, context: context)
+            } catch let error as StorageUnavailable {
+                context.logger.warning("\(error)", metadata: ["http.path": "\(request.uri.path)"])
+                response = try CacheError.unavailable(error).response(from: request, context: context)
             }
         } else {
             response = await s3.respond(to: request, requestID: requestID, fileSender: fileSender)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -9,15 +10,34 @@ import Foundation
 /// temporary directory on a free loopback port, and stopped when the process exits.
 ///
 /// Each test gets a database of its own from ``makeDatabase()``, so tests run in parallel without seeing each
-/// other's rows.
+/// other's rows. A test that stops the server (``stop()``, ``restart()``) makes one of its own with ``init()``.
 public actor PostgresServer {
     /// The server every test of this process shares.
     public static let shared = PostgresServer()
 
-    /// Starts the server once, resolving to `postgres://user@host:port` without a database. A task, not a value:
-    /// the actor is reentrant, and tests that ask while it starts must wait for that start, not begin another.
-    private var starting: Task<String, any Error>?
+    /// Starts the server once, resolving to `postgres://user@host:port` without a database and the cluster this
+    /// process started, if any. A task, not a value: the actor is reentrant, and tests that ask while it starts must
+    /// wait for that start, not begin another.
+    private var starting: Task<(url: String, cluster: Cluster?), any Error>?
     private var databases = 0
+
+    /// A cluster this process started: what `pg_ctl` needs to stop and start it again on the same port.
+    struct Cluster: Sendable {
+        let prefix: [String]
+        let binaries: String
+        let directory: String
+        let options: String
+
+        var startCommand: [String] {
+            prefix + [
+                "\(binaries)/pg_ctl", "-D", directory + "/data", "-o", options, "-l", directory + "/server.log", "-w",
+                "-t", "60", "start",
+            ]
+        }
+    }
+
+    /// A server of its own, started on first use: for a test that stops it, so that the others are not disturbed.
+    public init() {}
 
     /// Whether a server can be had: the variable is set, or `initdb` is installed.
     public static var isAvailable: Bool {
@@ -54,20 +74,46 @@ public actor PostgresServer {
     }
 
     private func start() async throws -> String {
+        try await started().url
+    }
+
+    private func started() async throws -> (url: String, cluster: Cluster?) {
         if let starting { return try await starting.value }
         let task = Task { try await Self.startServer() }
         starting = task
         return try await task.value
     }
 
-    private static func startServer() async throws -> String {
+    /// Stops the server as an administrator would for a restart (`pg_ctl stop -m fast`: open sessions are ended and
+    /// new connections refused). Only for a cluster this process started.
+    public func stop() async throws {
+        let cluster = try await ownCluster()
+        try await Self.run(
+            cluster.prefix + [
+                "\(cluster.binaries)/pg_ctl", "-D", cluster.directory + "/data", "-m", "fast", "-w", "stop",
+            ])
+    }
+
+    /// Starts a server that ``stop()`` stopped again, on the same port with the same data.
+    public func restart() async throws {
+        try await Self.run(try await ownCluster().startCommand)
+    }
+
+    private func ownCluster() async throws -> Cluster {
+        guard let cluster = try await started().cluster else {
+            throw CommandFailure(description: "the server CAIRN_TEST_POSTGRES_URL names is not this process's to stop")
+        }
+        return cluster
+    }
+
+    private static func startServer() async throws -> (url: String, cluster: Cluster?) {
         if let url = ProcessInfo.processInfo.environment["CAIRN_TEST_POSTGRES_URL"] {
             var components = URLComponents(string: url)
             components?.path = ""
             guard let text = components?.string else {
                 throw CommandFailure(description: "CAIRN_TEST_POSTGRES_URL \(url) is not a URL")
             }
-            return text
+            return (text, nil)
         }
         guard let binaries = Self.binaryDirectory else {
             throw CommandFailure(description: "PostgreSQL is not installed (apt-get install postgresql)")
@@ -88,13 +134,10 @@ public actor PostgresServer {
         let options =
             "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
             + "-c max_connections=300"
-        try await run(
-            prefix + [
-                "\(binaries)/pg_ctl", "-D", directory + "/data", "-o", options, "-l", directory + "/server.log",
-                "-w", "-t", "60", "start",
-            ])
+        let cluster = Cluster(prefix: prefix, binaries: binaries, directory: directory, options: options)
+        try await run(cluster.startCommand)
         stopAtExit(binaries: binaries, directory: directory, asPostgres: geteuid() == 0)
-        return "postgres://cairn@127.0.0.1:\(port)"
+        return ("postgres://cairn@127.0.0.1:\(port)", cluster)
     }
 
     private static func run(_ arguments: [String]) async throws {
@@ -141,14 +184,18 @@ public actor PostgresServer {
         }
     }
 
-    /// The command that stops the cluster, run by `atexit`, which takes no closure with captures.
-    nonisolated(unsafe) private static var stopCommand: String?
+    /// The commands that stop the clusters, run by `atexit`, which takes no closure with captures.
+    private static let stopCommands = Mutex<[String]>([])
 
     private static func stopAtExit(binaries: String, directory: String, asPostgres: Bool) {
         let stop = "\(binaries)/pg_ctl -D \(directory)/data -m immediate -s stop >/dev/null 2>&1; rm -rf \(directory)"
-        stopCommand = asPostgres ? "runuser -u postgres -- sh -c '\(stop)'" : stop
+        let first = stopCommands.withLock { commands in
+            commands.append(asPostgres ? "runuser -u postgres -- sh -c '\(stop)'" : stop)
+            return commands.count == 1
+        }
+        guard first else { return }
         atexit {
-            if let command = PostgresServer.stopCommand { _ = system(command) }
+            for command in PostgresServer.stopCommands.withLock({ $0 }) { _ = system(command) }
         }
     }
 }

