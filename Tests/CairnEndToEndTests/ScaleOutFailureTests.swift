@@ -400,18 +400,24 @@ struct ScaleOutFailureTests {
 
         try await objectStore.kill()
         for (index, node) in nodes.enumerated() {
+            // Larger than the small-blob limit (64 KiB), so its bytes must go to the object store.
             let content = directory.appending("during\(index)")
-            try Self.randomFile(content, size: 50_000)
+            try Self.randomFile(content, size: 200_000)
             try await Self.expectSlowDown(node, "/data/during\(index)", upload: content, in: directory)
             let cas = "/_cairn/bazel/main/cas/\(try Self.sha256(content))"
             #expect(try await Self.send("PUT", node, cas, upload: content) == 503, "Bazel CAS PUT on \(node.endpoint)")
         }
 
+        // A blob small enough to live in PostgreSQL does not need the object store: it is stored meanwhile.
+        let small = directory.appending("small")
+        try Self.randomFile(small, size: 1_000)
+        #expect(try await Self.send("PUT", nodes[0], "/data/small", upload: small) == 200)
+
         try await objectStore.restart()
         try await Self.expectServesAgain(nodes, upload: file)
         #expect(
             try await Self.listing(nodes[1], bucket: "data") == [
-                "before": 100_000, "after0": 100_000, "after1": 100_000,
+                "before": 100_000, "small": 1_000, "after0": 100_000, "after1": 100_000,
             ])
         let copy = directory.appending("copy")
         #expect(try await Self.send("GET", nodes[1], "/data/before", output: copy) == 200)

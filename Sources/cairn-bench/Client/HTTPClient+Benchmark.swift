@@ -30,4 +30,18 @@ extension HTTPClient {
             )
         }
     }
+
+    /// PUTs one object into the endpoint's bucket (or WebDAV directory); throws unless it is stored (2xx).
+    func put(_ endpoint: ObjectEndpoint, key: String, body: ByteBuffer) async throws {
+        let (url, headers) = endpoint.request(method: "PUT", key: key)
+        var request = HTTPClientRequest(url: url)
+        request.method = .PUT
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
+        request.body = .bytes(body)
+        let response = try await execute(request, timeout: .seconds(30))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw BenchError("PUT \(key) on \(endpoint.system): \(response.status.code)")
+        }
+    }
 }

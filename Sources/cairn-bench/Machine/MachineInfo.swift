@@ -37,6 +37,10 @@ struct MachineInfo: Codable, Sendable {
         versions["cairn"] = await cairnVersion(cairnExecutable)
         versions["nginx"] = await version(["nginx", "-v"]) { $0.components(separatedBy: "nginx/").last }
         versions["moto"] = await version(["python3", "-c", "import moto; print(moto.__version__)"]) { $0 }
+        versions["seaweedfs"] = await version(["weed", "version"]) {
+            $0.split(separator: " ").first { $0.first?.isNumber == true && $0.contains(".") }.map(String.init)
+        }
+        versions["postgresql"] = await version(["psql", "--version"]) { $0.split(separator: " ").last.map(String.init) }
         versions["openssl"] = await version(["openssl", "version"]) {
             $0.split(separator: " ").dropFirst().first.map(String.init)
         }

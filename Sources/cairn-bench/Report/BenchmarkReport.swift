@@ -23,7 +23,7 @@ struct BenchmarkReport: Codable, Sendable {
         measurements.first { $0.workload == workload && $0.system == system && $0.metric == metric }?.median
     }
 
-    static let systems = ["cairn", "nginx", "moto", "machine"]
+    static let systems = ["cairn", "nginx", "moto", "seaweedfs", "machine"]
 
     /// The report as Markdown: the machine, a table of medians with min–max, the targets, what was left out.
     var markdown: String {
@@ -34,10 +34,13 @@ struct BenchmarkReport: Codable, Sendable {
         lines.append("")
         lines.append("Machine: \(machine.summary).")
         lines.append("")
-        lines.append("| workload | metric | Cairn | nginx | moto | machine limit |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| workload | metric | Cairn | nginx | moto | SeaweedFS | machine limit |")
+        lines.append("|---|---|---|---|---|---|---|")
         var rows: [(workload: String, metric: String, unit: String)] = []
-        for m in measurements where !rows.contains(where: { $0.workload == m.workload && $0.metric == m.metric }) {
+        for m in measurements
+        where Self.systems.contains(m.system)
+            && !rows.contains(where: { $0.workload == m.workload && $0.metric == m.metric })
+        {
             rows.append((m.workload, m.metric, m.unit))
         }
         for row in rows {
@@ -53,6 +56,18 @@ struct BenchmarkReport: Codable, Sendable {
                 }
             }
             lines.append("| " + cells.joined(separator: " | ") + " |")
+        }
+        // Deployments of Cairn compared with each other (the scale workload): one row per system.
+        let deployments = measurements.filter { !Self.systems.contains($0.system) }
+        if !deployments.isEmpty {
+            lines.append("")
+            lines.append("| workload | Cairn deployment | metric | value |")
+            lines.append("|---|---|---|---|")
+            for m in deployments {
+                let spread = m.samples.count > 1 ? " (\(Self.format(m.min))–\(Self.format(m.max)))" : ""
+                lines.append(
+                    "| \(m.workload) | \(m.system) | \(m.metric) (\(m.unit)) | \(Self.format(m.median))\(spread) |")
+            }
         }
         if !targets.isEmpty {
             lines.append("")

@@ -12,16 +12,25 @@ final class CairnInstance: Sendable {
     let dataDirectory: URL
     /// Seconds from spawning the process to the first 200 from `/_cairn/health`.
     let secondsToHealthy: Double
+    /// The name of its rows in the report.
+    let system: String
 
     /// Starts the server and waits until `/_cairn/health` answers 200.
-    init(executable: URL, dataDirectory: URL, logDirectory: URL, name: String = "cairn") async throws {
+    ///
+    /// - Parameter settings: environment on top of the benchmark's own (`CAIRN_METADATA_URL`, `CAIRN_BLOB_*`).
+    init(
+        executable: URL, dataDirectory: URL, logDirectory: URL, name: String = "cairn",
+        settings: [String: String] = [:], system: String = "cairn"
+    ) async throws {
         self.dataDirectory = dataDirectory
+        self.system = system
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         port = try LoopbackSocket.freePort()
         var environment = ProcessInfo.processInfo.environment
         environment["CAIRN_ROOT_ACCESS_KEY_ID"] = Self.accessKeyID
         environment["CAIRN_ROOT_SECRET_ACCESS_KEY"] = Self.secretAccessKey
         environment["CAIRN_CONFIG"] = nil
+        environment.merge(settings) { $1 }
         let started = ContinuousClock.now
         child = try ChildProcess(
             name: name,
@@ -44,7 +53,7 @@ final class CairnInstance: Sendable {
 
     var endpoint: ObjectEndpoint {
         ObjectEndpoint(
-            system: "cairn", baseURL: "http://127.0.0.1:\(port)", prefix: "/\(Self.bucket)",
+            system: system, baseURL: "http://127.0.0.1:\(port)", prefix: "/\(Self.bucket)",
             signer: SigV4Signer(
                 accessKeyID: Self.accessKeyID, secretAccessKey: Self.secretAccessKey, region: "us-east-1")
         )

@@ -9,8 +9,8 @@ extension BenchmarkRun {
     var largePutWorkload: String { "\(settings.largeLabel) PUT (curl, one stream)" }
     var largeGetWorkload: String { "\(settings.largeLabel) GET (curl, one stream)" }
 
-    /// One large object up and down with curl, against Cairn (presigned URLs) and nginx (WebDAV PUT, static
-    /// GET), alternating the systems run by run so that noise spreads over both.
+    /// One large object up and down with curl, against Cairn (presigned URLs), nginx (WebDAV PUT, static GET) and
+    /// SeaweedFS's S3 gateway (presigned URLs), alternating the systems run by run so that noise spreads over both.
     func measureLargeObjects() async throws {
         let size = settings.largeObjectBytes
         let source = workDirectory.appendingPathComponent("large.bin")
@@ -21,13 +21,18 @@ extension BenchmarkRun {
         )
         let nginx =
             wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
+        let seaweed =
+            wants("seaweedfs")
+            ? try await SeaweedInstance(
+                directory: workDirectory.appendingPathComponent("seaweed-large"), logDirectory: logDirectory,
+                client: client) : nil
         try await client.createBucket(cairn.endpoint)
         var puts: [String: [Double]] = [:]
         var gets: [String: [Double]] = [:]
         for run in 0..<settings.runs {
             // A different first block each run: no system gets to recognise content it already has.
             try Self.stamp(source, run: run)
-            for endpoint in [cairn.endpoint] + (nginx.map { [$0.endpoint] } ?? []) {
+            for endpoint in [cairn.endpoint] + [nginx?.endpoint, seaweed?.endpoint].compactMap({ $0 }) {
                 let key = "large-\(run)"
                 let put = try await CurlTransfer.put(file: source, url: endpoint.plainURL(method: "PUT", key: key))
                 let get = try await CurlTransfer.get(
@@ -43,15 +48,18 @@ extension BenchmarkRun {
         }
         await cairn.stop()
         await nginx?.stop()
+        await seaweed?.stop()
         try? FileManager.default.removeItem(at: cairn.dataDirectory)
         try? FileManager.default.removeItem(at: source)
-        for system in ["cairn", "nginx"] {
+        for system in ["cairn", "nginx", "seaweedfs"] {
             guard let samples = puts[system] else { continue }
-            record(
-                largePutWorkload, system, "throughput", "MB/s", samples,
-                note: system == "nginx"
-                    ? "WebDAV PUT (dav_methods PUT; no fsync)" : "presigned URL, SHA-256 + MD5, fsync before 200"
-            )
+            let note =
+                switch system {
+                case "nginx": "WebDAV PUT (dav_methods PUT; no fsync)"
+                case "seaweedfs": "presigned URL to the S3 gateway; no fsync"
+                default: "presigned URL, SHA-256 + MD5, fsync before 200"
+                }
+            record(largePutWorkload, system, "throughput", "MB/s", samples, note: note)
             record(largeGetWorkload, system, "throughput", "MB/s", gets[system] ?? [])
         }
     }

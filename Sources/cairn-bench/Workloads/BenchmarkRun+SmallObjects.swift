@@ -8,7 +8,7 @@ extension BenchmarkRun {
     }
 
     /// 4 KiB objects from `connections` keep-alive connections (`wrk`): a PUT phase writing fresh keys, then a GET
-    /// phase reading them back, against Cairn, nginx and moto with the same client, runs interleaved across systems.
+    /// phase reading them back, against Cairn, nginx, moto and SeaweedFS with the same client, runs interleaved across systems.
     func measureSmallObjects() async throws {
         guard Shell.exists("wrk") else { throw BenchError("wrk is not installed (`apt-get install wrk`)") }
         let load = try WrkLoad(
@@ -34,7 +34,12 @@ extension BenchmarkRun {
             let nginx =
                 wants("nginx") ? try await NginxInstance(workDirectory: workDirectory, logDirectory: logDirectory) : nil
             let moto = wants("moto") ? try await MotoInstance(logDirectory: logDirectory) : nil
-            let endpoints = [cairn.endpoint] + [nginx?.endpoint, moto?.endpoint].compactMap { $0 }
+            let seaweed =
+                wants("seaweedfs")
+                ? try await SeaweedInstance(
+                    directory: workDirectory.appendingPathComponent("seaweed-small-\(run + 1)"),
+                    logDirectory: logDirectory, client: client) : nil
+            let endpoints = [cairn.endpoint] + [nginx?.endpoint, moto?.endpoint, seaweed?.endpoint].compactMap { $0 }
             systems = endpoints.map(\.system)
             for endpoint in endpoints { try await client.createBucket(endpoint) }
 
@@ -53,6 +58,7 @@ extension BenchmarkRun {
             await cairn.stop()
             await nginx?.stop()
             await moto?.stop()
+            await seaweed?.stop()
         }
 
         record(
@@ -67,6 +73,7 @@ extension BenchmarkRun {
                     case ("cairn", true): "presigned SigV4 URLs; content and metadata durable (fsync) before 200"
                     case ("nginx", true): "WebDAV PUT, no fsync"
                     case ("moto", true): "in memory, no fsync"
+                    case ("seaweedfs", true): "S3 gateway, filer and volume server at their defaults; no fsync"
                     default: nil
                     }
                 record(workload, system, "throughput", "ops/s", phase.map(\.requestsPerSecond), note: note)

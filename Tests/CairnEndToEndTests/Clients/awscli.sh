@@ -7,6 +7,7 @@
 #   AWS_CA_BUNDLE         (only for https) CA bundle for the self-signed cert
 #   CAIRN_WORK            empty scratch directory
 #   CAIRN_BUCKET_PREFIX   every bucket created here starts with this
+#   CAIRN_BIG_FILE_MIB    (optional) size of the `s3 cp` multipart file, 20 by default
 #
 # Exits 0 on success; on the first failure prints "FAIL: ..." and exits non-zero.
 set -Eeuo pipefail
@@ -146,16 +147,17 @@ awsc s3 cp --no-progress small.txt "s3://$B_HIGH/small.txt"
 awsc s3 cp --no-progress "s3://$B_HIGH/small.txt" small.down.txt
 assert_same_file small.txt small.down.txt "small file round trip"
 
-step "s3 cp 20 MiB file (multipart upload above the 8 MiB threshold) up and down"
-make_file big.bin $((20 * 1024 * 1024))
+BIG_MIB="${CAIRN_BIG_FILE_MIB:-20}"   # the harness may ask for a bigger multipart upload
+step "s3 cp $BIG_MIB MiB file (multipart upload above the 8 MiB threshold) up and down"
+make_file big.bin $((BIG_MIB * 1024 * 1024))
 awsc s3 cp --no-progress big.bin "s3://$B_HIGH/big/big.bin"
 awsc s3 cp --no-progress "s3://$B_HIGH/big/big.bin" big.down.bin
-assert_same_file big.bin big.down.bin "20 MiB file round trip"
+assert_same_file big.bin big.down.bin "$BIG_MIB MiB file round trip"
 big_etag="$(awsc s3api head-object --bucket "$B_HIGH" --key big/big.bin --output json | json_get .ETag)"
 info "big.bin ETag: $big_etag"
-[[ "$big_etag" =~ -[0-9]+\"?$ ]] || fail "20 MiB object ETag [$big_etag] is not a multipart ETag (expected \"...-N\")"
+[[ "$big_etag" =~ -[0-9]+\"?$ ]] || fail "$BIG_MIB MiB object ETag [$big_etag] is not a multipart ETag (expected \"...-N\")"
 big_len="$(awsc s3api head-object --bucket "$B_HIGH" --key big/big.bin --output json | json_get .ContentLength)"
-assert_eq "$((20 * 1024 * 1024))" "$big_len" "20 MiB object ContentLength"
+assert_eq "$((BIG_MIB * 1024 * 1024))" "$big_len" "$BIG_MIB MiB object ContentLength"
 
 step "s3 sync a tree of ~50 files (nested dirs, spaces, unicode) up"
 TREE="$W/tree"

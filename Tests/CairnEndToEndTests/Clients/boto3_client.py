@@ -7,6 +7,7 @@ Environment (provided by the harness):
   AWS_CA_BUNDLE         (only for https) CA bundle for the self-signed cert
   CAIRN_WORK            empty scratch directory
   CAIRN_BUCKET_PREFIX   every bucket created here starts with this
+  CAIRN_BEHIND_NGINX    "1" when nginx is in front (it refuses keys with "../" itself)
 
 Exits 0 on success; on the first failure prints "FAIL: ..." and exits 1.
 """
@@ -227,6 +228,26 @@ def test_transfer(bucket):
     check_eq(sha256_file(src), sha256_file(dst), "sha256 of the downloaded file")
 
 
+def test_copy(bucket):
+    step("copy_object of a small object, and a managed copy of the 25 MiB object in 8 MiB parts")
+    body = os.urandom(100_000)
+    s3.put_object(Bucket=bucket, Key="copy/source.bin", Body=body)
+    s3.copy_object(Bucket=bucket, Key="copy/small.bin", CopySource={"Bucket": bucket, "Key": "copy/source.bin"})
+    copied = s3.get_object(Bucket=bucket, Key="copy/small.bin")["Body"].read()
+    check_eq(hashlib.sha256(body).hexdigest(), hashlib.sha256(copied).hexdigest(), "sha256 of the copied object")
+    # s3.copy splits a copy above the threshold into UploadPartCopy requests.
+    cfg = TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB)
+    s3.copy({"Bucket": bucket, "Key": "transfer/big25.bin"}, bucket, "copy/big25.bin", Config=cfg)
+    head = s3.head_object(Bucket=bucket, Key="copy/big25.bin")
+    check_eq(25 * MiB, head["ContentLength"], "ContentLength of the multipart copy")
+    check(head["ETag"].strip('"').endswith("-4"), f"multipart copy ETag {head['ETag']} ends with -4")
+    dst = os.path.join(WORK, "big25.copy.bin")
+    s3.download_file(bucket, "copy/big25.bin", dst, Config=cfg)
+    check_eq(sha256_file(os.path.join(WORK, "big25.bin")), sha256_file(dst), "sha256 of the multipart copy")
+    keys = list_all_keys(s3, bucket, Prefix="copy/")
+    check_eq(["copy/big25.bin", "copy/small.bin", "copy/source.bin"], sorted(keys), "keys under copy/")
+
+
 def test_checksums(bucket):
     data = b"checksum test payload \x00\x01\x02 " + os.urandom(1000)
     for algorithm in ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]:
@@ -345,12 +366,17 @@ WEIRD_KEYS = [
 
 def test_weird_keys(bucket):
     step("keys that must round-trip exactly through put/list/get")
+    keys = WEIRD_KEYS
+    if os.environ.get("CAIRN_BEHIND_NGINX") == "1":
+        # nginx answers 400 itself for a path whose dot segments climb above "/": such a key never reaches Cairn.
+        keys = [key for key in WEIRD_KEYS if not key.startswith("../")]
+        info(f"behind nginx: leaving out {sorted(set(WEIRD_KEYS) - set(keys))}")
     bodies = {}
-    for i, key in enumerate(WEIRD_KEYS):
+    for i, key in enumerate(keys):
         bodies[key] = f"body #{i} for key {key[:40]!r}".encode()
         s3.put_object(Bucket=bucket, Key=key, Body=bodies[key])
         info(f"put {key[:60]!r}{'...' if len(key) > 60 else ''}")
-    expected = sorted(WEIRD_KEYS, key=lambda k: k.encode("utf-8"))
+    expected = sorted(keys, key=lambda k: k.encode("utf-8"))
 
     # boto3 default: sends encoding-type=url itself and decodes the response.
     check_eq(expected, list_all_keys(s3, bucket), "list_objects_v2 keys (UTF-8 byte order)")
@@ -373,13 +399,14 @@ def test_weird_keys(bucket):
     check("EncodingType" not in resp, "no EncodingType in the response when none was requested")
     check_eq(expected, [o["Key"] for o in resp.get("Contents", [])], "keys listed without encoding-type")
 
-    for key in WEIRD_KEYS:
+    for key in keys:
         got = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         check_eq(bodies[key], got, f"get_object {key[:40]!r}")
 
     step("list_objects_v2 with Prefix/Delimiter over the odd keys")
     resp = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
-    check_eq(["../", "a/", "dir/"], [p["Prefix"] for p in resp.get("CommonPrefixes", [])], "CommonPrefixes")
+    prefixes = [p for p in ["../", "a/", "dir/"] if any(k.startswith(p) for k in keys)]
+    check_eq(prefixes, [p["Prefix"] for p in resp.get("CommonPrefixes", [])], "CommonPrefixes")
     check_eq(
         [k for k in expected if "/" not in k],
         [o["Key"] for o in resp.get("Contents", [])],
@@ -389,8 +416,8 @@ def test_weird_keys(bucket):
     check_eq(["a//b"], [o["Key"] for o in resp.get("Contents", [])], "keys under Prefix='a/'")
 
     step("delete_objects")
-    resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in WEIRD_KEYS]})
-    check_eq(sorted(WEIRD_KEYS), sorted(d["Key"] for d in resp.get("Deleted", [])), "Deleted keys")
+    resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+    check_eq(sorted(keys), sorted(d["Key"] for d in resp.get("Deleted", [])), "Deleted keys")
     check_eq([], resp.get("Errors", []), "delete_objects Errors")
     check_eq([], list_all_keys(s3, bucket), "keys left after delete_objects")
 
@@ -435,6 +462,7 @@ def main():
         main_bucket = create_bucket("boto")
         keys_bucket = create_bucket("boto-keys")
         test_transfer(main_bucket)
+        test_copy(main_bucket)
         test_checksums(main_bucket)
         test_ranges(main_bucket)
         test_conditionals(main_bucket)
