@@ -32,7 +32,8 @@ extension PostgresMetadataStore {
 
     public func tokens() async throws -> [CacheToken] {
         try await client.query(
-            "SELECT id, namespace, read_only, scopes, created_at FROM cache_tokens ORDER BY created_at, id", logger: logger
+            "SELECT id, namespace, read_only, scopes, created_at FROM cache_tokens ORDER BY created_at, id",
+            logger: logger
         ).map(Self.token)
     }
 
