@@ -35,7 +35,7 @@ struct BenchSmokeTests {
         #expect(termination == .exited(0), "cairn-bench --smoke failed:\n\(printed.suffix(4000))")
 
         let markdown = try String(contentsOf: output.appendingPathComponent("results.md"), encoding: .utf8)
-        #expect(markdown.contains("| workload | metric | Cairn | nginx | moto | machine limit |"))
+        #expect(markdown.contains("| workload | metric | Cairn | nginx | moto | SeaweedFS | machine limit |"))
         let json = try Data(contentsOf: output.appendingPathComponent("results.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
         let measurements = try #require(report["measurements"] as? [[String: Any]])
