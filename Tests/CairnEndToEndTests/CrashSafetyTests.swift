@@ -70,21 +70,27 @@ struct CrashSafetyTests {
 
         let big = try makeFile(300 << 20, seed: 3)
         defer { try? FileManager.default.removeItem(at: big) }
-        // Slow, concurrent uploads so the kill lands while bytes are streaming into tmp/.
-        var clients: [SpawnedProcess] = []
+        // Slow, concurrent uploads so the kill lands while bytes are streaming into tmp/. Every URL is signed
+        // before any upload starts: signing runs a Python process each, and on a loaded machine that can take
+        // longer than one upload, which would let the first finish before the last begins.
+        var urls: [String] = []
         for index in 0..<3 {
-            let url = try await op(server, "presign-put", "crash", "inflight-\(index)").output
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            urls.append(
+                try await op(server, "presign-put", "crash", "inflight-\(index)").output
+                    .trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var clients: [SpawnedProcess] = []
+        for url in urls {
             let curl = try SpawnedProcess(
                 executable: "/usr/bin/env",
-                arguments: ["curl", "-s", "-o", "/dev/null", "--limit-rate", "20M", "-T", big.path, url],
+                arguments: ["curl", "-s", "-o", "/dev/null", "--limit-rate", "10M", "-T", big.path, url],
                 standardOutput: .null, standardError: .null
             )
             clients.append(curl)
         }
-        // Each upload is ~15 s long at this rate: once all three have written bytes into tmp/, the kill lands
-        // while every one of them is streaming.
-        let streaming = Polling.wait(timeout: 30) { temporaryFileSizes(server).filter { $0 > 0 }.count == 3 }
+        // Each upload is ~30 s long at this rate and they start together: once all three have written bytes into
+        // tmp/, the kill lands while every one of them is streaming.
+        let streaming = Polling.wait(timeout: 60) { temporaryFileSizes(server).filter { $0 > 0 }.count >= 3 }
         #expect(streaming, "three uploads should be streaming into tmp/ when the server is killed")
         server.stop(signal: SIGKILL)
         for client in clients {
@@ -160,12 +166,12 @@ struct CrashSafetyTests {
         let curl = try SpawnedProcess(
             executable: "/usr/bin/env",
             arguments: [
-                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "10M", "-T", file.path, url,
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--limit-rate", "5M", "-T", file.path, url,
             ],
             standardOutput: .descriptor(statusHandle.fileDescriptor)
         )
         try statusHandle.close()
-        // The upload lasts ~4 s at this rate: once its temp file has bytes, SIGTERM arrives mid-stream.
+        // The upload lasts ~8 s at this rate: once its temp file has bytes, SIGTERM arrives mid-stream.
         let streaming = Polling.wait(timeout: 20) { temporaryFileSizes(server).contains { $0 > 0 } }
         #expect(streaming, "the upload should be streaming into tmp/ when SIGTERM arrives")
         let exitStatus = server.stop(signal: SIGTERM)
