@@ -1,14 +1,19 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The metadata store's `PostgresClient`, with every failure that means "the database cannot serve now" (it is down,
 /// restarting, refusing connections, or it dropped the connection mid-query) thrown as ``StorageUnavailable``, so
 /// the front ends answer 503 without knowing PostgreSQL.
 ///
-/// The client reconnects on its own: once the database is back, the next request gets a new connection.
+/// The client reconnects on its own: once the database is back, the next request gets a new connection. While it
+/// cannot connect, the client's pool backs off and holds the requests waiting for a connection for about a minute
+/// before it fails them (its circuit breaker, not configurable); this wrapper fails a request that got no
+/// connection within `leaseTimeout` instead (the URL's `connect_timeout`), so a client sees 503 promptly.
 struct PostgresConnectionPool: Sendable {
     let client: PostgresClient
-
+    /// How long a request waits for a connection before it is answered as unavailable.
+    let leaseTimeout: Duration
     /// Runs the pool until the task is cancelled.
     func run() async {
         await client.run()
@@ -17,17 +22,43 @@ struct PostgresConnectionPool: Sendable {
     /// Runs `query` and collects its rows (so that a connection lost mid-result is translated too).
     @discardableResult
     func query(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
-        do {
-            return try await client.query(query, logger: logger).collect()
-        } catch {
-            throw Self.translate(error)
+        try await withConnection { connection in
+            try await connection.query(query, logger: logger).collect()
         }
     }
 
     /// Leases a connection for `body`; the errors of `body` that say the connection failed are translated too.
-    func withConnection<Result>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    ///
+    /// `body` starts only if a connection came within ``leaseTimeout``; once it has started it runs to its end,
+    /// however long it takes (the timeout bounds the wait for a connection, not the work).
+    func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let lease = LeaseRace()
         do {
-            return try await client.withConnection(body)
+            return try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        guard lease.claim(.leased) else { throw CancellationError() }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(for: leaseTimeout)
+                    guard lease.claim(.timedOut) else { return nil }
+                    throw StorageUnavailable(
+                        .metadata, "no PostgreSQL connection within \(leaseTimeout); the database may be down")
+                }
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw CancellationError()
+            }
+        } catch let error as StorageUnavailable {
+            throw error
         } catch {
             throw Self.translate(error)
         }
@@ -60,5 +91,21 @@ struct PostgresConnectionPool: Sendable {
             return StorageUnavailable(.metadata, "no connection to PostgreSQL could be made: \(error)")
         }
         return error
+    }
+}
+
+/// Which of a request's lease and its timeout came first; the loser does nothing, so a request either runs its body
+/// on a connection or is answered as unavailable, never both.
+private final class LeaseRace: Sendable {
+    enum Outcome { case leased, timedOut }
+    private let winner = Mutex<Outcome?>(nil)
+
+    /// True when `outcome` is the first claimed.
+    func claim(_ outcome: Outcome) -> Bool {
+        winner.withLock { winner in
+            guard winner == nil else { return false }
+            winner = outcome
+            return true
+        }
     }
 }

@@ -22,11 +22,13 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
     public init(
         url: String, maximumConnections: Int = 8, logger: Logger = Logger(label: "cairn.blobs.postgres")
     ) throws {
-        var configuration = try PostgresURL(url).clientConfiguration
+        let postgresURL = try PostgresURL(url)
+        var configuration = postgresURL.clientConfiguration
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
         self.client = PostgresConnectionPool(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger))
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger),
+            leaseTimeout: postgresURL.connectTimeout)
         self.logger = logger
     }
 

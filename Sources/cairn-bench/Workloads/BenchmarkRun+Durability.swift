@@ -30,7 +30,14 @@ extension BenchmarkRun {
                 directory: workDirectory.appendingPathComponent("seaweed-sync"), logDirectory: logDirectory,
                 client: client) : nil
         if let seaweed { systems.append((seaweed.endpoint, { [seaweed.child.pid] }, "weed server")) }
-        let backend = try? await ScaleOutBackend(run: self, name: "sync")
+        var backend: ScaleOutBackend?
+        do {
+            backend = try await ScaleOutBackend(run: self, name: "sync")
+        } catch {
+            // The other systems' counts still stand; the missing row is reported with its reason.
+            progress("  cairn (PostgreSQL + SeaweedFS) not measured: \(error)")
+            report.failures.append("\(durabilityWorkload), cairn (PostgreSQL + SeaweedFS): \(error)")
+        }
         var scaled: CairnInstance?
         if let backend {
             let node = try await CairnInstance(
