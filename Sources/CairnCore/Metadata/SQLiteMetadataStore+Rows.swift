@@ -159,14 +159,4 @@ extension SQLiteMetadataStore {
         if let upper { arguments += [Data(upper)] }
         return arguments
     }
-
-    static func firstRange(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Range<Int>? {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-        var index = haystack.startIndex
-        while index <= haystack.endIndex - needle.count {
-            if haystack[index..<index + needle.count].elementsEqual(needle) { return index..<index + needle.count }
-            index += 1
-        }
-        return nil
-    }
 }

@@ -128,45 +128,25 @@ extension SQLiteMetadataStore {
     ) async throws -> VersionListing {
         try await pool.read { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
-            let prefixBytes = Array(prefix.utf8)
-            let upper = ObjectListing.successor(ofPrefix: prefixBytes)
-            let delimiter = delimiter.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
-            // The scan's position: keys from `lower` on, less the versions of `skipped.key` at or above its ordinal.
-            var lower = prefixBytes
-            var skipped: (key: [UInt8], ordinal: Int64)?
-            if let keyMarker, !keyMarker.isEmpty {
-                let markerBytes = Array(keyMarker.utf8)
-                if let versionIDMarker, !versionIDMarker.isEmpty {
-                    guard
-                        let ordinal = try Self.ordinal(db, bucket: bucket, keyData: Data(markerBytes), versionIDMarker)
-                    else {
-                        throw MetadataError.noSuchVersion(bucket: bucket, key: keyMarker, versionID: versionIDMarker)
-                    }
-                    skipped = (markerBytes, ordinal)
-                    if prefixBytes.lexicographicallyPrecedes(markerBytes) { lower = markerBytes }
-                } else {
-                    var next = markerBytes + [0]
-                    // A marker inside a common prefix (a page that ended on it) resumes past the whole prefix.
-                    if let delimiter, markerBytes.starts(with: prefixBytes),
-                        let range = Self.firstRange(of: delimiter, in: markerBytes[prefixBytes.count...])
-                    {
-                        next = ObjectListing.successor(ofPrefix: Array(markerBytes[..<range.upperBound])) ?? next
-                    }
-                    if prefixBytes.lexicographicallyPrecedes(next) { lower = next }
+            var markerOrdinal: Int64?
+            if let keyMarker, !keyMarker.isEmpty, let versionIDMarker, !versionIDMarker.isEmpty {
+                markerOrdinal = try Self.ordinal(db, bucket: bucket, keyData: Self.keyData(keyMarker), versionIDMarker)
+                if markerOrdinal == nil {
+                    throw MetadataError.noSuchVersion(bucket: bucket, key: keyMarker, versionID: versionIDMarker)
                 }
             }
-            var entries: [VersionListing.Entry] = []
-            var nextKey: String?
-            var nextVersion: String?
-            func rows(limit: Int) throws -> [Row] {
-                var arguments = Self.rangeArguments(bucket, lower, upper)
+            var scan = VersionScan(
+                prefix: prefix, delimiter: delimiter, keyMarker: keyMarker, markerOrdinal: markerOrdinal,
+                maxKeys: maxKeys)
+            let range = "bucket = ?1 AND key >= ?2 \(scan.upper == nil ? "" : "AND key < ?3")"
+            func rows(limit: Int) throws -> [(key: [UInt8], item: (versionID: String, ordinal: Int64))] {
+                var arguments = Self.rangeArguments(bucket, scan.position.lower, scan.upper)
                 var skip = ""
-                if let skipped {
+                if let skipped = scan.position.skipped {
                     skip = "WHERE NOT (key = ? AND ordinal >= ?)"
                     arguments += [Data(skipped.key), skipped.ordinal]
                 }
                 arguments += [limit]
-                let range = "bucket = ?1 AND key >= ?2 \(upper == nil ? "" : "AND key < ?3")"
                 return try Row.fetchAll(
                     db,
                     sql: """
@@ -176,49 +156,27 @@ extension SQLiteMetadataStore {
                             SELECT key, version_id, ordinal FROM object_versions WHERE \(range)
                         ) \(skip) ORDER BY key, ordinal DESC LIMIT ?
                         """,
-                    arguments: arguments)
+                    arguments: arguments
+                ).map { row in ([UInt8](row["key"] as Data), (row["version_id"], row["ordinal"])) }
             }
-            var exhausted = false
-            scan: while entries.count < maxKeys {
-                let batch = try rows(limit: 1000)
-                if batch.isEmpty {
-                    exhausted = true
-                    break
-                }
-                for row in batch {
-                    if entries.count == maxKeys { break scan }
-                    let keyBytes = [UInt8](row["key"] as Data)
-                    if let delimiter, let range = Self.firstRange(of: delimiter, in: keyBytes[prefixBytes.count...]) {
-                        let common = Array(keyBytes[..<range.upperBound])
-                        let name = String(decoding: common, as: UTF8.self)
-                        entries.append(.commonPrefix(name))
-                        (nextKey, nextVersion) = (name, nil)
-                        skipped = nil
-                        guard let next = ObjectListing.successor(ofPrefix: common) else {
-                            exhausted = true
-                            break scan
-                        }
-                        lower = next
-                        continue scan
-                    }
-                    let key = String(decoding: keyBytes, as: UTF8.self)
-                    let versionID: String = row["version_id"]
-                    if let version = try Self.fetchVersion(db, bucket: bucket, key: key, versionID: versionID) {
+            while !scan.isComplete {
+                let batch = try rows(limit: VersionScan.batchSize)
+                scan.take(batch) { key, item in .init(lower: key, skipped: (key, item.ordinal)) }
+            }
+            let more = try scan.mayHaveMore && !rows(limit: 1).isEmpty
+            var entries: [VersionListing.Entry] = []
+            for entry in scan.entries {
+                switch entry {
+                case .commonPrefix(let name): entries.append(.commonPrefix(name))
+                case .item(let key, let item):
+                    if let version = try Self.fetchVersion(db, bucket: bucket, key: key, versionID: item.versionID) {
                         entries.append(.version(version))
                     }
-                    (nextKey, nextVersion) = (key, versionID)
-                    lower = keyBytes
-                    skipped = (keyBytes, row["ordinal"])
-                }
-                if batch.count < 1000 {
-                    exhausted = true
-                    break
                 }
             }
-            let more = try !exhausted && !rows(limit: 1).isEmpty
             return VersionListing(
-                entries: entries, isTruncated: more, nextKeyMarker: more ? nextKey : nil,
-                nextVersionIDMarker: more ? nextVersion : nil)
+                entries: entries, isTruncated: more, nextKeyMarker: more ? scan.last?.name : nil,
+                nextVersionIDMarker: more ? scan.last?.item?.versionID : nil)
         }
     }
 

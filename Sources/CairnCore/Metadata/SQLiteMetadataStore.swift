@@ -246,59 +246,35 @@ public final class SQLiteMetadataStore: MetadataStore {
     ) async throws -> ObjectListing {
         try await pool.read { db in
             guard try Self.bucketExists(db, bucket) else { throw MetadataError.noSuchBucket(bucket) }
-            let prefixBytes = Array(prefix.utf8)
-            let upper = ObjectListing.successor(ofPrefix: prefixBytes)
-            var lower = prefixBytes
-            if let lowerBound, prefixBytes.lexicographicallyPrecedes(lowerBound) { lower = lowerBound }
-            var entries: [ObjectListing.Entry] = []
-            var lastName: String?
-            let delimiter = delimiter.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
-            let batch = 1000
-            scan: while entries.count < maxKeys {
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT key FROM objects WHERE bucket = ? AND key >= ? \(upper == nil ? "" : "AND key < ?")
-                        ORDER BY key LIMIT ?
-                        """,
-                    arguments: Self.rangeArguments(bucket, lower, upper) + [batch]
+            var scan = ListingScan<Void>(prefix: prefix, delimiter: delimiter, from: lowerBound, maxKeys: maxKeys)
+            let range = "bucket = ? AND key >= ? \(scan.upper == nil ? "" : "AND key < ?")"
+            while !scan.isComplete {
+                let keys = try Data.fetchAll(
+                    db, sql: "SELECT key FROM objects WHERE \(range) ORDER BY key LIMIT ?",
+                    arguments: Self.rangeArguments(bucket, scan.position.lower, scan.upper) + [
+                        ListingScan<Void>.batchSize
+                    ]
                 )
-                if rows.isEmpty { break }
-                for row in rows {
-                    if entries.count == maxKeys { break scan }
-                    let keyBytes = [UInt8](row["key"] as Data)
-                    let rest = keyBytes[prefixBytes.count...]
-                    if let delimiter, let range = Self.firstRange(of: delimiter, in: rest) {
-                        let common = Array(keyBytes[..<range.upperBound])
-                        let name = String(decoding: common, as: UTF8.self)
-                        entries.append(.commonPrefix(name))
-                        lastName = name
-                        guard let next = ObjectListing.successor(ofPrefix: common) else { lower = []; break scan }
-                        lower = next
-                        continue scan
-                    }
-                    let key = String(decoding: keyBytes, as: UTF8.self)
+                scan.take(keys.map { ([UInt8]($0), ()) }) { key, _ in .init(lower: key + [0]) }
+            }
+            let more =
+                try scan.mayHaveMore
+                && Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE \(range))",
+                    arguments: Self.rangeArguments(bucket, scan.position.lower, scan.upper)) == true
+            var entries: [ObjectListing.Entry] = []
+            for entry in scan.entries {
+                switch entry {
+                case .commonPrefix(let name): entries.append(.commonPrefix(name))
+                case .item(let key, _):
                     if let object = try Self.fetchObject(db, bucket: bucket, key: key) {
                         entries.append(.object(object))
                     }
-                    lastName = key
-                    lower = keyBytes + [0]
                 }
-                if rows.count < batch { break }
             }
-            let more: Bool
-            if entries.count < maxKeys || lower.isEmpty {
-                more = false
-            } else {
-                more =
-                    try Bool.fetchOne(
-                        db,
-                        sql:
-                            "SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = ? AND key >= ? \(upper == nil ? "" : "AND key < ?"))",
-                        arguments: Self.rangeArguments(bucket, lower, upper)
-                    ) ?? false
-            }
-            return ObjectListing(entries: entries, isTruncated: more, resumeAt: more ? lower : nil, lastName: lastName)
+            return ObjectListing(
+                entries: entries, isTruncated: more, resumeAt: more ? scan.position.lower : nil,
+                lastName: scan.last?.name)
         }
     }
 
