@@ -9,14 +9,25 @@ import Synchronization
 /// The client reconnects on its own: once the database is back, the next request gets a new connection. While it
 /// cannot connect, the client's pool backs off and holds the requests waiting for a connection for about a minute
 /// before it fails them (its circuit breaker, not configurable); this wrapper fails a request that got no
-/// connection within `leaseTimeout` instead (the URL's `connect_timeout`), so a client sees 503 promptly.
+/// connection within `leaseTimeout` instead (the URL's `connect_timeout`), so a client sees 503 promptly. One
+/// watchdog per pool looks at the waiting requests a few times a second, so a request costs no timer of its own.
 struct PostgresConnectionPool: Sendable {
     let client: PostgresClient
     /// How long a request waits for a connection before it is answered as unavailable.
     let leaseTimeout: Duration
-    /// Runs the pool until the task is cancelled.
+    private let watchdog = LeaseWatchdog()
+
+    init(client: PostgresClient, leaseTimeout: Duration) {
+        self.client = client
+        self.leaseTimeout = leaseTimeout
+    }
+
+    /// Runs the pool (and the watchdog of requests waiting for a connection) until the task is cancelled.
     func run() async {
-        await client.run()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            group.addTask { await watchdog.run() }
+        }
     }
 
     /// Runs `query` and collects its rows (so that a connection lost mid-result is translated too).
@@ -34,32 +45,32 @@ struct PostgresConnectionPool: Sendable {
     func withConnection<Result: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let lease = LeaseRace()
-        do {
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        guard lease.claim(.leased) else { throw CancellationError() }
-                        return try await body(connection)
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: leaseTimeout)
-                    guard lease.claim(.timedOut) else { return nil }
-                    throw StorageUnavailable(
-                        .metadata, "no PostgreSQL connection within \(leaseTimeout); the database may be down")
-                }
-                while let next = try await group.next() {
-                    if let result = next {
-                        group.cancelAll()
-                        return result
-                    }
-                }
-                throw CancellationError()
+        let waiter = LeaseWatchdog.Waiter(deadline: .now + leaseTimeout)
+        // The lease runs in a task of its own so that the watchdog can cancel its wait; cancelling this request
+        // cancels it too.
+        let work = Task {
+            try await client.withConnection { connection in
+                guard waiter.claim(.leased) else { throw CancellationError() }
+                watchdog.remove(waiter)
+                return try await body(connection)
             }
-        } catch let error as StorageUnavailable {
-            throw error
+        }
+        waiter.onTimeout { work.cancel() }
+        watchdog.add(waiter)
+        do {
+            let result = try await withTaskCancellationHandler {
+                try await work.value
+            } onCancel: {
+                work.cancel()
+            }
+            watchdog.remove(waiter)
+            return result
         } catch {
+            watchdog.remove(waiter)
+            if waiter.outcome == .timedOut {
+                throw StorageUnavailable(
+                    .metadata, "no PostgreSQL connection within \(leaseTimeout); the database may be down")
+            }
             throw Self.translate(error)
         }
     }
@@ -94,18 +105,61 @@ struct PostgresConnectionPool: Sendable {
     }
 }
 
-/// Which of a request's lease and its timeout came first; the loser does nothing, so a request either runs its body
-/// on a connection or is answered as unavailable, never both.
-private final class LeaseRace: Sendable {
-    enum Outcome { case leased, timedOut }
-    private let winner = Mutex<Outcome?>(nil)
+/// The requests of one pool waiting for a connection, and the task that fails those that waited too long.
+private final class LeaseWatchdog: Sendable {
+    /// One request: whether it got its connection or timed out first (the loser does nothing, so a request either
+    /// runs its body on a connection or is answered as unavailable, never both), and how to stop its wait.
+    final class Waiter: Sendable, Hashable {
+        enum Outcome { case leased, timedOut }
+        let deadline: ContinuousClock.Instant
+        private let state = Mutex<(outcome: Outcome?, work: (@Sendable () -> Void)?)>((nil, nil))
 
-    /// True when `outcome` is the first claimed.
-    func claim(_ outcome: Outcome) -> Bool {
-        winner.withLock { winner in
-            guard winner == nil else { return false }
-            winner = outcome
-            return true
+        init(deadline: ContinuousClock.Instant) { self.deadline = deadline }
+
+        /// Says how to cancel the wait for a connection.
+        func onTimeout(_ cancel: @escaping @Sendable () -> Void) {
+            state.withLock { $0.work = cancel }
+        }
+
+        /// Cancels the wait for a connection.
+        func cancelWait() {
+            let cancel = state.withLock { $0.work }
+            cancel?()
+        }
+
+        var outcome: Outcome? { state.withLock { $0.outcome } }
+
+        /// True when `outcome` is the first claimed.
+        func claim(_ outcome: Outcome) -> Bool {
+            state.withLock { state in
+                guard state.outcome == nil else { return false }
+                state.outcome = outcome
+                return true
+            }
+        }
+
+        static func == (lhs: Waiter, rhs: Waiter) -> Bool { lhs === rhs }
+        func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+    }
+
+    private let waiting = Mutex<Set<Waiter>>([])
+
+    func add(_ waiter: Waiter) { _ = waiting.withLock { $0.insert(waiter) } }
+    func remove(_ waiter: Waiter) { _ = waiting.withLock { $0.remove(waiter) } }
+
+    /// Every 100 ms, cancels the waits that passed their deadline, until the task is cancelled.
+    func run() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = ContinuousClock.now
+            let expired = waiting.withLock { waiting in
+                let expired = waiting.filter { $0.deadline <= now }
+                waiting.subtract(expired)
+                return expired
+            }
+            for waiter in expired where waiter.claim(.timedOut) {
+                waiter.cancelWait()
+            }
         }
     }
 }
