@@ -79,12 +79,17 @@ struct ObjectLockTests {
         #expect(read.child("Rule")?.child("DefaultRetention")?.child("Days")?.text == "2")
 
         // A new object gets the default retention, reported on HEAD; deleting its version is refused.
+        let beforePut = Date()
         let version = try #require(try await Compat.put(fixture, "/lockcfg/k", "v").headers[Self.versionID])
         let head = try await fixture.respond(Compat.request(.head, "/lockcfg/k"))
+        let afterHead = Date()
         #expect(head.headers[HTTPField.Name("x-amz-object-lock-mode")!] == "GOVERNANCE")
         let until = try #require(head.headers[HTTPField.Name("x-amz-object-lock-retain-until-date")!])
         let untilDate = try #require(S3Service.lockDate(until))
-        #expect(abs(untilDate.timeIntervalSinceNow - 2 * 86400) < 60)
+        // Two days from when the object was written, somewhere between the PUT's start and the HEAD's answer (the
+        // header has whole seconds).
+        let window = beforePut.addingTimeInterval(2 * 86400 - 1)...afterHead.addingTimeInterval(2 * 86400 + 1)
+        #expect(window.contains(untilDate), "\(untilDate) not in \(window)")
         #expect(try await Self.deleteVersion(fixture, "/lockcfg/k", version).status == .forbidden)
     }
 
@@ -119,12 +124,16 @@ struct ObjectLockTests {
         let weaker = try await Self.setRetention(
             fixture, "/comply/k", mode: "GOVERNANCE", days: 3, headers: Self.bypass)
         #expect(weaker.status == .forbidden)
+        let beforeRetention = Date()
         #expect(try await Self.setRetention(fixture, "/comply/k", mode: "COMPLIANCE", days: 3).status == .ok)
         let retention = try Compat.xml(
             try await fixture.respond(Compat.request(.get, "/comply/k", query: [("retention", "")])))
+        let afterRead = Date()
         #expect(retention.child("Mode")?.text == "COMPLIANCE")
         let until = try #require(S3Service.lockDate(retention.child("RetainUntilDate")?.text ?? ""))
-        #expect(abs(until.timeIntervalSinceNow - 3 * 86400) < 60)
+        // Three days from when the request was made (whole seconds), however long the requests took.
+        let window = beforeRetention.addingTimeInterval(3 * 86400 - 1)...afterRead.addingTimeInterval(3 * 86400 + 1)
+        #expect(window.contains(until), "\(until) not in \(window)")
 
         // Deleting the key only hides the version behind a marker; the version stays readable.
         let marker = try await fixture.respond(Compat.request(.delete, "/comply/k"))

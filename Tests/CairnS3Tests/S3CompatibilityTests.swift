@@ -328,7 +328,7 @@ struct S3CompatibilityTests {
     func signatureVersion2() async throws {
         let fixture = try await Self.fixture(bucket: "sigv2")
         _ = try await Self.put(fixture, "/sigv2/dir/a b+c", "version two")
-        let expires = String(Int(Date().timeIntervalSince1970) + 60)
+        let expires = String(Int(Date().timeIntervalSince1970) + 3600)
         let path = "/sigv2/dir/a%20b%2Bc"
         let signature = SigV2.signature(
             of: "GET\n\n\n\(expires)\n\(path)", secret: ImmediateReadTests.secret)

@@ -13,7 +13,7 @@ extension PostgresMetadataStore {
     /// Runs `body` in one transaction on one pooled connection: committed when it returns, rolled back when it
     /// throws. Errors reach the caller as `body` threw them (a ``MetadataError`` stays one).
     func transaction<Result: Sendable>(
-        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+        _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
             try await self.rows("BEGIN", on: connection)

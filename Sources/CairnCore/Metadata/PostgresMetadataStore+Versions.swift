@@ -76,16 +76,6 @@ extension PostgresMetadataStore {
     public func updateObjectHeaders(
         bucket: String, key: String, versionID: String?, _ update: @Sendable (inout ObjectHeaders) throws -> Void
     ) async throws -> ObjectInfo {
-        // The transaction's body runs in a child task that ends before this returns.
-        try await withoutActuallyEscaping(update) { update in
-            try await updateObjectHeaders(bucket: bucket, key: key, versionID: versionID, escaping: update)
-        }
-    }
-
-    private func updateObjectHeaders(
-        bucket: String, key: String, versionID: String?,
-        escaping update: @escaping @Sendable (inout ObjectHeaders) throws -> Void
-    ) async throws -> ObjectInfo {
         try await transaction { connection in
             try await self.requireBucket(bucket, on: connection)
             let keyData = Self.keyData(key)

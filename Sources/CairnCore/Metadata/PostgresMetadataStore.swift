@@ -31,13 +31,11 @@ public final class PostgresMetadataStore: MetadataStore {
         url: String, blobs: (any BlobStore)?, region: String = "us-east-1", maximumConnections: Int = 20,
         logger: Logger = Logger(label: "cairn.metadata.postgres")
     ) throws {
-        let postgresURL = try PostgresURL(url)
-        var configuration = postgresURL.clientConfiguration
+        var configuration = try PostgresURL(url).clientConfiguration
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
         self.client = PostgresConnectionPool(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger),
-            leaseTimeout: postgresURL.connectTimeout)
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger))
         self.region = region
         self.blobStore = blobs
         self.logger = logger
@@ -249,19 +247,6 @@ public final class PostgresMetadataStore: MetadataStore {
     public func completeUpload(
         _ uploadID: String, requested: [(partNumber: Int, etag: String)], minimumPartSize: Int64,
         condition: WriteCondition, at date: Date, makeObject: @Sendable (UploadInfo, [PartInfo]) -> ObjectInfo
-    ) async throws -> ObjectInfo {
-        // The transaction's body runs in a child task that ends before this returns.
-        try await withoutActuallyEscaping(makeObject) { makeObject in
-            try await completeUpload(
-                uploadID, requested: requested, minimumPartSize: minimumPartSize, condition: condition, at: date,
-                escaping: makeObject)
-        }
-    }
-
-    private func completeUpload(
-        _ uploadID: String, requested: [(partNumber: Int, etag: String)], minimumPartSize: Int64,
-        condition: WriteCondition, at date: Date,
-        escaping makeObject: @escaping @Sendable (UploadInfo, [PartInfo]) -> ObjectInfo
     ) async throws -> ObjectInfo {
         try await transaction { connection in
             // The row lock makes concurrent completions (from any node) of one upload take turns: the second finds

@@ -2,17 +2,13 @@ import Foundation
 import PostgresNIO
 
 /// A `postgres://user:password@host:port/database` URL (also `postgresql://`), as the configuration names a
-/// PostgreSQL metadata store. `?sslmode=disable` (the default here) is the only TLS mode supported so far;
-/// `?connect_timeout=SECONDS` (as libpq reads it; default 10) bounds how long a request waits for a connection.
+/// PostgreSQL metadata store. `?sslmode=disable` (the default here) is the only TLS mode supported so far.
 public struct PostgresURL: Sendable, Hashable {
     public var host: String
     public var port: Int
     public var username: String
     public var password: String?
     public var database: String
-    /// How long connecting may take, and how long a request waits for a connection before it is refused as
-    /// unavailable (`connect_timeout`, whole seconds as in libpq; default 10).
-    public var connectTimeout: Duration = .seconds(10)
 
     /// Parses the URL; throws ``PostgresMetadataError`` saying what is missing.
     public init(_ text: String) throws {
@@ -36,13 +32,6 @@ public struct PostgresURL: Sendable, Hashable {
             throw PostgresMetadataError(
                 "sslmode=\(mode) is not supported yet; use sslmode=disable on a trusted network")
         }
-        if let value = components.queryItems?.first(where: { $0.name == "connect_timeout" })?.value {
-            guard let seconds = Int(value), seconds > 0 else {
-                throw PostgresMetadataError(
-                    "connect_timeout=\(value) in the metadata URL is not a whole number of seconds above 0")
-            }
-            self.connectTimeout = .seconds(seconds)
-        }
         self.host = host
         self.port = components.port ?? 5432
         self.username = user.removingPercentEncoding ?? user
@@ -58,9 +47,7 @@ public struct PostgresURL: Sendable, Hashable {
     }
 
     var clientConfiguration: PostgresClient.Configuration {
-        var configuration = PostgresClient.Configuration(
+        PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: .disable)
-        configuration.options.connectTimeout = connectTimeout
-        return configuration
     }
 }

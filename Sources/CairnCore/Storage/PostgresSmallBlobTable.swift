@@ -22,13 +22,11 @@ public final class PostgresSmallBlobTable: SmallBlobDatabase {
     public init(
         url: String, maximumConnections: Int = 8, logger: Logger = Logger(label: "cairn.blobs.postgres")
     ) throws {
-        let postgresURL = try PostgresURL(url)
-        var configuration = postgresURL.clientConfiguration
+        var configuration = try PostgresURL(url).clientConfiguration
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 0
         self.client = PostgresConnectionPool(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger),
-            leaseTimeout: postgresURL.connectTimeout)
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger))
         self.logger = logger
     }
 
